@@ -1,0 +1,312 @@
+//! The command line: `list`, `run`, `check`.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
+use crate::lesson::{self, Lesson, UnknownLesson};
+use crate::render::text::{self, TextOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sockstep",
+    version,
+    about = "Learn how TCP really moves bytes, by running real code over loopback.",
+    long_about = "Learn how TCP really moves bytes, by running real code over loopback.\n\n\
+        Each lesson runs a naive and a correct send/recv loop side by side over real \
+        loopback TCP, on the same byte stream cut the same way, and shows what each \
+        one received.",
+    after_help = "Examples:\n  sockstep list\n  sockstep run length-prefix --seed 3\n  \
+        sockstep run 2 --free-run --calls\n  sockstep check"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the lessons: number, slug and title.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one lesson headless and show what each side received.
+    Run {
+        /// The lesson, by slug or number (see `sockstep list`).
+        lesson: String,
+        /// Seed that fixes where the wire cuts the stream.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Let the kernel decide how reads split (not reproducible).
+        #[arg(long)]
+        free_run: bool,
+        /// Print the whole trace as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also list every call each side made.
+        #[arg(long)]
+        calls: bool,
+        /// Stream bytes per diagram line.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(8..=4096))]
+        width: u16,
+    },
+    /// Check that every lesson (or one) shows what it claims, over many seeds.
+    ///
+    /// For each seed, in lockstep, the naive side must fail the way its lesson says
+    /// and the correct side must deliver every message.
+    Check {
+        /// Only this lesson, by slug or number.
+        lesson: Option<String>,
+        /// How many seeds to try (1 to N).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        seeds: u64,
+    },
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            if let Some(unknown) = error.downcast_ref::<UnknownLesson>() {
+                eprintln!("error: {unknown}");
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => {
+            print_hint();
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::List { json }) => list(json),
+        Some(Command::Run {
+            lesson,
+            seed,
+            free_run,
+            json,
+            calls,
+            width,
+        }) => run(&lesson, seed, free_run, json, calls, width.into()),
+        Some(Command::Check { lesson, seeds }) => check(lesson.as_deref(), seeds),
+    }
+}
+
+fn print_hint() {
+    println!(
+        "sockstep: learn how TCP really moves bytes.\n\n\
+         Try:\n  sockstep list                    the lessons\n  \
+         sockstep run length-prefix       run one and see the bytes\n  \
+         sockstep check                   prove every lesson's claim\n  \
+         sockstep --help                  everything else"
+    );
+}
+
+/// Colour on a terminal, unless NO_COLOR is set to anything non-empty.
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[derive(Serialize)]
+struct ListedLesson<'a> {
+    number: usize,
+    slug: &'a str,
+    title: &'a str,
+    teaches: OutcomeKind,
+}
+
+fn list(json: bool) -> anyhow::Result<ExitCode> {
+    let lessons: Vec<ListedLesson> = lesson::all()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ListedLesson {
+            number: i + 1,
+            slug: l.slug,
+            title: l.title,
+            teaches: l.teaches,
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &lessons)?;
+        writeln!(out)?;
+    } else {
+        let slug_width = lessons.iter().map(|l| l.slug.len()).max().unwrap_or(0);
+        for l in &lessons {
+            writeln!(out, "{:>3}  {:<slug_width$}  {}", l.number, l.slug, l.title)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(
+    query: &str,
+    seed: u64,
+    free_run: bool,
+    json: bool,
+    calls: bool,
+    width: usize,
+) -> anyhow::Result<ExitCode> {
+    let (number, lesson) = lesson::find(query)?;
+    let mode = if free_run {
+        Mode::FreeRun
+    } else {
+        Mode::Lockstep
+    };
+    let trace = lesson
+        .run(RunOptions {
+            seed,
+            mode,
+            ..RunOptions::default()
+        })
+        .with_context(|| format!("running lesson '{}'", lesson.slug))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &trace)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let color = use_color();
+    writeln!(out, "{}", header(number, lesson, &trace))?;
+    writeln!(
+        out,
+        "{}",
+        text::diagram(
+            &trace,
+            TextOptions {
+                color,
+                bytes_per_line: width,
+            }
+        )
+    )?;
+    if calls {
+        for side in Side::BOTH {
+            writeln!(out, "  {} calls:", side.name())?;
+            write!(out, "{}", text::timeline(trace.side(side)))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn header(number: usize, lesson: &Lesson, trace: &Trace) -> String {
+    format!(
+        "{number} {} — {}\nseed {} · {} · {} message{} · {} bytes · {} cut{}",
+        lesson.slug,
+        lesson.title,
+        trace.seed,
+        trace.mode.name(),
+        trace.messages.len(),
+        if trace.messages.len() == 1 { "" } else { "s" },
+        trace.stream.len(),
+        trace.cuts.len(),
+        if trace.cuts.len() == 1 { "" } else { "s" },
+    )
+}
+
+/// A run whose outcome differs from the lesson's claim.
+struct Failure {
+    seed: u64,
+    side: Side,
+    expected: OutcomeKind,
+    got: String,
+}
+
+fn check(query: Option<&str>, seeds: u64) -> anyhow::Result<ExitCode> {
+    let lessons: Vec<(usize, &Lesson)> = match query {
+        Some(query) => vec![lesson::find(query)?],
+        None => lesson::all()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l))
+            .collect(),
+    };
+    let progress = std::io::stderr().is_terminal();
+    let mut failed = 0;
+    let mut out = std::io::stdout().lock();
+    for (number, lesson) in &lessons {
+        let mut failures = Vec::new();
+        for seed in 1..=seeds {
+            if progress {
+                eprint!("\r  checking {} seed {seed}/{seeds}…\x1b[K", lesson.slug);
+            }
+            let trace = lesson
+                .run(RunOptions {
+                    seed,
+                    ..RunOptions::default()
+                })
+                .with_context(|| format!("running lesson '{}' with seed {seed}", lesson.slug))?;
+            for (side, expected) in [
+                (Side::Naive, lesson.teaches),
+                (Side::Correct, OutcomeKind::Delivered),
+            ] {
+                let outcome = &trace.side(side).outcome;
+                if outcome.kind() != expected {
+                    failures.push(Failure {
+                        seed,
+                        side,
+                        expected,
+                        got: outcome.describe(),
+                    });
+                }
+            }
+        }
+        if progress {
+            eprint!("\r\x1b[K");
+        }
+        if failures.is_empty() {
+            writeln!(
+                out,
+                "✓ {number:>2} {:<16} naive {} and correct delivered, on all {seeds} seeds",
+                lesson.slug, lesson.teaches
+            )?;
+        } else {
+            failed += 1;
+            writeln!(
+                out,
+                "✗ {number:>2} {:<16} {} of {seeds} seeds break the lesson's claim",
+                lesson.slug,
+                failures
+                    .iter()
+                    .map(|f| f.seed)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+            )?;
+            for f in failures.iter().take(5) {
+                writeln!(
+                    out,
+                    "       seed {}: the {} side should be {} but was {}",
+                    f.seed,
+                    f.side.name(),
+                    f.expected,
+                    f.got
+                )?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} of {} lesson{} hold{} on {seeds} seed{}",
+        lessons.len() - failed,
+        lessons.len(),
+        if lessons.len() == 1 { "" } else { "s" },
+        if lessons.len() - failed == 1 { "s" } else { "" },
+        if seeds == 1 { "" } else { "s" },
+    )?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

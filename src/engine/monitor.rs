@@ -1,0 +1,437 @@
+//! The shared state of one side's run: who is doing what, how many bytes are in
+//! flight on each wire, and the recorded events. Every thread of the side reports
+//! here, which lets the runner tell *exactly* when nothing can move any more
+//! (stuck) instead of guessing from a timeout, and lets the relay deliver pieces in
+//! lockstep with the receiver's reads.
+
+use std::sync::mpsc::Sender;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::trace::{Event, Role, Side};
+
+/// The four one-way byte paths of a side: sender → relay → receiver, and back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WireId {
+    /// Sender to relay.
+    Up = 0,
+    /// Relay to receiver.
+    Down = 1,
+    /// Receiver to relay (replies).
+    BackUp = 2,
+    /// Relay to sender (replies).
+    BackDown = 3,
+}
+
+/// The two teaching-code threads of a side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Actor {
+    Sender = 0,
+    Receiver = 1,
+}
+
+impl Actor {
+    pub fn role(self) -> Role {
+        match self {
+            Actor::Sender => Role::Sender,
+            Actor::Receiver => Role::Receiver,
+        }
+    }
+}
+
+/// The relay's two directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkId {
+    Forward = 0,
+    Backward = 1,
+}
+
+impl LinkId {
+    pub fn upstream(self) -> WireId {
+        match self {
+            LinkId::Forward => WireId::Up,
+            LinkId::Backward => WireId::BackUp,
+        }
+    }
+    pub fn downstream(self) -> WireId {
+        match self {
+            LinkId::Forward => WireId::Down,
+            LinkId::Backward => WireId::BackDown,
+        }
+    }
+    pub fn writer(self) -> Actor {
+        match self {
+            LinkId::Forward => Actor::Sender,
+            LinkId::Backward => Actor::Receiver,
+        }
+    }
+    pub fn reader(self) -> Actor {
+        match self {
+            LinkId::Forward => Actor::Receiver,
+            LinkId::Backward => Actor::Sender,
+        }
+    }
+}
+
+/// What a teaching-code thread is doing now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Activity {
+    /// Executing code, or inside a call that will return by itself.
+    Running,
+    /// Waiting for the controller's permission to make its next call.
+    AtGate { line: Option<u32> },
+    /// Blocked (or about to block) in `read()` on a wire.
+    Reading { wire: WireId, line: Option<u32> },
+    /// Returned; its socket is closed.
+    Done,
+}
+
+/// Byte counters of one wire. `read <= written` always: writers count before the
+/// bytes can be read, readers never read more than is counted in flight.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Wire {
+    pub written: u64,
+    pub read: u64,
+    /// The writer shut down or closed its side.
+    pub closed: bool,
+}
+
+impl Wire {
+    pub fn in_flight(&self) -> u64 {
+        self.written - self.read
+    }
+    /// A `read()` on this wire would return without waiting.
+    pub fn readable(&self) -> bool {
+        self.in_flight() > 0 || self.closed
+    }
+}
+
+/// What the relay is waiting for on one link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkState {
+    /// Waiting for bytes (or end of stream) from upstream; `pending` bytes held.
+    Gathering {
+        pending: usize,
+    },
+    /// Holding a piece until the reader waits in `read()` with nothing unread.
+    Holding,
+    /// Writing, or pausing between pieces in free-run.
+    Busy,
+    Finished,
+}
+
+/// Why a side was stopped before its programs finished by themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Both programs returned; the relay is told to wind down.
+    Finished,
+    /// Nothing could move: every thread waits for bytes that will never come.
+    Stuck { role: Role, line: Option<u32> },
+    /// No call completed within the time limit.
+    TimeLimit { role: Role, line: Option<u32> },
+    /// `recv()` kept being called after end of stream.
+    Spinning { line: Option<u32> },
+    /// The run was abandoned by its controller (the UI moved on).
+    Abandoned,
+}
+
+/// Limits that keep naive code from running forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    /// Calls of `recv()` allowed after it has returned end of stream.
+    pub reads_after_eof: u32,
+    /// Calls allowed in all, per side.
+    pub max_calls: u32,
+    /// Longest wait with no call completing before the side is declared stuck;
+    /// a backstop behind the exact stuck detection.
+    pub quiet_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            reads_after_eof: 25,
+            max_calls: 20_000,
+            quiet_ms: 5_000,
+        }
+    }
+}
+
+/// Something the engine reports while a run is in progress.
+#[derive(Clone, Debug)]
+pub enum LiveEvent {
+    Call { side: Side, event: Event },
+    Finished { side: Side },
+}
+
+pub(crate) struct State {
+    pub activity: [Activity; 2],
+    pub wires: [Wire; 4],
+    pub links: [LinkState; 2],
+    pub stop: Option<Stop>,
+    pub events: Vec<Event>,
+    pub calls: u32,
+    /// `Some(n)`: stepping, `n` calls may start. `None`: free running.
+    pub permits: Option<u32>,
+    pub last_progress: Instant,
+    pub delivered: Vec<Vec<u8>>,
+}
+
+impl State {
+    pub fn wire(&self, id: WireId) -> &Wire {
+        &self.wires[id as usize]
+    }
+    pub fn wire_mut(&mut self, id: WireId) -> &mut Wire {
+        &mut self.wires[id as usize]
+    }
+    pub fn activity(&self, actor: Actor) -> Activity {
+        self.activity[actor as usize]
+    }
+    pub fn link(&self, link: LinkId) -> LinkState {
+        self.links[link as usize]
+    }
+
+    /// The writer of a link cannot send more without something happening first.
+    pub fn writer_is_waiting(&self, link: LinkId) -> bool {
+        match self.activity(link.writer()) {
+            Activity::Done => true,
+            Activity::Reading { wire, .. } => !self.wire(wire).readable(),
+            Activity::Running | Activity::AtGate { .. } => false,
+        }
+    }
+
+    /// The reader of a link waits in `read()` with nothing unread, or has gone.
+    pub fn reader_is_ready(&self, link: LinkId) -> bool {
+        match self.activity(link.reader()) {
+            Activity::Done => true,
+            Activity::Reading { wire, .. } => {
+                wire == link.downstream() && self.wire(wire).in_flight() == 0
+            }
+            Activity::Running | Activity::AtGate { .. } => false,
+        }
+    }
+
+    /// The relay has something to do on this upstream.
+    pub fn upstream_ready(&self, link: LinkId, pending: usize) -> bool {
+        let up = self.wire(link.upstream());
+        up.readable() || (pending > 0 && self.writer_is_waiting(link))
+    }
+
+    fn actor_can_move(&self, actor: Actor) -> bool {
+        match self.activity(actor) {
+            Activity::Running | Activity::AtGate { .. } => true,
+            Activity::Reading { wire, .. } => self.wire(wire).readable(),
+            Activity::Done => false,
+        }
+    }
+
+    fn link_can_move(&self, link: LinkId, lockstep: bool) -> bool {
+        match self.link(link) {
+            LinkState::Gathering { pending } => self.upstream_ready(link, pending),
+            LinkState::Holding => !lockstep || self.reader_is_ready(link),
+            LinkState::Busy => true,
+            LinkState::Finished => false,
+        }
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.activity.iter().all(|a| *a == Activity::Done)
+    }
+
+    /// If no thread can ever move again, who is waiting and where.
+    pub fn stuck(&self, lockstep: bool) -> Option<(Role, Option<u32>)> {
+        if self.all_done()
+            || [Actor::Sender, Actor::Receiver]
+                .iter()
+                .any(|&a| self.actor_can_move(a))
+            || [LinkId::Forward, LinkId::Backward]
+                .iter()
+                .any(|&l| self.link_can_move(l, lockstep))
+        {
+            return None;
+        }
+        self.waiting_actor()
+    }
+
+    /// The teaching thread that waits in `read()`, receiver first.
+    pub fn waiting_actor(&self) -> Option<(Role, Option<u32>)> {
+        [Actor::Receiver, Actor::Sender]
+            .iter()
+            .find_map(|&a| match self.activity(a) {
+                Activity::Reading { line, .. } | Activity::AtGate { line } => {
+                    Some((a.role(), line))
+                }
+                _ => None,
+            })
+    }
+}
+
+/// One side's monitor: state behind a mutex, and a condvar every change notifies.
+pub(crate) struct Monitor {
+    pub side: Side,
+    pub started: Instant,
+    pub limits: Limits,
+    pub lockstep: bool,
+    state: Mutex<State>,
+    changed: Condvar,
+    observer: Option<Mutex<Sender<LiveEvent>>>,
+}
+
+impl Monitor {
+    pub fn new(
+        side: Side,
+        limits: Limits,
+        lockstep: bool,
+        stepping: bool,
+        observer: Option<Sender<LiveEvent>>,
+    ) -> Self {
+        Monitor {
+            side,
+            started: Instant::now(),
+            limits,
+            lockstep,
+            state: Mutex::new(State {
+                activity: [Activity::Running; 2],
+                wires: [Wire::default(); 4],
+                links: [LinkState::Gathering { pending: 0 }; 2],
+                stop: None,
+                events: Vec::new(),
+                calls: 0,
+                permits: stepping.then_some(0),
+                last_progress: Instant::now(),
+                delivered: Vec::new(),
+            }),
+            changed: Condvar::new(),
+            observer: observer.map(Mutex::new),
+        }
+    }
+
+    /// Locks the state. A panic while holding the lock cannot leave counters
+    /// half-updated in a way that matters more than stopping, so poison is ignored.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the state and wakes every waiter.
+    pub fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> R {
+        let result = change(&mut self.lock());
+        self.changed.notify_all();
+        result
+    }
+
+    /// Waits until `ready` returns `Some`, or the side is stopped.
+    pub fn wait_for<R>(&self, mut ready: impl FnMut(&mut State) -> Option<R>) -> Result<R, Stop> {
+        let mut state = self.lock();
+        loop {
+            if let Some(stop) = state.stop {
+                return Err(stop);
+            }
+            if let Some(result) = ready(&mut state) {
+                self.changed.notify_all();
+                return Ok(result);
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Waits for a change, at most `timeout`.
+    pub fn wait_change<'a>(
+        &self,
+        state: MutexGuard<'a, State>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, State> {
+        self.changed
+            .wait_timeout(state, timeout)
+            .map(|(guard, _)| guard)
+            .unwrap_or_else(|e| e.into_inner().0)
+    }
+
+    /// Stops the side (the first reason wins).
+    pub fn stop(&self, reason: Stop) {
+        self.update(|state| {
+            state.stop.get_or_insert(reason);
+        });
+    }
+
+    /// Records a completed call.
+    pub fn record(&self, state: &mut State, mut event: Event) {
+        event.seq = state.events.len() as u32;
+        event.at_us = self.started.elapsed().as_micros() as u64;
+        state.last_progress = Instant::now();
+        if let Some(observer) = &self.observer {
+            // A controller that has gone away no longer needs live events.
+            let _ = observer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .send(LiveEvent::Call {
+                    side: self.side,
+                    event: event.clone(),
+                });
+        }
+        state.events.push(event);
+    }
+
+    pub fn announce_finished(&self) {
+        if let Some(observer) = &self.observer {
+            let _ = observer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .send(LiveEvent::Finished { side: self.side });
+        }
+    }
+
+    /// Called before each teaching-code call: waits at the step gate when stepping,
+    /// counts the call, and marks the actor as reading or running.
+    pub fn begin_call(
+        &self,
+        actor: Actor,
+        reading: Option<WireId>,
+        line: Option<u32>,
+    ) -> Result<(), Stop> {
+        let mut state = self.lock();
+        loop {
+            if let Some(stop) = state.stop {
+                return Err(stop);
+            }
+            match &mut state.permits {
+                None => break,
+                Some(0) => {
+                    state.activity[actor as usize] = Activity::AtGate { line };
+                    self.changed.notify_all();
+                    state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                Some(n) => {
+                    *n -= 1;
+                    break;
+                }
+            }
+        }
+        state.calls += 1;
+        if state.calls > self.limits.max_calls {
+            let stop = Stop::Spinning { line };
+            state.stop.get_or_insert(stop);
+            self.changed.notify_all();
+            return Err(stop);
+        }
+        state.activity[actor as usize] = match reading {
+            Some(wire) => Activity::Reading { wire, line },
+            None => Activity::Running,
+        };
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// Lets `n` more calls start when stepping.
+    pub fn grant(&self, n: u32) {
+        self.update(|state| {
+            if let Some(permits) = &mut state.permits {
+                *permits += n;
+            }
+        });
+    }
+
+    /// Stops stepping: every call may start.
+    pub fn release(&self) {
+        self.update(|state| state.permits = None);
+    }
+}

@@ -1,0 +1,192 @@
+//! The relay between a program's sender and its receiver: it reads the stream from
+//! one real socket and writes it to another, cut into pieces at the plan's offsets.
+//! In lockstep it writes a piece only when the receiver waits in `read()` with
+//! nothing unread, so each `read()` returns exactly that piece.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::monitor::{Activity, LinkId, LinkState, Monitor, Stop};
+use super::trace::{Call, CallResult, Event, Role};
+
+/// How one direction of the relay runs.
+pub(crate) struct LinkPlan<'a> {
+    pub link: LinkId,
+    /// Stream offsets at which pieces end (sorted).
+    pub cuts: &'a [usize],
+    /// Record each piece as an event (the forward direction).
+    pub record: bool,
+    /// Free-run: pause up to this long before each piece, and never wait for the reader.
+    pub free_run: Option<(Duration, u64)>,
+}
+
+enum Gather {
+    Read(usize),
+    EndOfStream,
+    /// The writer waits for a reply: deliver what is held as a shorter piece.
+    Short,
+}
+
+/// Runs one direction until end of stream, until the reader has gone, or until the
+/// side is stopped. Never panics; an I/O error just ends the link.
+pub(crate) fn run_link(
+    monitor: &Monitor,
+    plan: LinkPlan<'_>,
+    mut upstream: TcpStream,
+    mut downstream: TcpStream,
+) {
+    let link = plan.link;
+    let _ = relay(monitor, &plan, &mut upstream, &mut downstream);
+    monitor.update(|state| state.links[link as usize] = LinkState::Finished);
+}
+
+#[derive(Debug)]
+enum LinkEnd {
+    Stopped,
+    ReaderGone,
+    Io,
+}
+
+impl From<Stop> for LinkEnd {
+    fn from(_: Stop) -> Self {
+        LinkEnd::Stopped
+    }
+}
+
+impl From<std::io::Error> for LinkEnd {
+    fn from(_: std::io::Error) -> Self {
+        LinkEnd::Io
+    }
+}
+
+fn relay(
+    monitor: &Monitor,
+    plan: &LinkPlan<'_>,
+    upstream: &mut TcpStream,
+    downstream: &mut TcpStream,
+) -> Result<(), LinkEnd> {
+    let link = plan.link;
+    let index = link as usize;
+    let mut rng = ChaCha8Rng::seed_from_u64(plan.free_run.map_or(0, |(_, seed)| seed));
+    let mut pending: Vec<u8> = Vec::new();
+    // Stream offset of pending[0].
+    let mut offset = 0usize;
+    let mut end_of_stream = false;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let target = plan.cuts.iter().copied().find(|&cut| cut > offset);
+        // Gather the next piece, or as much as comes before the writer waits.
+        let mut short = false;
+        while !end_of_stream && !short && target.is_none_or(|t| offset + pending.len() < t) {
+            let want = target.map_or(buf.len(), |t| t - offset - pending.len());
+            let held = pending.len();
+            let step = monitor.wait_for(|state| {
+                let up = state.wire(link.upstream());
+                let step = if up.in_flight() > 0 {
+                    Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
+                } else if up.closed {
+                    Gather::EndOfStream
+                } else if held > 0 && state.writer_is_waiting(link) {
+                    Gather::Short
+                } else {
+                    state.links[index] = LinkState::Gathering { pending: held };
+                    return None;
+                };
+                state.links[index] = LinkState::Busy;
+                Some(step)
+            })?;
+            match step {
+                Gather::Read(n) => {
+                    let got = upstream.read(&mut buf[..n])?;
+                    monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
+                    if got == 0 {
+                        end_of_stream = true;
+                    }
+                    pending.extend_from_slice(&buf[..got]);
+                }
+                Gather::EndOfStream => {
+                    // Every counted byte has been read, so this read sees the close.
+                    let got = upstream.read(&mut buf[..1])?;
+                    monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
+                    pending.extend_from_slice(&buf[..got]);
+                    end_of_stream = got == 0;
+                }
+                Gather::Short => short = true,
+            }
+        }
+
+        let len = target.map_or(pending.len(), |t| (t - offset).min(pending.len()));
+        if len > 0 {
+            deliver(monitor, plan, &mut rng, downstream, &pending[..len], offset)?;
+            pending.drain(..len);
+            offset += len;
+        }
+        if end_of_stream && pending.is_empty() {
+            // Pass the end of stream on, in its turn like any piece.
+            wait_for_reader(monitor, plan)?;
+            monitor.update(|state| state.wire_mut(link.downstream()).closed = true);
+            downstream.shutdown(Shutdown::Write)?;
+            return Ok(());
+        }
+    }
+}
+
+/// Waits until the piece may be written: in lockstep, until the reader waits in
+/// `read()` with nothing unread. Fails with `ReaderGone` when the reader returned.
+fn wait_for_reader(monitor: &Monitor, plan: &LinkPlan<'_>) -> Result<(), LinkEnd> {
+    let link = plan.link;
+    let lockstep = plan.free_run.is_none();
+    let reader_gone = monitor.wait_for(|state| {
+        if lockstep && !state.reader_is_ready(link) {
+            state.links[link as usize] = LinkState::Holding;
+            return None;
+        }
+        state.links[link as usize] = LinkState::Busy;
+        Some(state.activity(link.reader()) == Activity::Done)
+    })?;
+    if reader_gone {
+        Err(LinkEnd::ReaderGone)
+    } else {
+        Ok(())
+    }
+}
+
+fn deliver(
+    monitor: &Monitor,
+    plan: &LinkPlan<'_>,
+    rng: &mut ChaCha8Rng,
+    downstream: &mut TcpStream,
+    piece: &[u8],
+    offset: usize,
+) -> Result<(), LinkEnd> {
+    if let Some((longest_pause, _)) = plan.free_run {
+        let pause = rng.random_range(0..=longest_pause.as_micros() as u64);
+        std::thread::sleep(Duration::from_micros(pause));
+    }
+    wait_for_reader(monitor, plan)?;
+    monitor.update(|state| {
+        // Count before writing, so a reader can never have read uncounted bytes.
+        state.wire_mut(plan.link.downstream()).written += piece.len() as u64;
+        if plan.record {
+            let event = Event {
+                seq: 0,
+                at_us: 0,
+                role: Role::Relay,
+                call: Call::Piece,
+                asked: piece.len(),
+                moved: piece.len(),
+                offset: Some(offset),
+                bytes: piece.to_vec(),
+                result: CallResult::Ok,
+                line: None,
+            };
+            monitor.record(state, event);
+        }
+    });
+    downstream.write_all(piece)?;
+    Ok(())
+}

@@ -1,0 +1,482 @@
+//! Runs a scenario: the naive and the correct program side by side, each over its
+//! own real loopback connections through a relay that cuts the stream the same way.
+
+use std::io;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::EngineError;
+use super::cut::{CutPlan, Framing};
+use super::monitor::{Activity, Actor, Limits, LinkId, LiveEvent, Monitor, Stop, WireId};
+use super::relay::{LinkPlan, run_link};
+use super::sock::{Cancelled, Inbox, Sock};
+use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace};
+
+/// A sender: writes the given messages to the socket.
+pub type SendFn = fn(&mut Sock, &[Vec<u8>]) -> io::Result<()>;
+/// A receiver: reads the socket and delivers each message to the inbox.
+pub type RecvFn = fn(&mut Sock, &mut Inbox) -> io::Result<()>;
+
+/// One side's code.
+#[derive(Clone, Copy)]
+pub struct Program {
+    pub send: SendFn,
+    pub recv: RecvFn,
+}
+
+/// What a lesson runs: the messages, how they are framed, and how the wire cuts them.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub messages: Vec<Vec<u8>>,
+    pub framing: Framing,
+    pub cuts: CutPlan,
+    pub limits: Limits,
+}
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub seed: u64,
+    pub mode: Mode,
+    /// Start paused: each call waits for `RunHandle::step`.
+    pub stepping: bool,
+    /// Receives every call as it completes.
+    pub observer: Option<Sender<LiveEvent>>,
+}
+
+/// A run in progress.
+pub struct RunHandle {
+    lesson: String,
+    seed: u64,
+    mode: Mode,
+    scenario: Scenario,
+    stream: Vec<u8>,
+    spans: Vec<super::trace::Span>,
+    cuts: Vec<usize>,
+    monitors: [Arc<Monitor>; 2],
+    threads: [Option<JoinHandle<Result<SideTrace, EngineError>>>; 2],
+}
+
+/// Runs both sides to the end and returns what they did.
+pub fn run(
+    lesson: &str,
+    scenario: &Scenario,
+    naive: Program,
+    correct: Program,
+    options: RunOptions,
+) -> Result<Trace, EngineError> {
+    start(lesson, scenario, naive, correct, options)?.join()
+}
+
+/// Starts both sides and returns at once.
+pub fn start(
+    lesson: &str,
+    scenario: &Scenario,
+    naive: Program,
+    correct: Program,
+    options: RunOptions,
+) -> Result<RunHandle, EngineError> {
+    let (stream, spans) = scenario.framing.encode(&scenario.messages);
+    let cuts = scenario.cuts.resolve(stream.len(), &spans, options.seed);
+    let lockstep = options.mode == Mode::Lockstep;
+    let monitors = Side::BOTH.map(|side| {
+        Arc::new(Monitor::new(
+            side,
+            scenario.limits,
+            lockstep,
+            options.stepping,
+            options.observer.clone(),
+        ))
+    });
+    let mut threads = [None, None];
+    for (index, (side, program)) in [(Side::Naive, naive), (Side::Correct, correct)]
+        .into_iter()
+        .enumerate()
+    {
+        let monitor = Arc::clone(&monitors[index]);
+        let messages = scenario.messages.clone();
+        let cuts = cuts.clone();
+        let seed = options.seed;
+        let mode = options.mode;
+        let handle = thread::Builder::new()
+            .name(format!("{}-side", side.name()))
+            .spawn(move || run_side(&monitor, program, &messages, &cuts, mode, seed))
+            .map_err(EngineError::Thread)?;
+        threads[index] = Some(handle);
+    }
+    Ok(RunHandle {
+        lesson: lesson.to_string(),
+        seed: options.seed,
+        mode: options.mode,
+        scenario: scenario.clone(),
+        stream,
+        spans,
+        cuts,
+        monitors,
+        threads,
+    })
+}
+
+impl RunHandle {
+    /// Lets the next call of each program start (when stepping).
+    pub fn step(&self) {
+        for monitor in &self.monitors {
+            monitor.grant(1);
+        }
+    }
+
+    /// Stops stepping and lets both programs run to the end.
+    pub fn release(&self) {
+        for monitor in &self.monitors {
+            monitor.release();
+        }
+    }
+
+    /// Stops both sides now; `join` then returns promptly.
+    pub fn abandon(&self) {
+        for monitor in &self.monitors {
+            monitor.stop(Stop::Abandoned);
+        }
+    }
+
+    /// True when both sides have finished.
+    pub fn is_finished(&self) -> bool {
+        self.threads
+            .iter()
+            .all(|t| t.as_ref().is_none_or(|t| t.is_finished()))
+    }
+
+    /// The cut offsets of this run.
+    pub fn cuts(&self) -> &[usize] {
+        &self.cuts
+    }
+
+    /// Waits for both sides and assembles the trace.
+    pub fn join(mut self) -> Result<Trace, EngineError> {
+        let mut sides = Vec::with_capacity(2);
+        for slot in &mut self.threads {
+            let handle = slot.take().expect("each side is joined once");
+            let side = handle.join().unwrap_or_else(|_| {
+                Err(EngineError::Internal("a side's thread panicked".into()))
+            })?;
+            sides.push(side);
+        }
+        let correct = sides.pop().expect("two sides");
+        let naive = sides.pop().expect("two sides");
+        Ok(Trace {
+            lesson: std::mem::take(&mut self.lesson),
+            seed: self.seed,
+            mode: self.mode,
+            messages: std::mem::take(&mut self.scenario.messages),
+            stream: std::mem::take(&mut self.stream),
+            spans: std::mem::take(&mut self.spans),
+            cuts: std::mem::take(&mut self.cuts),
+            naive,
+            correct,
+        })
+    }
+}
+
+impl Drop for RunHandle {
+    fn drop(&mut self) {
+        // Leaving a run early must not leave its threads and sockets behind.
+        if self.threads.iter().any(Option::is_some) {
+            self.abandon();
+            for handle in self.threads.iter_mut().filter_map(Option::take) {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// How a teaching thread ended.
+pub(crate) enum ActorEnd {
+    Returned,
+    Failed(io::Error),
+    Stopped,
+    Panicked(String),
+}
+
+/// A connected pair of loopback sockets: (connecting end, accepted end).
+fn loopback_pair() -> Result<(TcpStream, TcpStream), EngineError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(EngineError::Bind)?;
+    let addr = listener.local_addr().map_err(EngineError::Bind)?;
+    let near = TcpStream::connect(addr).map_err(|source| EngineError::Connect { addr, source })?;
+    let (far, _) = listener
+        .accept()
+        .map_err(|source| EngineError::Connect { addr, source })?;
+    for stream in [&near, &far] {
+        // Small pieces must leave at once, not wait for Nagle's algorithm.
+        stream.set_nodelay(true).map_err(EngineError::Socket)?;
+    }
+    Ok((near, far))
+}
+
+fn clone(stream: &TcpStream) -> Result<TcpStream, EngineError> {
+    stream.try_clone().map_err(EngineError::Socket)
+}
+
+fn run_side(
+    monitor: &Arc<Monitor>,
+    program: Program,
+    messages: &[Vec<u8>],
+    cuts: &[usize],
+    mode: Mode,
+    seed: u64,
+) -> Result<SideTrace, EngineError> {
+    let (sender_end, relay_up) = loopback_pair()?;
+    let (relay_down, receiver_end) = loopback_pair()?;
+    let wakers = [
+        clone(&sender_end)?,
+        clone(&relay_up)?,
+        clone(&relay_down)?,
+        clone(&receiver_end)?,
+    ];
+    let relay_up_back = clone(&relay_up)?;
+    let relay_down_back = clone(&relay_down)?;
+    let free_run = (mode == Mode::FreeRun).then_some((Duration::from_millis(1), seed));
+    let side = monitor.side.name();
+
+    let (sender, receiver) = thread::scope(|scope| -> Result<_, EngineError> {
+        let sender_sock = Sock::new(
+            sender_end,
+            Arc::clone(monitor),
+            Actor::Sender,
+            WireId::BackDown,
+            WireId::Up,
+        );
+        let receiver_sock = Sock::new(
+            receiver_end,
+            Arc::clone(monitor),
+            Actor::Receiver,
+            WireId::Down,
+            WireId::BackUp,
+        );
+        let sender = thread::Builder::new()
+            .name(format!("{side}-sender"))
+            .spawn_scoped(scope, || {
+                run_actor(monitor, Actor::Sender, sender_sock, |sock| {
+                    (program.send)(sock, messages)
+                })
+            })
+            .map_err(EngineError::Thread);
+        let receiver = thread::Builder::new()
+            .name(format!("{side}-receiver"))
+            .spawn_scoped(scope, || {
+                let mut inbox = Inbox::new(Arc::clone(monitor));
+                run_actor(monitor, Actor::Receiver, receiver_sock, |sock| {
+                    (program.recv)(sock, &mut inbox)
+                })
+            })
+            .map_err(EngineError::Thread);
+        let forward = LinkPlan {
+            link: LinkId::Forward,
+            cuts,
+            record: true,
+            free_run,
+        };
+        let backward = LinkPlan {
+            link: LinkId::Backward,
+            cuts: &[],
+            record: false,
+            free_run,
+        };
+        let relays = [
+            thread::Builder::new()
+                .name(format!("{side}-relay-fwd"))
+                .spawn_scoped(scope, || run_link(monitor, forward, relay_up, relay_down)),
+            thread::Builder::new()
+                .name(format!("{side}-relay-back"))
+                .spawn_scoped(scope, || {
+                    run_link(monitor, backward, relay_down_back, relay_up_back)
+                }),
+        ]
+        .map(|spawned| spawned.map_err(EngineError::Thread));
+        if sender.is_err() || receiver.is_err() || relays.iter().any(Result::is_err) {
+            monitor.stop(Stop::Abandoned);
+        }
+        supervise(monitor, &wakers);
+        let sender = sender?
+            .join()
+            .unwrap_or(ActorEnd::Panicked("sender thread".into()));
+        let receiver = receiver?
+            .join()
+            .unwrap_or(ActorEnd::Panicked("receiver thread".into()));
+        for relay in relays {
+            let _ = relay?.join();
+        }
+        Ok((sender, receiver))
+    })?;
+
+    let state = monitor.lock();
+    let outcome = classify(
+        messages,
+        &state.delivered,
+        state.stop,
+        &sender,
+        &receiver,
+        &state.events,
+        monitor.limits.quiet_ms,
+    );
+    Ok(SideTrace {
+        side: monitor.side,
+        events: state.events.clone(),
+        delivered: state.delivered.clone(),
+        outcome,
+    })
+}
+
+/// Runs teaching code on its socket; the socket is closed before the thread says it is done.
+fn run_actor(
+    monitor: &Monitor,
+    actor: Actor,
+    sock: Sock,
+    code: impl FnOnce(&mut Sock) -> io::Result<()>,
+) -> ActorEnd {
+    let result = catch_unwind(AssertUnwindSafe(move || {
+        let mut sock = sock;
+        code(&mut sock)
+    }));
+    monitor.update(|state| state.activity[actor as usize] = Activity::Done);
+    match result {
+        Ok(Ok(())) => ActorEnd::Returned,
+        Ok(Err(error)) => ActorEnd::Failed(error),
+        Err(payload) if payload.is::<Cancelled>() => ActorEnd::Stopped,
+        Err(payload) => ActorEnd::Panicked(
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string()),
+        ),
+    }
+}
+
+/// Watches the side until its programs finish or it must be stopped, then wakes
+/// every blocked call by shutting the sockets down.
+fn supervise(monitor: &Monitor, wakers: &[TcpStream]) {
+    let quiet_limit = Duration::from_millis(monitor.limits.quiet_ms);
+    let mut state = monitor.lock();
+    loop {
+        if state.stop.is_some() {
+            break;
+        }
+        if state.all_done() {
+            state.stop = Some(Stop::Finished);
+            break;
+        }
+        if let Some((role, line)) = state.stuck(monitor.lockstep) {
+            state.stop = Some(Stop::Stuck { role, line });
+            break;
+        }
+        if state
+            .activity
+            .iter()
+            .any(|a| matches!(a, Activity::AtGate { .. }))
+        {
+            // Waiting for the user to step is not being stuck.
+            state.last_progress = Instant::now();
+        }
+        let quiet = state.last_progress.elapsed();
+        if quiet >= quiet_limit {
+            let (role, line) = state.waiting_actor().unwrap_or((Role::Receiver, None));
+            state.stop = Some(Stop::TimeLimit { role, line });
+            break;
+        }
+        state = monitor.wait_change(state, quiet_limit - quiet);
+    }
+    drop(state);
+    monitor.update(|_| {});
+    for stream in wakers {
+        // Wakes any read() blocked on these sockets; errors mean it is closed already.
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    monitor.announce_finished();
+}
+
+/// What the side's receiver achieved, judged against the messages sent.
+fn classify(
+    expected: &[Vec<u8>],
+    delivered: &[Vec<u8>],
+    stop: Option<Stop>,
+    sender: &ActorEnd,
+    receiver: &ActorEnd,
+    events: &[super::trace::Event],
+    quiet_ms: u64,
+) -> Outcome {
+    if let Some(index) = (0..delivered.len()).find(|&i| expected.get(i) != Some(&delivered[i])) {
+        return Outcome::Wrong {
+            index,
+            expected: expected.get(index).cloned(),
+            got: delivered[index].clone(),
+        };
+    }
+    let waited_ms = |role: Role| {
+        let last = events
+            .iter()
+            .filter(|e| e.role == role)
+            .map(|e| e.at_us)
+            .max();
+        let end = events.iter().map(|e| e.at_us).max();
+        match (last, end) {
+            (Some(last), Some(end)) => (end - last) / 1000,
+            _ => 0,
+        }
+    };
+    match stop {
+        Some(Stop::Spinning { line }) => {
+            let calls = events
+                .iter()
+                .filter(|e| e.call == Call::Recv && e.result == CallResult::EndOfStream)
+                .count() as u32;
+            return Outcome::Spinning { calls, line };
+        }
+        Some(Stop::Stuck { role, line }) => {
+            return Outcome::Stuck {
+                role,
+                line,
+                waited_ms: waited_ms(role),
+            };
+        }
+        Some(Stop::TimeLimit { role, line }) => {
+            return Outcome::Stuck {
+                role,
+                line,
+                waited_ms: quiet_ms,
+            };
+        }
+        Some(Stop::Abandoned) | Some(Stop::Finished) | None => {}
+    }
+    for (role, end) in [(Role::Receiver, receiver), (Role::Sender, sender)] {
+        match end {
+            ActorEnd::Failed(error) => {
+                return Outcome::Error {
+                    role,
+                    error: super::error_kind_name(error.kind()),
+                    message: error.to_string(),
+                };
+            }
+            ActorEnd::Panicked(message) => {
+                return Outcome::Error {
+                    role,
+                    error: "panic".into(),
+                    message: message.clone(),
+                };
+            }
+            ActorEnd::Returned | ActorEnd::Stopped => {}
+        }
+    }
+    if delivered.len() < expected.len() {
+        return Outcome::Lost {
+            delivered: delivered.len(),
+            expected: expected.len(),
+        };
+    }
+    Outcome::Delivered {
+        messages: delivered.len(),
+    }
+}

@@ -1,0 +1,339 @@
+//! What a run recorded: every socket call, every piece the wire delivered, and
+//! what each side concluded. Serialisable so headless commands can print it.
+
+use serde::{Deserialize, Serialize};
+
+/// Which of the two programs a run belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    Naive,
+    Correct,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Naive, Side::Correct];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Naive => "naive",
+            Side::Correct => "correct",
+        }
+    }
+}
+
+/// Who made a call: the lesson's sender, its receiver, or the relay that cuts the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Sender,
+    Receiver,
+    Relay,
+}
+
+/// How the relay delivers pieces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Each piece is written only once the receiver waits in `recv()` with nothing
+    /// unread, so every `recv()` returns exactly one piece. Reproducible.
+    #[default]
+    Lockstep,
+    /// Pieces are written with real pauses and the kernel decides how reads split.
+    FreeRun,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Lockstep => "lockstep",
+            Mode::FreeRun => "free-run",
+        }
+    }
+}
+
+/// The kind of socket call an event records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Call {
+    /// One `write()`.
+    Send,
+    /// One `read()`.
+    Recv,
+    /// `flush()` of a buffered writer: moves bytes from user space to the socket.
+    Flush,
+    /// Bytes a buffered writer accepted into user space (not yet on the wire).
+    Buffer,
+    Shutdown,
+    /// The relay wrote one piece of the stream to the receiver.
+    Piece,
+    /// The teaching code handed a finished message to the application.
+    Deliver,
+}
+
+/// How a call ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum CallResult {
+    Ok,
+    /// `recv()` returned 0: the peer closed its side.
+    EndOfStream,
+    TimedOut,
+    Error {
+        error: String,
+        message: String,
+    },
+}
+
+/// One recorded call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Order of completion within its side.
+    pub seq: u32,
+    /// Microseconds since the run started (monotonic clock).
+    pub at_us: u64,
+    pub role: Role,
+    pub call: Call,
+    /// Bytes the call asked to move (buffer size for `recv()`, slice length for `send()`).
+    pub asked: usize,
+    /// Bytes it did move.
+    pub moved: usize,
+    /// For `Piece`: where in the stream the piece starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<usize>,
+    /// The bytes moved.
+    pub bytes: Vec<u8>,
+    pub result: CallResult,
+    /// Line of the call site in the teaching code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+/// Where one framed message sits in the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// First byte of the frame (prefix, type byte...).
+    pub start: usize,
+    /// First byte of the message body.
+    pub body: usize,
+    /// One past the body.
+    pub body_end: usize,
+    /// One past the frame (trailing delimiter, padding...).
+    pub end: usize,
+}
+
+/// What a side's receiver made of the stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Outcome {
+    /// Every message, in order, byte for byte.
+    Delivered { messages: usize },
+    /// A message differs from what was sent.
+    Wrong {
+        index: usize,
+        expected: Option<Vec<u8>>,
+        got: Vec<u8>,
+    },
+    /// The receiver stopped early: some messages never reached the application.
+    Lost { delivered: usize, expected: usize },
+    /// The program waited with nothing more coming and was stopped.
+    Stuck {
+        role: Role,
+        line: Option<u32>,
+        waited_ms: u64,
+    },
+    /// The receiver kept calling `recv()` after the end of the stream.
+    Spinning { calls: u32, line: Option<u32> },
+    /// The program ended with an error, or panicked.
+    Error {
+        role: Role,
+        error: String,
+        message: String,
+    },
+}
+
+/// The outcome without its details: what a lesson claims its naive side shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    Delivered,
+    Wrong,
+    Lost,
+    Stuck,
+    Spinning,
+    Error,
+}
+
+impl OutcomeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Delivered => "delivered",
+            OutcomeKind::Wrong => "wrong",
+            OutcomeKind::Lost => "lost data",
+            OutcomeKind::Stuck => "stuck",
+            OutcomeKind::Spinning => "spinning",
+            OutcomeKind::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Outcome {
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Delivered { .. } => OutcomeKind::Delivered,
+            Outcome::Wrong { .. } => OutcomeKind::Wrong,
+            Outcome::Lost { .. } => OutcomeKind::Lost,
+            Outcome::Stuck { .. } => OutcomeKind::Stuck,
+            Outcome::Spinning { .. } => OutcomeKind::Spinning,
+            Outcome::Error { .. } => OutcomeKind::Error,
+        }
+    }
+
+    pub fn is_delivered(&self) -> bool {
+        self.kind() == OutcomeKind::Delivered
+    }
+
+    /// One sentence for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Delivered { messages } => {
+                format!("delivered all {messages} message{}", plural(*messages))
+            }
+            Outcome::Wrong {
+                index,
+                expected: Some(expected),
+                got,
+            } => format!(
+                "wrong: message {} is {} but {} was sent",
+                index + 1,
+                quote(got),
+                quote(expected)
+            ),
+            Outcome::Wrong {
+                index,
+                expected: None,
+                got,
+            } => format!(
+                "wrong: got an extra message {} ({}) that was never sent",
+                index + 1,
+                quote(got)
+            ),
+            Outcome::Lost {
+                delivered,
+                expected,
+            } => format!(
+                "lost data: only {delivered} of {expected} message{} reached the application",
+                plural(*expected)
+            ),
+            Outcome::Stuck {
+                role,
+                line,
+                waited_ms,
+            } => format!(
+                "stuck: the {} waits{} for bytes that will never come (stopped after {waited_ms} ms)",
+                role_name(*role),
+                at_line(*line)
+            ),
+            Outcome::Spinning { calls, line } => format!(
+                "spinning: recv() returned 0 (peer closed) and the loop{} called it again, {calls} times before it was stopped",
+                at_line(*line)
+            ),
+            Outcome::Error {
+                role,
+                error,
+                message,
+            } => format!("error in the {}: {error}: {message}", role_name(*role)),
+        }
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Sender => "sender",
+        Role::Receiver => "receiver",
+        Role::Relay => "relay",
+    }
+}
+
+fn at_line(line: Option<u32>) -> String {
+    line.map(|l| format!(" at line {l}")).unwrap_or_default()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Bytes as a short quoted string for messages to people.
+pub fn quote(bytes: &[u8]) -> String {
+    const MAX: usize = 40;
+    let shown: String = bytes
+        .iter()
+        .take(MAX)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    if bytes.len() > MAX {
+        format!("\"{shown}…\" ({} bytes)", bytes.len())
+    } else {
+        format!("\"{shown}\"")
+    }
+}
+
+/// Everything one side recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideTrace {
+    pub side: Side,
+    pub events: Vec<Event>,
+    /// Messages the receiver handed to the application.
+    pub delivered: Vec<Vec<u8>>,
+    pub outcome: Outcome,
+}
+
+impl SideTrace {
+    /// The `recv()` calls of the receiver, in order.
+    pub fn receiver_reads(&self) -> impl Iterator<Item = &Event> {
+        self.events
+            .iter()
+            .filter(|e| e.role == Role::Receiver && e.call == Call::Recv)
+    }
+
+    /// The pieces the relay delivered to the receiver.
+    pub fn pieces(&self) -> impl Iterator<Item = &Event> {
+        self.events
+            .iter()
+            .filter(|e| e.call == Call::Piece && e.offset.is_some())
+    }
+}
+
+/// A whole run: the stream, how it was cut, and both sides.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    pub lesson: String,
+    pub seed: u64,
+    pub mode: Mode,
+    /// The messages the sender was given.
+    pub messages: Vec<Vec<u8>>,
+    /// The framed byte stream a correct sender writes.
+    pub stream: Vec<u8>,
+    /// Where each message sits in `stream`.
+    pub spans: Vec<Span>,
+    /// Offsets where the relay cut the stream.
+    pub cuts: Vec<usize>,
+    pub naive: SideTrace,
+    pub correct: SideTrace,
+}
+
+impl Trace {
+    pub fn side(&self, side: Side) -> &SideTrace {
+        match side {
+            Side::Naive => &self.naive,
+            Side::Correct => &self.correct,
+        }
+    }
+}
