@@ -12,8 +12,10 @@ use std::io;
 use std::net::SocketAddr;
 
 pub use cut::{CutAt, CutPlan, Framing, Pieces};
-pub use monitor::{Limits, LiveEvent};
-pub use runner::{Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, run, start};
+pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
+pub use runner::{
+    Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning, run, start,
+};
 pub use sock::{Inbox, Sock};
 pub use trace::{
     Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, Side, SideTrace, Span, Trace,

@@ -73,6 +73,14 @@ impl LinkId {
     }
 }
 
+/// The kind of call a teaching thread is about to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Read(WireId),
+    Write(WireId),
+    Other,
+}
+
 /// What a teaching-code thread is doing now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Activity {
@@ -82,12 +90,15 @@ pub(crate) enum Activity {
     AtGate { line: Option<u32> },
     /// Blocked (or about to block) in `read()` on a wire.
     Reading { wire: WireId, line: Option<u32> },
+    /// Inside `write()` on a wire; it blocks while the socket buffers are full.
+    Writing { wire: WireId, line: Option<u32> },
     /// Returned; its socket is closed.
     Done,
 }
 
-/// Byte counters of one wire. `read <= written` always: writers count before the
-/// bytes can be read, readers never read more than is counted in flight.
+/// Byte counters of one wire. The relay counts its writes before the bytes can be
+/// read, so a program's reads never run ahead of `written`; the relay itself may
+/// read a little ahead while a program is still inside a large `write()`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Wire {
     pub written: u64,
@@ -98,7 +109,7 @@ pub(crate) struct Wire {
 
 impl Wire {
     pub fn in_flight(&self) -> u64 {
-        self.written - self.read
+        self.written.saturating_sub(self.read)
     }
     /// A `read()` on this wire would return without waiting.
     pub fn readable(&self) -> bool {
@@ -196,8 +207,13 @@ impl State {
         match self.activity(link.writer()) {
             Activity::Done => true,
             Activity::Reading { wire, .. } => !self.wire(wire).readable(),
-            Activity::Running | Activity::AtGate { .. } => false,
+            Activity::Running | Activity::AtGate { .. } | Activity::Writing { .. } => false,
         }
+    }
+
+    /// The writer of a link is inside `write()` on the link's upstream.
+    pub fn writer_is_writing(&self, link: LinkId) -> bool {
+        matches!(self.activity(link.writer()), Activity::Writing { wire, .. } if wire == link.upstream())
     }
 
     /// The reader of a link waits in `read()` with nothing unread, or has gone.
@@ -207,19 +223,21 @@ impl State {
             Activity::Reading { wire, .. } => {
                 wire == link.downstream() && self.wire(wire).in_flight() == 0
             }
-            Activity::Running | Activity::AtGate { .. } => false,
+            Activity::Running | Activity::AtGate { .. } | Activity::Writing { .. } => false,
         }
     }
 
     /// The relay has something to do on this upstream.
     pub fn upstream_ready(&self, link: LinkId, pending: usize) -> bool {
         let up = self.wire(link.upstream());
-        up.readable() || (pending > 0 && self.writer_is_waiting(link))
+        up.readable()
+            || self.writer_is_writing(link)
+            || (pending > 0 && self.writer_is_waiting(link))
     }
 
     fn actor_can_move(&self, actor: Actor) -> bool {
         match self.activity(actor) {
-            Activity::Running | Activity::AtGate { .. } => true,
+            Activity::Running | Activity::AtGate { .. } | Activity::Writing { .. } => true,
             Activity::Reading { wire, .. } => self.wire(wire).readable(),
             Activity::Done => false,
         }
@@ -326,8 +344,14 @@ impl Monitor {
             if let Some(stop) = state.stop {
                 return Err(stop);
             }
-            if let Some(result) = ready(&mut state) {
+            let before = (state.activity, state.links);
+            let result = ready(&mut state);
+            // Tell the others only about a real change: waiters that woke each other
+            // for nothing would spin.
+            if result.is_some() || (state.activity, state.links) != before {
                 self.changed.notify_all();
+            }
+            if let Some(result) = result {
                 return Ok(result);
             }
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -382,12 +406,7 @@ impl Monitor {
 
     /// Called before each teaching-code call: waits at the step gate when stepping,
     /// counts the call, and marks the actor as reading or running.
-    pub fn begin_call(
-        &self,
-        actor: Actor,
-        reading: Option<WireId>,
-        line: Option<u32>,
-    ) -> Result<(), Stop> {
+    pub fn begin_call(&self, actor: Actor, call: CallKind, line: Option<u32>) -> Result<(), Stop> {
         let mut state = self.lock();
         loop {
             if let Some(stop) = state.stop {
@@ -396,8 +415,11 @@ impl Monitor {
             match &mut state.permits {
                 None => break,
                 Some(0) => {
-                    state.activity[actor as usize] = Activity::AtGate { line };
-                    self.changed.notify_all();
+                    let at_gate = Activity::AtGate { line };
+                    if state.activity[actor as usize] != at_gate {
+                        state.activity[actor as usize] = at_gate;
+                        self.changed.notify_all();
+                    }
                     state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
                 }
                 Some(n) => {
@@ -413,9 +435,10 @@ impl Monitor {
             self.changed.notify_all();
             return Err(stop);
         }
-        state.activity[actor as usize] = match reading {
-            Some(wire) => Activity::Reading { wire, line },
-            None => Activity::Running,
+        state.activity[actor as usize] = match call {
+            CallKind::Read(wire) => Activity::Reading { wire, line },
+            CallKind::Write(wire) => Activity::Writing { wire, line },
+            CallKind::Other => Activity::Running,
         };
         self.changed.notify_all();
         Ok(())
@@ -433,5 +456,80 @@ impl Monitor {
     /// Stops stepping: every call may start.
     pub fn release(&self) {
         self.update(|state| state.permits = None);
+    }
+}
+
+/// What one teaching-code thread is doing, as a controller sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorState {
+    Running,
+    /// Paused before its next call, which is on this line.
+    AtGate {
+        line: Option<u32>,
+    },
+    /// Inside `recv()` on this line, waiting for bytes.
+    Receiving {
+        line: Option<u32>,
+    },
+    Done,
+}
+
+/// A snapshot of one side of a run in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SideStatus {
+    pub side: Side,
+    pub sender: ActorState,
+    pub receiver: ActorState,
+    /// Calls recorded so far (including the relay's pieces).
+    pub events: usize,
+    /// The side has stopped: its programs finished or were stopped.
+    pub stopped: bool,
+}
+
+impl SideStatus {
+    /// Neither program is running: each waits at the gate, in `recv()`, or is done.
+    pub fn is_paused(&self) -> bool {
+        self.stopped
+            || [self.sender, self.receiver]
+                .iter()
+                .all(|a| *a != ActorState::Running)
+    }
+}
+
+impl Monitor {
+    pub fn status(&self) -> SideStatus {
+        self.status_of(&self.lock())
+    }
+
+    fn status_of(&self, state: &State) -> SideStatus {
+        let actor = |a: Actor| match state.activity(a) {
+            Activity::Running | Activity::Writing { .. } => ActorState::Running,
+            Activity::AtGate { line } => ActorState::AtGate { line },
+            Activity::Reading { line, .. } => ActorState::Receiving { line },
+            Activity::Done => ActorState::Done,
+        };
+        SideStatus {
+            side: self.side,
+            sender: actor(Actor::Sender),
+            receiver: actor(Actor::Receiver),
+            events: state.events.len(),
+            stopped: state.stop.is_some(),
+        }
+    }
+
+    /// Waits until `done` holds for this side's status, at most `timeout`.
+    pub fn wait_status(&self, timeout: Duration, done: impl Fn(&SideStatus) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if done(&self.status_of(&state)) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self.wait_change(state, deadline - now);
+        }
     }
 }

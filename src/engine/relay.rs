@@ -20,12 +20,18 @@ pub(crate) struct LinkPlan<'a> {
     pub cuts: &'a [usize],
     /// Record each piece as an event (the forward direction).
     pub record: bool,
+    /// Do not read while the writer is inside `write()`, so its buffers fill and a
+    /// send timeout makes `write()` return a short count.
+    pub hold_while_writing: bool,
     /// Free-run: pause up to this long before each piece, and never wait for the reader.
     pub free_run: Option<(Duration, u64)>,
 }
 
 enum Gather {
     Read(usize),
+    /// The writer is inside a `write()` that may not finish until someone reads:
+    /// read what has arrived, waiting only briefly.
+    ReadAhead(usize),
     EndOfStream,
     /// The writer waits for a reply: deliver what is held as a shorter piece.
     Short,
@@ -40,8 +46,20 @@ pub(crate) fn run_link(
     mut downstream: TcpStream,
 ) {
     let link = plan.link;
-    let _ = relay(monitor, &plan, &mut upstream, &mut downstream);
+    // Reads of upstream wait at most this long, then look at the monitor again.
+    if upstream.set_read_timeout(Some(READ_POLL)).is_ok() {
+        let _ = relay(monitor, &plan, &mut upstream, &mut downstream);
+    }
     monitor.update(|state| state.links[link as usize] = LinkState::Finished);
+}
+
+const READ_POLL: Duration = Duration::from_millis(2);
+
+fn is_timeout(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 #[derive(Debug)]
@@ -90,6 +108,8 @@ fn relay(
                     Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
                 } else if up.closed {
                     Gather::EndOfStream
+                } else if state.writer_is_writing(link) && !plan.hold_while_writing {
+                    Gather::ReadAhead(want.min(buf.len()))
                 } else if held > 0 && state.writer_is_waiting(link) {
                     Gather::Short
                 } else {
@@ -101,16 +121,34 @@ fn relay(
             })?;
             match step {
                 Gather::Read(n) => {
-                    let got = upstream.read(&mut buf[..n])?;
+                    let got = match upstream.read(&mut buf[..n]) {
+                        Ok(got) => got,
+                        Err(e) if is_timeout(&e) => continue,
+                        Err(e) => return Err(e.into()),
+                    };
                     monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
                     if got == 0 {
                         end_of_stream = true;
                     }
                     pending.extend_from_slice(&buf[..got]);
                 }
+                Gather::ReadAhead(n) => match upstream.read(&mut buf[..n]) {
+                    Ok(got) => {
+                        monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
+                        end_of_stream = got == 0;
+                        pending.extend_from_slice(&buf[..got]);
+                    }
+                    Err(e) if is_timeout(&e) => {}
+                    Err(e) => return Err(e.into()),
+                },
                 Gather::EndOfStream => {
-                    // Every counted byte has been read, so this read sees the close.
-                    let got = upstream.read(&mut buf[..1])?;
+                    // Every counted byte has been read, so this read sees the close
+                    // (or times out if the close is a moment away: then look again).
+                    let got = match upstream.read(&mut buf[..1]) {
+                        Ok(got) => got,
+                        Err(e) if is_timeout(&e) => continue,
+                        Err(e) => return Err(e.into()),
+                    };
                     monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
                     pending.extend_from_slice(&buf[..got]);
                     end_of_stream = got == 0;

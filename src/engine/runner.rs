@@ -2,7 +2,9 @@
 //! own real loopback connections through a relay that cuts the stream the same way.
 
 use std::io;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+
+use socket2::{Domain, Protocol, Socket, Type};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -11,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::EngineError;
 use super::cut::{CutPlan, Framing};
-use super::monitor::{Activity, Actor, Limits, LinkId, LiveEvent, Monitor, Stop, WireId};
+use super::monitor::{
+    Activity, Actor, Limits, LinkId, LiveEvent, Monitor, SideStatus, Stop, WireId,
+};
 use super::relay::{LinkPlan, run_link};
 use super::sock::{Cancelled, Inbox, Sock};
 use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace};
@@ -35,6 +39,27 @@ pub struct Scenario {
     pub framing: Framing,
     pub cuts: CutPlan,
     pub limits: Limits,
+    /// Socket settings of the sender's connection (small buffers for partial sends).
+    pub sender_socket: SocketTuning,
+}
+
+/// Socket options for the sender's connection. Any of them set also makes the relay
+/// stop reading while the sender is inside `write()`: with small buffers and a send
+/// timeout, a large `write()` then really returns a short count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SocketTuning {
+    /// SO_SNDBUF of the sender's socket, in bytes (the kernel may double it).
+    pub send_buffer: Option<usize>,
+    /// SO_RCVBUF of the relay's end, in bytes.
+    pub recv_buffer: Option<usize>,
+    /// SO_SNDTIMEO of the sender's socket.
+    pub send_timeout: Option<Duration>,
+}
+
+impl SocketTuning {
+    fn is_set(&self) -> bool {
+        *self != SocketTuning::default()
+    }
 }
 
 /// How to run.
@@ -102,9 +127,10 @@ pub fn start(
         let cuts = cuts.clone();
         let seed = options.seed;
         let mode = options.mode;
+        let tuning = scenario.sender_socket;
         let handle = thread::Builder::new()
             .name(format!("{}-side", side.name()))
-            .spawn(move || run_side(&monitor, program, &messages, &cuts, mode, seed))
+            .spawn(move || run_side(&monitor, program, &messages, &cuts, mode, seed, tuning))
             .map_err(EngineError::Thread)?;
         threads[index] = Some(handle);
     }
@@ -148,6 +174,22 @@ impl RunHandle {
         self.threads
             .iter()
             .all(|t| t.as_ref().is_none_or(|t| t.is_finished()))
+    }
+
+    /// What each side is doing now.
+    pub fn status(&self) -> [SideStatus; 2] {
+        [self.monitors[0].status(), self.monitors[1].status()]
+    }
+
+    /// Waits until `done` holds for `side`, at most `timeout`; false if it timed out.
+    pub fn wait_for(
+        &self,
+        side: Side,
+        timeout: Duration,
+        done: impl Fn(&SideStatus) -> bool,
+    ) -> bool {
+        let monitor = &self.monitors[side as usize];
+        monitor.wait_status(timeout, done)
     }
 
     /// The cut offsets of this run.
@@ -201,11 +243,32 @@ pub(crate) enum ActorEnd {
     Panicked(String),
 }
 
-/// A connected pair of loopback sockets: (connecting end, accepted end).
-fn loopback_pair() -> Result<(TcpStream, TcpStream), EngineError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(EngineError::Bind)?;
+/// A connected pair of loopback sockets: (connecting end, accepted end). Buffer
+/// sizes are set before connecting, so the window the peers agree on honours them.
+fn loopback_pair(tuning: SocketTuning) -> Result<(TcpStream, TcpStream), EngineError> {
+    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let listener =
+        Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).map_err(EngineError::Bind)?;
+    if let Some(size) = tuning.recv_buffer {
+        listener
+            .set_recv_buffer_size(size)
+            .map_err(EngineError::Socket)?;
+    }
+    listener.bind(&loopback.into()).map_err(EngineError::Bind)?;
+    listener.listen(1).map_err(EngineError::Bind)?;
+    let listener: TcpListener = listener.into();
     let addr = listener.local_addr().map_err(EngineError::Bind)?;
-    let near = TcpStream::connect(addr).map_err(|source| EngineError::Connect { addr, source })?;
+    let near = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+        .map_err(EngineError::Socket)?;
+    if let Some(size) = tuning.send_buffer {
+        near.set_send_buffer_size(size)
+            .map_err(EngineError::Socket)?;
+    }
+    near.set_write_timeout(tuning.send_timeout)
+        .map_err(EngineError::Socket)?;
+    near.connect(&addr.into())
+        .map_err(|source| EngineError::Connect { addr, source })?;
+    let near: TcpStream = near.into();
     let (far, _) = listener
         .accept()
         .map_err(|source| EngineError::Connect { addr, source })?;
@@ -227,9 +290,10 @@ fn run_side(
     cuts: &[usize],
     mode: Mode,
     seed: u64,
+    tuning: SocketTuning,
 ) -> Result<SideTrace, EngineError> {
-    let (sender_end, relay_up) = loopback_pair()?;
-    let (relay_down, receiver_end) = loopback_pair()?;
+    let (sender_end, relay_up) = loopback_pair(tuning)?;
+    let (relay_down, receiver_end) = loopback_pair(SocketTuning::default())?;
     let wakers = [
         clone(&sender_end)?,
         clone(&relay_up)?,
@@ -277,12 +341,14 @@ fn run_side(
             link: LinkId::Forward,
             cuts,
             record: true,
+            hold_while_writing: tuning.is_set(),
             free_run,
         };
         let backward = LinkPlan {
             link: LinkId::Backward,
             cuts: &[],
             record: false,
+            hold_while_writing: false,
             free_run,
         };
         let relays = [
@@ -433,7 +499,15 @@ fn classify(
                 .iter()
                 .filter(|e| e.call == Call::Recv && e.result == CallResult::EndOfStream)
                 .count() as u32;
-            return Outcome::Spinning { calls, line };
+            let total_calls = events
+                .iter()
+                .filter(|e| e.role != Role::Relay && e.call != Call::Deliver)
+                .count() as u32;
+            return Outcome::Spinning {
+                calls,
+                total_calls,
+                line,
+            };
         }
         Some(Stop::Stuck { role, line }) => {
             return Outcome::Stuck {

@@ -7,7 +7,7 @@ use std::net::{Shutdown, TcpStream};
 use std::panic::Location;
 use std::sync::Arc;
 
-use super::monitor::{Activity, Actor, Monitor, Stop, WireId};
+use super::monitor::{Activity, Actor, CallKind, Monitor, Stop, WireId};
 use super::trace::{Call, CallResult, Event};
 
 /// Unwinds a teaching thread that the runner has stopped. Carried by
@@ -54,9 +54,8 @@ impl Sock {
         }
     }
 
-    fn begin(&self, reading: bool, line: Option<u32>) {
-        let reading = reading.then_some(self.in_wire);
-        if self.monitor.begin_call(self.actor, reading, line).is_err() {
+    fn begin(&self, call: CallKind, line: Option<u32>) {
+        if self.monitor.begin_call(self.actor, call, line).is_err() {
             cancel();
         }
     }
@@ -66,7 +65,7 @@ impl Sock {
     #[track_caller]
     pub fn send(&mut self, buf: &[u8]) -> io::Result<usize> {
         let line = teaching_line(Location::caller());
-        self.begin(false, line);
+        self.begin(CallKind::Write(self.out_wire), line);
         let result = self.stream.write(buf);
         let moved = *result.as_ref().unwrap_or(&0);
         self.finish(
@@ -87,7 +86,7 @@ impl Sock {
     #[track_caller]
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let line = teaching_line(Location::caller());
-        self.begin(true, line);
+        self.begin(CallKind::Read(self.in_wire), line);
         let result = self.stream.read(buf);
         let moved = *result.as_ref().unwrap_or(&0);
         let end_of_stream = moved == 0 && !buf.is_empty() && result.is_ok();
@@ -143,7 +142,7 @@ impl Sock {
     #[track_caller]
     pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
         let line = teaching_line(Location::caller());
-        self.begin(false, line);
+        self.begin(CallKind::Other, line);
         let result = self.stream.shutdown(how).map(|()| 0);
         let closes_output = matches!(how, Shutdown::Write | Shutdown::Both);
         self.finish(Call::Shutdown, 0, &[], &result, line, |state| {

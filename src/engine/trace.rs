@@ -142,8 +142,13 @@ pub enum Outcome {
         line: Option<u32>,
         waited_ms: u64,
     },
-    /// The receiver kept calling `recv()` after the end of the stream.
-    Spinning { calls: u32, line: Option<u32> },
+    /// The receiver kept calling `recv()` after the end of the stream (`calls`
+    /// returned 0), or made more calls in all than the budget allows.
+    Spinning {
+        calls: u32,
+        total_calls: u32,
+        line: Option<u32>,
+    },
     /// The program ended with an error, or panicked.
     Error {
         role: Role,
@@ -240,7 +245,15 @@ impl Outcome {
                 role_name(*role),
                 at_line(*line)
             ),
-            Outcome::Spinning { calls, line } => format!(
+            Outcome::Spinning {
+                calls: 0,
+                total_calls,
+                line,
+            } => format!(
+                "spinning: the loop{} made {total_calls} calls without finishing and was stopped",
+                at_line(*line)
+            ),
+            Outcome::Spinning { calls, line, .. } => format!(
                 "spinning: recv() returned 0 (peer closed) and the loop{} called it again, {calls} times before it was stopped",
                 at_line(*line)
             ),

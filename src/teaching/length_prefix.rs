@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::engine::{CutAt, CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock};
+use crate::engine::{CutAt, CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock, SocketTuning};
 
 /// The protocol: each message is preceded by its length in five ASCII digits.
 pub const PREFIX_LEN: usize = 5;
@@ -16,6 +16,7 @@ pub fn scenario() -> Scenario {
         cuts: CutPlan::pieces(Pieces::Uniform { min: 2, max: 9 })
             .with_cut(CutAt::InFrame { message: 0, at: 2 }),
         limits: Limits::default(),
+        sender_socket: SocketTuning::default(),
     }
 }
 

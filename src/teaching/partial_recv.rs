@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::engine::{CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock};
+use crate::engine::{CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock, SocketTuning};
 
 /// The protocol: the client sends one greeting of exactly this many bytes.
 pub const GREETING_LEN: usize = 32;
@@ -16,6 +16,7 @@ pub fn scenario() -> Scenario {
         // Every piece is shorter than the greeting, so it always arrives in parts.
         cuts: CutPlan::pieces(Pieces::Uniform { min: 3, max: 14 }),
         limits: Limits::default(),
+        sender_socket: SocketTuning::default(),
     }
 }
 

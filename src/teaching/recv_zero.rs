@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::engine::{CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock};
+use crate::engine::{CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock, SocketTuning};
 
 pub fn scenario() -> Scenario {
     Scenario {
@@ -11,6 +11,7 @@ pub fn scenario() -> Scenario {
         framing: Framing::Raw,
         cuts: CutPlan::pieces(Pieces::Uniform { min: 4, max: 12 }),
         limits: Limits::default(),
+        sender_socket: SocketTuning::default(),
     }
 }
 
