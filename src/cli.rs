@@ -215,14 +215,6 @@ fn header(number: usize, lesson: &Lesson, trace: &Trace) -> String {
     )
 }
 
-/// A run whose outcome differs from the lesson's claim.
-struct Failure {
-    seed: u64,
-    side: Side,
-    expected: OutcomeKind,
-    got: String,
-}
-
 fn check(query: Option<&str>, seeds: u64) -> anyhow::Result<ExitCode> {
     let lessons: Vec<(usize, &Lesson)> = match query {
         Some(query) => vec![lesson::find(query)?],
@@ -236,32 +228,13 @@ fn check(query: Option<&str>, seeds: u64) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     let mut out = std::io::stdout().lock();
     for (number, lesson) in &lessons {
-        let mut failures = Vec::new();
-        for seed in 1..=seeds {
-            if progress {
-                eprint!("\r  checking {} seed {seed}/{seeds}…\x1b[K", lesson.slug);
-            }
-            let trace = lesson
-                .run(RunOptions {
-                    seed,
-                    ..RunOptions::default()
-                })
-                .with_context(|| format!("running lesson '{}' with seed {seed}", lesson.slug))?;
-            for (side, expected) in [
-                (Side::Naive, lesson.teaches),
-                (Side::Correct, OutcomeKind::Delivered),
-            ] {
-                let outcome = &trace.side(side).outcome;
-                if outcome.kind() != expected {
-                    failures.push(Failure {
-                        seed,
-                        side,
-                        expected,
-                        got: outcome.describe(),
-                    });
+        let failures = lesson
+            .check(seeds, |seed| {
+                if progress {
+                    eprint!("\r  checking {} seed {seed}/{seeds}…\x1b[K", lesson.slug);
                 }
-            }
-        }
+            })
+            .with_context(|| format!("running lesson '{}'", lesson.slug))?;
         if progress {
             eprint!("\r\x1b[K");
         }
@@ -283,15 +256,8 @@ fn check(query: Option<&str>, seeds: u64) -> anyhow::Result<ExitCode> {
                     .collect::<std::collections::BTreeSet<_>>()
                     .len()
             )?;
-            for f in failures.iter().take(5) {
-                writeln!(
-                    out,
-                    "       seed {}: the {} side should be {} but was {}",
-                    f.seed,
-                    f.side.name(),
-                    f.expected,
-                    f.got
-                )?;
+            for failure in failures.iter().take(5) {
+                writeln!(out, "       {failure}")?;
             }
         }
     }

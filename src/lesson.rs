@@ -1,7 +1,7 @@
 //! The lesson model: what a lesson is, and finding one by slug or number.
 
 use crate::engine::{
-    self, EngineError, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Trace,
+    self, EngineError, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Side, Trace,
 };
 
 /// One lesson: its page, its teaching code, and the run that demonstrates it.
@@ -45,6 +45,38 @@ impl Lesson {
         )
     }
 
+    /// Runs the lesson in lockstep with seeds `1..=seeds` and returns every run in
+    /// which the naive side did not fail as claimed or the correct side did not deliver.
+    pub fn check(
+        &self,
+        seeds: u64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Vec<BrokenClaim>, EngineError> {
+        let mut broken = Vec::new();
+        for seed in 1..=seeds {
+            progress(seed);
+            let trace = self.run(RunOptions {
+                seed,
+                ..RunOptions::default()
+            })?;
+            for (side, claim) in [
+                (Side::Naive, self.teaches),
+                (Side::Correct, OutcomeKind::Delivered),
+            ] {
+                let outcome = &trace.side(side).outcome;
+                if outcome.kind() != claim {
+                    broken.push(BrokenClaim {
+                        seed,
+                        side,
+                        claim,
+                        outcome: outcome.clone(),
+                    });
+                }
+            }
+        }
+        Ok(broken)
+    }
+
     /// The lines of the teaching source between `ANCHOR: name` and `ANCHOR_END: name`.
     pub fn anchor(&self, name: &str) -> Option<String> {
         anchor(self.source, name)
@@ -69,6 +101,30 @@ pub fn anchor(source: &str, name: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// One run in which a side did not behave as its lesson claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenClaim {
+    pub seed: u64,
+    pub side: Side,
+    /// What the lesson says this side does.
+    pub claim: OutcomeKind,
+    /// What it did.
+    pub outcome: Outcome,
+}
+
+impl std::fmt::Display for BrokenClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "seed {}: the {} side should be {} but was {}",
+            self.seed,
+            self.side.name(),
+            self.claim,
+            self.outcome.describe()
+        )
+    }
 }
 
 /// A lesson that does not exist.
@@ -122,6 +178,25 @@ mod tests {
                 assert!(code.contains("fn "), "{} has no {name} anchor", lesson.slug);
             }
         }
+    }
+
+    #[test]
+    fn check_reports_each_seed_where_a_claim_breaks() {
+        let real = find("partial-recv").unwrap().1;
+        // The same code, with a false claim: that the naive side delivers.
+        let false_claim = Lesson {
+            teaches: OutcomeKind::Delivered,
+            ..*real
+        };
+        let broken = false_claim.check(3, |_| {}).unwrap();
+        assert_eq!(broken.iter().map(|b| b.seed).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(broken.iter().all(|b| b.side == Side::Naive));
+        let text = broken[0].to_string();
+        assert!(
+            text.starts_with("seed 1: the naive side should be delivered but was wrong"),
+            "{text}"
+        );
+        assert!(real.check(3, |_| {}).unwrap().is_empty());
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! The headless commands, run as a user runs them: the real binary, its output and
+//! its exit code.
+
+use std::process::{Command, Output};
+
+fn sockstep(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn list_shows_number_slug_and_title() {
+    let output = sockstep(&["list"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("length-prefix") && l.contains("split"))
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&sockstep(&["list", "--json"]).stdout).unwrap();
+    let first = &json.as_array().unwrap()[0];
+    assert_eq!(first["number"], 1);
+    assert!(first["slug"].is_string() && first["title"].is_string());
+}
+
+#[test]
+fn run_json_is_the_whole_trace() {
+    let output = sockstep(&["run", "length-prefix", "--seed", "3", "--json"]);
+    assert!(output.status.success());
+    let trace: sockstep::engine::Trace = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(trace.lesson, "length-prefix");
+    assert_eq!(trace.seed, 3);
+    assert_eq!(trace.cuts[0], 2);
+    assert_eq!(trace.naive.outcome.kind().name(), "wrong");
+    assert!(trace.correct.outcome.is_delivered());
+}
+
+#[test]
+fn run_text_marks_the_cut_inside_the_prefix_and_both_outcomes() {
+    let output = sockstep(&["run", "length-prefix", "--seed", "3"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    let wire = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("wire"))
+        .unwrap();
+    assert!(
+        wire.contains("00┊005"),
+        "the cut after two prefix digits: {wire}"
+    );
+    assert!(text.contains("naive    ✗ wrong"), "{text}");
+    assert!(
+        text.contains("correct  ✓ delivered all 4 messages"),
+        "{text}"
+    );
+    // Piped output has no colour codes, and messages are told apart by symbols.
+    assert!(!text.contains('\x1b'));
+    assert!(text.lines().any(|l| l.trim_start().starts_with("message")));
+}
+
+#[test]
+fn run_with_calls_lists_every_call() {
+    let text = stdout(&sockstep(&["run", "recv-zero", "--calls"]));
+    assert!(text.contains("recv 16 → 0 (closed)"), "{text}");
+    assert!(text.contains("naive    ✗ spinning"), "{text}");
+}
+
+#[test]
+fn an_unknown_lesson_says_how_to_find_one_and_exits_2() {
+    for args in [&["run", "xyz"][..], &["check", "xyz"][..]] {
+        let output = sockstep(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("no lesson 'xyz'; run 'sockstep list'"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let output = sockstep(&["run", "length-prefix", "--seed", "minus-one"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--seed"));
+}
+
+#[test]
+fn check_proves_every_lesson() {
+    let output = sockstep(&["check", "--seeds", "5"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    let lessons = sockstep::lesson::all().len();
+    assert_eq!(text.lines().filter(|l| l.starts_with('✓')).count(), lessons);
+    assert!(text.contains(&format!("{lessons} of {lessons} lessons hold on 5 seeds")));
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in ["list", "run", "check"] {
+        let output = sockstep(&[command, "--help"]);
+        assert!(output.status.success());
+        assert!(stdout(&output).contains("Usage: sockstep"));
+    }
+}
