@@ -2,10 +2,30 @@
 
 use std::io;
 
-use crate::engine::{CutAt, CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock, SocketTuning};
+use crate::lesson::Lesson;
+
+use crate::engine::{
+    CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
+    SocketTuning,
+};
 
 /// The protocol: each message is preceded by its length in five ASCII digits.
 pub const PREFIX_LEN: usize = 5;
+
+pub const LESSON: Lesson = Lesson {
+    slug: "length-prefix",
+    title: "A length prefix can arrive split",
+    page: include_str!("../../lessons/length-prefix.md"),
+    source: include_str!("length_prefix.rs"),
+    source_path: "src/teaching/length_prefix.rs",
+    scenario,
+    naive: Program { send, recv: naive },
+    correct: Program {
+        send,
+        recv: correct,
+    },
+    teaches: OutcomeKind::Wrong,
+};
 
 pub fn scenario() -> Scenario {
     let messages = ["hello", "how are you?", "fine, and you?", "bye"];

@@ -2,10 +2,29 @@
 
 use std::io;
 
-use crate::engine::{CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock, SocketTuning};
+use crate::lesson::Lesson;
+
+use crate::engine::{
+    CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
+};
 
 /// The protocol: the client sends one greeting of exactly this many bytes.
 pub const GREETING_LEN: usize = 32;
+
+pub const LESSON: Lesson = Lesson {
+    slug: "partial-recv",
+    title: "A read returns what has arrived, not a message",
+    page: include_str!("../../lessons/partial-recv.md"),
+    source: include_str!("partial_recv.rs"),
+    source_path: "src/teaching/partial_recv.rs",
+    scenario,
+    naive: Program { send, recv: naive },
+    correct: Program {
+        send,
+        recv: correct,
+    },
+    teaches: OutcomeKind::Wrong,
+};
 
 pub fn scenario() -> Scenario {
     let greeting = b"HELO sockstep: 32 bytes, exactly".to_vec();

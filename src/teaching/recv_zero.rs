@@ -2,7 +2,26 @@
 
 use std::io;
 
-use crate::engine::{CutPlan, Framing, Inbox, Limits, Pieces, Scenario, Sock, SocketTuning};
+use crate::lesson::Lesson;
+
+use crate::engine::{
+    CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
+};
+
+pub const LESSON: Lesson = Lesson {
+    slug: "recv-zero",
+    title: "recv() returning 0 means the peer closed",
+    page: include_str!("../../lessons/recv-zero.md"),
+    source: include_str!("recv_zero.rs"),
+    source_path: "src/teaching/recv_zero.rs",
+    scenario,
+    naive: Program { send, recv: naive },
+    correct: Program {
+        send,
+        recv: correct,
+    },
+    teaches: OutcomeKind::Spinning,
+};
 
 pub fn scenario() -> Scenario {
     Scenario {
