@@ -171,8 +171,17 @@ impl Default for Limits {
 /// Something the engine reports while a run is in progress.
 #[derive(Clone, Debug)]
 pub enum LiveEvent {
-    Call { side: Side, event: Event },
-    Finished { side: Side },
+    Call {
+        side: Side,
+        event: Event,
+    },
+    /// A program now waits: at the step gate, or inside `recv()`.
+    Waiting {
+        side: Side,
+    },
+    Finished {
+        side: Side,
+    },
 }
 
 pub(crate) struct State {
@@ -396,11 +405,16 @@ impl Monitor {
     }
 
     pub fn announce_finished(&self) {
+        self.announce(LiveEvent::Finished { side: self.side });
+    }
+
+    fn announce(&self, event: LiveEvent) {
         if let Some(observer) = &self.observer {
+            // A controller that has gone away no longer needs live events.
             let _ = observer
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .send(LiveEvent::Finished { side: self.side });
+                .send(event);
         }
     }
 
@@ -419,6 +433,7 @@ impl Monitor {
                     if state.activity[actor as usize] != at_gate {
                         state.activity[actor as usize] = at_gate;
                         self.changed.notify_all();
+                        self.announce(LiveEvent::Waiting { side: self.side });
                     }
                     state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
                 }
@@ -441,6 +456,9 @@ impl Monitor {
             CallKind::Other => Activity::Running,
         };
         self.changed.notify_all();
+        if let CallKind::Read(_) = call {
+            self.announce(LiveEvent::Waiting { side: self.side });
+        }
         Ok(())
     }
 

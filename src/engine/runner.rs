@@ -403,6 +403,7 @@ fn run_actor(
     sock: Sock,
     code: impl FnOnce(&mut Sock) -> io::Result<()>,
 ) -> ActorEnd {
+    super::sock::mark_teaching_thread();
     let result = catch_unwind(AssertUnwindSafe(move || {
         let mut sock = sock;
         code(&mut sock)

@@ -10,6 +10,20 @@ use std::sync::Arc;
 use super::monitor::{Activity, Actor, CallKind, Monitor, Stop, WireId};
 use super::trace::{Call, CallResult, Event};
 
+thread_local! {
+    static TEACHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True on a thread running teaching code. A panic there is an outcome the trace
+/// records, not a crash: panic hooks use this to stay quiet (and keep the TUI drawn).
+pub fn in_teaching_thread() -> bool {
+    TEACHING.with(|t| t.get())
+}
+
+pub(crate) fn mark_teaching_thread() {
+    TEACHING.with(|t| t.set(true));
+}
+
 /// Unwinds a teaching thread that the runner has stopped. Carried by
 /// `resume_unwind`, so no panic message is printed.
 pub(crate) struct Cancelled;
