@@ -197,6 +197,16 @@ impl RunHandle {
         &self.cuts
     }
 
+    /// The framed stream a correct sender writes, and where each message sits in it.
+    pub fn stream(&self) -> (&[u8], &[super::trace::Span]) {
+        (&self.stream, &self.spans)
+    }
+
+    /// The messages the senders were given.
+    pub fn messages(&self) -> &[Vec<u8>] {
+        &self.scenario.messages
+    }
+
     /// Waits for both sides and assembles the trace.
     pub fn join(mut self) -> Result<Trace, EngineError> {
         let mut sides = Vec::with_capacity(2);
