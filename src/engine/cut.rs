@@ -16,11 +16,52 @@ pub enum Framing {
     Raw,
     /// Each body preceded by its length as `digits` ASCII decimal digits.
     AsciiLength { digits: usize },
+    /// Each body followed by the `delimiter` byte, which no body contains.
+    Delimiter { delimiter: u8 },
+    /// Each body followed by `pad` bytes up to exactly `size` bytes. No body ends in
+    /// `pad`, so the receiver can strip the padding; a body longer than `size` (which
+    /// a sender refuses) is written whole.
+    FixedLength { size: usize, pad: u8 },
+    /// The first byte of each message names its type, and the type fixes the length
+    /// of the rest. The type byte is framing, but it is part of the message delivered.
+    TypeByte,
+    /// Each body preceded by its length as a `width`-byte big-endian binary number.
+    BinaryLength { width: usize },
+    /// Each body preceded by a JSON header `{"content-length":N,"content-type":T}`,
+    /// and the header by its own length as a `width`-byte big-endian number.
+    JsonHeader { width: usize, content_type: String },
+    /// The messages laid out by `framing`, then `tail`: bytes the sender writes after
+    /// its last message that belong to no message (a prefix that lies, say).
+    Tailed {
+        framing: Box<Framing>,
+        tail: Vec<u8>,
+    },
+}
+
+/// The JSON header of `Framing::JsonHeader`, in the order its fields are written.
+#[derive(Serialize)]
+struct JsonFrameHeader<'a> {
+    #[serde(rename = "content-length")]
+    content_length: usize,
+    #[serde(rename = "content-type")]
+    content_type: &'a str,
+}
+
+/// `value` as a `width`-byte big-endian number (high bytes beyond 64 bits are 0).
+fn big_endian(value: u64, width: usize) -> impl Iterator<Item = u8> {
+    (0..width)
+        .rev()
+        .map(move |i| (value.checked_shr(8 * i as u32).unwrap_or(0) & 0xff) as u8)
 }
 
 impl Framing {
     /// The stream a correct sender writes for `messages`, and where each one sits.
     pub fn encode(&self, messages: &[Vec<u8>]) -> (Vec<u8>, Vec<Span>) {
+        if let Framing::Tailed { framing, tail } = self {
+            let (mut stream, spans) = framing.encode(messages);
+            stream.extend_from_slice(tail);
+            return (stream, spans);
+        }
         let mut stream = Vec::new();
         let mut spans = Vec::with_capacity(messages.len());
         for body in messages {
@@ -30,13 +71,46 @@ impl Framing {
                 Framing::AsciiLength { digits } => {
                     stream.extend(format!("{:0width$}", body.len(), width = digits).bytes())
                 }
+                Framing::BinaryLength { width } => {
+                    stream.extend(big_endian(body.len() as u64, *width));
+                }
+                Framing::JsonHeader {
+                    width,
+                    content_type,
+                } => {
+                    let header = serde_json::to_vec(&JsonFrameHeader {
+                        content_length: body.len(),
+                        content_type,
+                    })
+                    .expect("a struct of a number and a string always serialises");
+                    stream.extend(big_endian(header.len() as u64, *width));
+                    stream.extend_from_slice(&header);
+                }
+                Framing::Delimiter { .. } | Framing::FixedLength { .. } => {}
+                Framing::TypeByte => {
+                    // The type byte leads the message; the body is the rest of it.
+                    stream.extend(body.first());
+                }
+                Framing::Tailed { .. } => unreachable!("handled above"),
             }
             let body_start = stream.len();
+            let body = match self {
+                Framing::TypeByte => body.get(1..).unwrap_or_default(),
+                _ => body.as_slice(),
+            };
             stream.extend_from_slice(body);
+            let body_end = stream.len();
+            match self {
+                Framing::Delimiter { delimiter } => stream.push(*delimiter),
+                Framing::FixedLength { size, pad } => {
+                    stream.resize(start + (*size).max(body_end - start), *pad)
+                }
+                _ => {}
+            }
             spans.push(Span {
                 start,
                 body: body_start,
-                body_end: stream.len(),
+                body_end,
                 end: stream.len(),
             });
         }
@@ -63,6 +137,9 @@ pub enum CutAt {
     Offset { offset: usize },
     /// `at` bytes into the frame of message `message` (0-based): "split the prefix after byte 2".
     InFrame { message: usize, at: usize },
+    /// Somewhere strictly inside the frame of message `message`, chosen by the seed:
+    /// that message always arrives in two parts, split at a different place each seed.
+    Within { message: usize },
 }
 
 /// How the stream is cut between the fixed cuts.
@@ -96,15 +173,22 @@ impl CutPlan {
     /// The concrete cut offsets for a stream of `len` bytes laid out as `spans`:
     /// sorted, unique, strictly inside the stream. The same seed gives the same cuts.
     pub fn resolve(&self, len: usize, spans: &[Span], seed: u64) -> Vec<usize> {
-        let mut cuts: Vec<usize> = self
-            .at
-            .iter()
-            .filter_map(|cut| match *cut {
-                CutAt::Offset { offset } => Some(offset),
-                CutAt::InFrame { message, at } => spans.get(message).map(|s| s.start + at),
-            })
-            .collect();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Plans without `Within` draw nothing here, so their pieces stay as they were.
+        let mut cuts: Vec<usize> = Vec::new();
+        for cut in &self.at {
+            match *cut {
+                CutAt::Offset { offset } => cuts.push(offset),
+                CutAt::InFrame { message, at } => {
+                    cuts.extend(spans.get(message).map(|s| s.start + at))
+                }
+                CutAt::Within { message } => {
+                    if let Some(span) = spans.get(message).filter(|s| s.end - s.start >= 2) {
+                        cuts.push(rng.random_range(span.start + 1..span.end));
+                    }
+                }
+            }
+        }
         match self.pieces {
             Pieces::Whole => {}
             Pieces::Uniform { min, max } => {
@@ -150,6 +234,8 @@ impl CutPlan {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn layout(messages: &[&str]) -> (Vec<u8>, Vec<Span>) {
@@ -205,6 +291,141 @@ mod tests {
         assert_eq!(
             plan.resolve(stream.len(), &spans, 0),
             vec![spans[2].start, spans[4].start]
+        );
+    }
+
+    fn owned(messages: &[&str]) -> Vec<Vec<u8>> {
+        messages.iter().map(|m| m.as_bytes().to_vec()).collect()
+    }
+
+    fn span(start: usize, body: usize, body_end: usize, end: usize) -> Span {
+        Span {
+            start,
+            body,
+            body_end,
+            end,
+        }
+    }
+
+    #[test]
+    fn delimiter_framing_ends_each_body_with_the_delimiter() {
+        let framing = Framing::Delimiter { delimiter: b'\n' };
+        let (stream, spans) = framing.encode(&owned(&["ab", "", "cde"]));
+        assert_eq!(stream, b"ab\n\ncde\n");
+        assert_eq!(
+            spans,
+            [span(0, 0, 2, 3), span(3, 3, 3, 4), span(4, 4, 7, 8)]
+        );
+    }
+
+    #[test]
+    fn fixed_length_framing_pads_each_body_to_the_size() {
+        let framing = Framing::FixedLength { size: 4, pad: b'.' };
+        let (stream, spans) = framing.encode(&owned(&["ab", "wxyz", ""]));
+        assert_eq!(stream, b"ab..wxyz....");
+        assert_eq!(
+            spans,
+            [span(0, 0, 2, 4), span(4, 4, 8, 8), span(8, 8, 8, 12)]
+        );
+        // Too long for the size: written whole, never cut short.
+        let (stream, spans) = framing.encode(&owned(&["abcdef"]));
+        assert_eq!((stream.len(), spans[0].end), (6, 6));
+    }
+
+    #[test]
+    fn type_byte_framing_marks_the_first_byte_of_each_message() {
+        let (stream, spans) = Framing::TypeByte.encode(&owned(&["T12", "P", ""]));
+        assert_eq!(stream, b"T12P");
+        assert_eq!(
+            spans,
+            [span(0, 1, 3, 3), span(3, 4, 4, 4), span(4, 4, 4, 4)]
+        );
+    }
+
+    #[test]
+    fn binary_length_framing_writes_the_length_big_endian() {
+        let body = vec![7u8; 0x0102];
+        let (stream, spans) = Framing::BinaryLength { width: 4 }.encode(&[body, vec![]]);
+        assert_eq!(stream[..4], [0, 0, 1, 2]);
+        assert_eq!(stream[0x106..], [0, 0, 0, 0]);
+        assert_eq!(
+            spans,
+            [span(0, 4, 0x106, 0x106), span(0x106, 0x10a, 0x10a, 0x10a)]
+        );
+        // Wider than 64 bits: the high bytes are zero.
+        let (stream, _) = Framing::BinaryLength { width: 9 }.encode(&owned(&["a"]));
+        assert_eq!(stream, [0, 0, 0, 0, 0, 0, 0, 0, 1, b'a']);
+    }
+
+    #[test]
+    fn json_header_framing_gives_the_header_length_then_the_header() {
+        let framing = Framing::JsonHeader {
+            width: 2,
+            content_type: "text/plain".into(),
+        };
+        let (stream, spans) = framing.encode(&owned(&["hi"]));
+        let header = br#"{"content-length":2,"content-type":"text/plain"}"#;
+        assert_eq!(stream[..2], (header.len() as u16).to_be_bytes());
+        assert_eq!(&stream[2..2 + header.len()], header);
+        assert_eq!(&stream[2 + header.len()..], b"hi");
+        assert_eq!(
+            spans,
+            [span(0, 2 + header.len(), stream.len(), stream.len())]
+        );
+    }
+
+    #[test]
+    fn a_tail_follows_the_messages_and_belongs_to_none() {
+        let framing = Framing::Tailed {
+            framing: Box::new(Framing::Delimiter { delimiter: b';' }),
+            tail: b"xyz".to_vec(),
+        };
+        let (stream, spans) = framing.encode(&owned(&["a", "b"]));
+        assert_eq!(stream, b"a;b;xyz");
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[1].end, 4);
+    }
+
+    #[test]
+    fn within_cuts_strictly_inside_the_frame_and_moves_with_the_seed() {
+        let (stream, spans) = layout(&["hello", "world"]);
+        let plan = CutPlan::default().with_cut(CutAt::Within { message: 1 });
+        let mut seen = BTreeSet::new();
+        for seed in 0..200 {
+            let cuts = plan.resolve(stream.len(), &spans, seed);
+            assert_eq!(cuts.len(), 1);
+            assert!(
+                spans[1].start < cuts[0] && cuts[0] < spans[1].end,
+                "{cuts:?}"
+            );
+            seen.insert(cuts[0]);
+        }
+        // Every place inside the frame comes up (10 bytes: 9 places).
+        assert_eq!(seen.len(), 9);
+        // A frame of one byte has nowhere inside it to cut.
+        let (stream, spans) = Framing::Raw.encode(&owned(&["a", "bc"]));
+        let plan = CutPlan::default().with_cut(CutAt::Within { message: 0 });
+        assert!(plan.resolve(stream.len(), &spans, 1).is_empty());
+    }
+
+    #[test]
+    fn fixed_cuts_draw_nothing_from_the_seed() {
+        // Offsets and in-frame cuts use no randomness, so the seeded pieces of a plan
+        // are the same with or without them (existing lessons keep their cuts).
+        let plan = CutPlan::pieces(Pieces::Uniform { min: 2, max: 9 })
+            .with_cut(CutAt::InFrame { message: 0, at: 2 });
+        let (stream, spans) = layout(&["hello", "how are you?"]);
+        let cuts = plan.resolve(stream.len(), &spans, 3);
+        assert_eq!(cuts[0], 2);
+        assert_eq!(
+            cuts,
+            CutPlan::pieces(Pieces::Uniform { min: 2, max: 9 })
+                .resolve(stream.len(), &spans, 3)
+                .into_iter()
+                .chain([2])
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
         );
     }
 
