@@ -8,8 +8,12 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 
 use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
+use std::path::PathBuf;
+
 use crate::lesson::{self, Lesson, UnknownLesson};
+use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
+use crate::tui::AppConfig;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,12 +28,33 @@ use crate::render::text::{self, TextOptions};
         sockstep run 2 --free-run --calls\n  sockstep check"
 )]
 pub struct Cli {
+    /// Read lesson pages from this folder instead of the built-in ones, re-reading
+    /// them on every lesson change (for authors working on the text).
+    #[arg(long, global = true, value_name = "DIR")]
+    lessons: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Open the interactive tutorial (what `sockstep` alone does in a terminal).
+    Tui {
+        /// Start at this lesson, by slug or number; default: the first not completed.
+        lesson: Option<String>,
+        /// Seed that fixes where the wire cuts the stream.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Start in free-run mode.
+        #[arg(long)]
+        free_run: bool,
+    },
+    /// Show or clear the saved progress (lessons completed, last lesson and seed).
+    Progress {
+        /// Forget all progress.
+        #[arg(long)]
+        reset: bool,
+    },
     /// List the lessons: number, slug and title.
     List {
         /// Print JSON instead of a table.
@@ -71,6 +96,7 @@ enum Command {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
+    quiet_teaching_panics();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
@@ -85,12 +111,36 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A panic in teaching code is an outcome the trace records: print nothing for it.
+fn quiet_teaching_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !crate::engine::in_teaching_thread() {
+            previous(info);
+        }
+    }));
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &cli.lessons
+        && !dir.is_dir()
+    {
+        anyhow::bail!("--lessons {}: no such folder", dir.display());
+    }
     match cli.command {
+        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
+            tui(cli.lessons, None, None, false)
+        }
         None => {
             print_hint();
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Tui {
+            lesson,
+            seed,
+            free_run,
+        }) => tui(cli.lessons, lesson.as_deref(), seed, free_run),
+        Some(Command::Progress { reset }) => progress(reset),
         Some(Command::List { json }) => list(json),
         Some(Command::Run {
             lesson,
@@ -104,10 +154,76 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn tui(
+    pages: Option<PathBuf>,
+    lesson: Option<&str>,
+    seed: Option<u64>,
+    free_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let start = lesson
+        .map(lesson::find)
+        .transpose()?
+        .map(|(number, _)| number - 1);
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("the interactive tutorial needs a terminal; try 'sockstep run' instead");
+    }
+    let progress_path = match progress::path() {
+        Ok(path) => Some(path),
+        Err(error) => {
+            eprintln!("warning: {error}; progress will not be saved");
+            None
+        }
+    };
+    crate::tui::run(AppConfig {
+        lessons: lesson::all(),
+        pages_dir: pages,
+        start,
+        seed,
+        mode: if free_run {
+            Mode::FreeRun
+        } else {
+            Mode::Lockstep
+        },
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        progress_path,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress(reset: bool) -> anyhow::Result<ExitCode> {
+    let path = progress::path()?;
+    if reset {
+        Progress::reset(&path)?;
+        println!("progress cleared ({})", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let saved = Progress::load(&path)?;
+    let lessons = lesson::all();
+    let done = lessons
+        .iter()
+        .filter(|l| saved.completed.contains(l.slug))
+        .count();
+    println!(
+        "{done} of {} lessons completed ({})",
+        lessons.len(),
+        path.display()
+    );
+    for (i, lesson) in lessons.iter().enumerate() {
+        let mark = if saved.completed.contains(lesson.slug) {
+            "✓"
+        } else {
+            " "
+        };
+        println!("  {mark} {:>2} {}", i + 1, lesson.slug);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_hint() {
     println!(
         "sockstep: learn how TCP really moves bytes.\n\n\
-         Try:\n  sockstep list                    the lessons\n  \
+         Run it in a terminal for the interactive tutorial, or try:\n  \
+         sockstep list                    the lessons\n  \
          sockstep run length-prefix       run one and see the bytes\n  \
          sockstep check                   prove every lesson's claim\n  \
          sockstep --help                  everything else"

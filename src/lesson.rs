@@ -1,5 +1,7 @@
 //! The lesson model: what a lesson is, and finding one by slug or number.
 
+use std::path::Path;
+
 use crate::engine::{
     self, EngineError, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Side, Trace,
 };
@@ -81,6 +83,63 @@ impl Lesson {
     pub fn anchor(&self, name: &str) -> Option<String> {
         anchor(self.source, name)
     }
+
+    /// The anchor's lines, each with its 1-based line number in the source file (the
+    /// numbers the engine records for each call).
+    pub fn anchor_lines(&self, name: &str) -> Vec<(u32, &'static str)> {
+        let start = format!("ANCHOR: {name}");
+        let end = format!("ANCHOR_END: {name}");
+        let mut inside = false;
+        let mut lines = Vec::new();
+        for (index, line) in self.source.lines().enumerate() {
+            if line.contains(&end) {
+                break;
+            }
+            if inside && !line.contains("ANCHOR") {
+                lines.push((index as u32 + 1, line));
+            }
+            inside |= line.trim_start().starts_with("//") && line.contains(&start);
+        }
+        lines
+    }
+
+    /// The lesson's page: from `pages` (an author's live copy) when given and
+    /// readable, else the embedded one; mdbook includes replaced by the code.
+    pub fn page_text(&self, pages: Option<&Path>) -> String {
+        let live = pages
+            .and_then(|dir| std::fs::read_to_string(dir.join(format!("{}.md", self.slug))).ok());
+        let page = live.as_deref().unwrap_or(self.page);
+        resolve_includes(page, |path, name| {
+            let path = path.trim_start_matches("../");
+            if path == self.source_path {
+                return anchor(self.source, name);
+            }
+            let dir = pages?.parent()?;
+            anchor(&std::fs::read_to_string(dir.join(path)).ok()?, name)
+        })
+    }
+}
+
+/// Replaces each `{{#include PATH:ANCHOR}}` with what `load(PATH, ANCHOR)` returns
+/// (a note when it returns nothing), as mdbook does when it builds the book.
+pub fn resolve_includes(page: &str, load: impl Fn(&str, &str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(page.len());
+    let mut rest = page;
+    while let Some(start) = rest.find("{{#include ") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let target = rest[start + "{{#include ".len()..start + len].trim();
+        let (path, name) = target.rsplit_once(':').unwrap_or((target, ""));
+        match load(path, name) {
+            Some(code) => out.push_str(code.trim_end_matches('\n')),
+            None => out.push_str(&format!("(missing: {target})")),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The text between mdbook's `ANCHOR: name` and `ANCHOR_END: name` lines, without
@@ -197,6 +256,32 @@ mod tests {
             "{text}"
         );
         assert!(real.check(3, |_| {}).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pages_show_the_code_that_runs() {
+        for lesson in all() {
+            let page = lesson.page_text(None);
+            assert!(!page.contains("{{#include"), "{}", lesson.slug);
+            assert!(!page.contains("(missing:"), "{}: {page}", lesson.slug);
+            let naive = lesson.anchor("naive").unwrap();
+            assert!(
+                page.contains(naive.trim_end()),
+                "{} shows its naive code",
+                lesson.slug
+            );
+        }
+    }
+
+    #[test]
+    fn anchor_lines_carry_the_file_line_numbers() {
+        let lesson = find("length-prefix").unwrap().1;
+        let lines = lesson.anchor_lines("naive");
+        let source: Vec<&str> = lesson.source.lines().collect();
+        for (number, text) in &lines {
+            assert_eq!(source[*number as usize - 1], *text);
+        }
+        assert!(lines[0].1.contains("pub fn naive"));
     }
 
     #[test]

@@ -9,5 +9,7 @@
 pub mod cli;
 pub mod engine;
 pub mod lesson;
+pub mod progress;
 pub mod render;
 pub mod teaching;
+pub mod tui;
