@@ -108,6 +108,8 @@ pub struct App {
     /// A problem to show in the footer (saving progress failed, say).
     pub notice: Option<String>,
     pub should_quit: bool,
+    /// Engine events handled so far (of the current run or earlier ones).
+    pub engine_events: u64,
     /// Where each pane was drawn last, for the mouse.
     pub hit_areas: Vec<(Pane, Rect)>,
     /// The lesson page, with includes resolved; reloaded on every lesson change.
@@ -169,6 +171,7 @@ impl App {
             progress_path: config.progress_path,
             notice,
             should_quit: false,
+            engine_events: 0,
             hit_areas: Vec::new(),
             page: String::new(),
             events,
@@ -271,6 +274,7 @@ impl App {
     }
 
     fn on_engine(&mut self, id: u64, event: LiveEvent) {
+        self.engine_events += 1;
         let Some(run) = self.run.as_mut().filter(|run| run.id == id) else {
             return; // An event of a run that has been replaced.
         };

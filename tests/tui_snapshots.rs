@@ -1,0 +1,214 @@
+//! Rendering snapshots of the TUI, driven through the app's own event handling with
+//! synthetic keys, over real runs (lockstep, fixed seed, so the screen is the same
+//! every time).
+
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use sockstep::engine::{ActorState, Mode, Side};
+use sockstep::lesson;
+use sockstep::tui::view::{self, Cache};
+use sockstep::tui::{App, AppConfig, AppEvent};
+
+struct Harness {
+    app: App,
+    events: Receiver<AppEvent>,
+    cache: Cache,
+}
+
+impl Harness {
+    fn new(slug: &str, seed: u64) -> Harness {
+        let (tx, events) = mpsc::channel();
+        let start = lesson::find(slug).unwrap().0 - 1;
+        let app = App::new(
+            AppConfig {
+                lessons: lesson::all(),
+                pages_dir: None,
+                start: Some(start),
+                seed: Some(seed),
+                mode: Mode::Lockstep,
+                color: false,
+                progress_path: None,
+            },
+            tx,
+        );
+        let mut harness = Harness {
+            app,
+            events,
+            cache: Cache::default(),
+        };
+        harness.pump_until("both programs wait at the gate", |app| {
+            app.run
+                .as_ref()
+                .and_then(|r| r.status.as_ref())
+                .is_some_and(|s| {
+                    s.iter().all(|side| {
+                        matches!(side.receiver, ActorState::AtGate { .. })
+                            && matches!(side.sender, ActorState::AtGate { .. })
+                    })
+                })
+        });
+        harness
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.app
+            .handle(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    /// Feeds engine events to the app until `done` holds.
+    fn pump_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(&self.app) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) => self.app.handle(event),
+                Err(_) => panic!(
+                    "timed out waiting until {what}; status {:?}; events {:?}",
+                    self.app.run.as_ref().and_then(|r| r.status.clone()),
+                    self.app
+                        .run
+                        .as_ref()
+                        .map(|r| [r.events[0].len(), r.events[1].len()])
+                ),
+            }
+        }
+    }
+
+    fn run_to_end(&mut self) {
+        self.key(KeyCode::Enter);
+        self.pump_until("the run finishes", |app| {
+            app.run.as_ref().is_some_and(|r| r.trace.is_some())
+        });
+    }
+
+    fn screen(&mut self, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| view::render(frame, &mut self.app, &mut self.cache))
+            .unwrap();
+        terminal.backend().to_string()
+    }
+}
+
+#[test]
+fn first_screen_paused_before_the_first_call() {
+    let mut h = Harness::new("length-prefix", 3);
+    insta::assert_snapshot!(h.screen(120, 40));
+}
+
+#[test]
+fn finished_run_naive_fails_correct_delivers_wide() {
+    let mut h = Harness::new("length-prefix", 3);
+    h.run_to_end();
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("Naive ✗") && screen.contains("Correct ✓"));
+    assert!(screen.contains("00┃005"), "the split prefix is marked");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn finished_run_compact_shows_one_side_and_tab_switches() {
+    let mut h = Harness::new("length-prefix", 3);
+    h.run_to_end();
+    insta::assert_snapshot!("compact_naive", h.screen(80, 24));
+    h.key(KeyCode::Tab);
+    insta::assert_snapshot!("compact_correct", h.screen(80, 24));
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let mut h = Harness::new("partial-recv", 1);
+    h.key(KeyCode::Char('?'));
+    let screen = h.screen(120, 40);
+    for (key, _) in view::KEYS {
+        assert!(screen.contains(key), "help lists {key}");
+    }
+    insta::assert_snapshot!(screen);
+    // Any key closes it.
+    h.key(KeyCode::Char('z'));
+    assert!(!h.screen(120, 40).contains("Keys (any key closes)"));
+}
+
+#[test]
+fn lesson_list_and_hex_view() {
+    let mut h = Harness::new("partial-recv", 1);
+    h.key(KeyCode::Char('l'));
+    insta::assert_snapshot!("lesson_list", h.screen(120, 40));
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('x'));
+    h.run_to_end();
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("bytes received (hex)"));
+    assert!(screen.contains("48 45 4c 4f"), "HELO in hex");
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_broken_screen() {
+    let mut h = Harness::new("partial-recv", 1);
+    let screen = h.screen(40, 10);
+    assert!(screen.contains("needs a terminal of at least"), "{screen}");
+}
+
+#[test]
+fn keys_change_lesson_mode_and_seed() {
+    let mut h = Harness::new("partial-recv", 1);
+    h.key(KeyCode::Right);
+    assert_eq!(h.app.lesson().slug, lesson::all()[1].slug);
+    h.key(KeyCode::Left);
+    h.key(KeyCode::Left); // already first: stays
+    assert_eq!(h.app.index, 0);
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.app.mode, Mode::FreeRun);
+    h.key(KeyCode::Char('s'));
+    for c in "42".chars() {
+        h.key(KeyCode::Char(c));
+    }
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.seed, 42);
+    let before = h.app.seed;
+    h.key(KeyCode::Char('r'));
+    assert_ne!(h.app.seed, before);
+    // Unknown keys change nothing.
+    for code in [KeyCode::Char('z'), KeyCode::F(5), KeyCode::Insert] {
+        h.key(code);
+    }
+    assert!(!h.app.should_quit);
+    h.key(KeyCode::Char('q'));
+    assert!(h.app.should_quit);
+}
+
+#[test]
+fn stepping_shows_the_first_piece_on_both_sides() {
+    let mut h = Harness::new("length-prefix", 3);
+    // Step until each side's receiver has read something.
+    for _ in 0..20 {
+        let read = |app: &App, side: Side| {
+            app.run.as_ref().is_some_and(|r| {
+                r.events[side as usize]
+                    .iter()
+                    .any(|e| e.call == sockstep::engine::Call::Recv)
+            })
+        };
+        if read(&h.app, Side::Naive) && read(&h.app, Side::Correct) {
+            break;
+        }
+        let before = h.app.engine_events;
+        h.key(KeyCode::Char(' '));
+        // A step either completes a call or starts a recv() that waits: both report.
+        h.pump_until("the step is reported and both sides pause again", |app| {
+            app.engine_events > before
+                && app
+                    .run
+                    .as_ref()
+                    .and_then(|r| r.status.as_ref())
+                    .is_some_and(|s| s.iter().all(|side| side.is_paused()))
+        });
+    }
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("recv 5 → 2  \"00\""), "{screen}");
+    assert!(h.app.steps > 0);
+}
