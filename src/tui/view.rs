@@ -113,8 +113,9 @@ pub fn render(frame: &mut Frame, app: &mut App, cache: &mut Cache) {
         if show_text {
             render_text(frame, app, cache, body);
         } else {
-            let heights = pane_heights(app, app.focus, body);
-            render_side(frame, app, cache, app.focus, body, true, heights);
+            let content = side_content(app, app.focus, body.width.saturating_sub(2) as usize);
+            let heights = pane_heights(&content, body);
+            render_side(frame, app, cache, app.focus, body, true, heights, content);
         }
     } else {
         let columns_area = if show_text {
@@ -129,14 +130,22 @@ pub fn render(frame: &mut Frame, app: &mut App, cache: &mut Cache) {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(columns_area);
+        let width = left.width.saturating_sub(2) as usize;
+        let [naive, correct] = Side::BOTH.map(|side| side_content(app, side, width));
         // Both columns get the same pane heights, so the panes line up.
-        let heights = Side::BOTH.map(|side| pane_heights(app, side, left));
-        let heights = (
-            heights[0].0.max(heights[1].0),
-            heights[0].1.max(heights[1].1),
+        let (a, b) = (pane_heights(&naive, left), pane_heights(&correct, left));
+        let heights = (a.0.max(b.0), a.1.max(b.1));
+        render_side(frame, app, cache, Side::Naive, left, false, heights, naive);
+        render_side(
+            frame,
+            app,
+            cache,
+            Side::Correct,
+            right,
+            false,
+            heights,
+            correct,
         );
-        render_side(frame, app, cache, Side::Naive, left, false, heights);
-        render_side(frame, app, cache, Side::Correct, right, false, heights);
     }
 
     match app.overlay.clone() {
@@ -268,10 +277,10 @@ fn outcome_mark(app: &App, side: Side) -> Option<(bool, String)> {
 }
 
 /// Heights of the byte pane and the application pane for this side's content.
-fn pane_heights(app: &App, side: Side, area: Rect) -> (u16, u16) {
+fn pane_heights(content: &SideContent, area: Rect) -> (u16, u16) {
     let inner = area.height.saturating_sub(1);
     let width = area.width.saturating_sub(2) as usize;
-    let (byte_lines, buffered, app_lines, _) = side_content(app, side, width);
+    let (byte_lines, buffered, app_lines, _) = content;
     let byte_height =
         (byte_lines.len() as u16 + 2 + u16::from(buffered.is_some())).clamp(4, inner / 3);
     let app_rows: usize = app_lines
@@ -282,6 +291,7 @@ fn pane_heights(app: &App, side: Side, area: Rect) -> (u16, u16) {
     (byte_height, app_height)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_side(
     frame: &mut Frame,
     app: &mut App,
@@ -290,6 +300,7 @@ fn render_side(
     area: Rect,
     compact: bool,
     (byte_height, app_height): (u16, u16),
+    (byte_lines, buffered, app_lines, timeline): SideContent,
 ) {
     let title = {
         let mut spans = vec![];
@@ -322,8 +333,6 @@ fn render_side(
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     frame.render_widget(title, title_area);
 
-    let width = inner.width.saturating_sub(2) as usize;
-    let (byte_lines, buffered, app_lines, timeline) = side_content(app, side, width);
     let [code_area, bytes_area, app_area, timeline_area] = Layout::vertical([
         Constraint::Min(4),
         Constraint::Length(byte_height),
@@ -367,7 +376,11 @@ fn render_side(
                 Span::styled(mark, style),
                 Span::styled(format!("{number:>3} "), tint(app, Color::DarkGray)),
             ];
-            spans.extend(line.spans.iter().cloned());
+            spans.extend(
+                line.spans
+                    .iter()
+                    .map(|span| Span::styled(span.content.as_ref(), span.style)),
+            );
             let line = Line::from(spans);
             if mark != " " {
                 line.style(Style::new().add_modifier(Modifier::BOLD))

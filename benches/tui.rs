@@ -1,0 +1,121 @@
+//! Speed of the TUI's drawing, measured (not asserted): `cargo bench --bench tui`.
+//! Prints the time to build the app and draw its first frame, and the mean time of
+//! a full redraw at 200x60 of a finished run.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use sockstep::engine::Mode;
+use sockstep::lesson;
+use sockstep::tui::view::{self, Cache};
+use sockstep::tui::{App, AppConfig, AppEvent};
+
+/// Launch to first frame of the real binary in a pseudo-terminal, 120x40.
+fn first_frame_of_the_binary() -> Duration {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_sockstep"));
+    command.args(["tui", "1"]);
+    command.env(
+        "SOCKSTEP_STATE_DIR",
+        std::env::temp_dir().join("sockstep-bench"),
+    );
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let started = Instant::now();
+    let mut child = pty.slave.spawn_command(command).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("step 0") {
+        let n = reader.read(&mut buf).unwrap();
+        assert!(n > 0, "the binary exited before drawing");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    elapsed
+}
+
+fn main() {
+    let mut launches: Vec<Duration> = (0..10).map(|_| first_frame_of_the_binary()).collect();
+    launches.sort();
+    println!(
+        "launch to first frame of the binary (120x40 pty): median {:?}, worst {:?} of 10",
+        launches[5], launches[9]
+    );
+    let (tx, rx) = mpsc::channel();
+    let started = Instant::now();
+    let mut app = App::new(
+        AppConfig {
+            lessons: lesson::all(),
+            pages_dir: None,
+            start: Some(lesson::find("length-prefix").unwrap().0 - 1),
+            seed: Some(3),
+            mode: Mode::Lockstep,
+            color: true,
+            progress_path: None,
+        },
+        tx,
+    );
+    let mut cache = Cache::default();
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    terminal
+        .draw(|frame| view::render(frame, &mut app, &mut cache))
+        .unwrap();
+    println!(
+        "app start and first frame (200x60, highlighter still loading): {:?}",
+        started.elapsed()
+    );
+
+    sockstep::tui::code::load_now();
+    app.handle(AppEvent::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Enter,
+    )));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.run.as_ref().is_none_or(|r| r.trace.is_none()) {
+        let event = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the run finishes");
+        app.handle(event);
+    }
+    // Warm the caches (highlighted code, rendered page).
+    terminal
+        .draw(|frame| view::render(frame, &mut app, &mut cache))
+        .unwrap();
+
+    let rounds = 2_000;
+    let started = Instant::now();
+    for round in 0..rounds {
+        // Alternate the hex view so every frame really changes.
+        app.hex = round % 2 == 0;
+        terminal
+            .draw(|frame| view::render(frame, &mut app, &mut cache))
+            .unwrap();
+    }
+    println!(
+        "full redraw at 200x60 of a finished run: {:?} per frame (mean of {rounds})",
+        started.elapsed() / rounds
+    );
+    app.show_text = Some(false);
+    let started = Instant::now();
+    for round in 0..rounds {
+        app.hex = round % 2 == 0;
+        terminal
+            .draw(|frame| view::render(frame, &mut app, &mut cache))
+            .unwrap();
+    }
+    println!(
+        "the same without the lesson text: {:?} per frame",
+        started.elapsed() / rounds
+    );
+}
