@@ -141,3 +141,24 @@ fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
     assert!(screen.child.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let state = std::env::temp_dir().join(format!("sockstep-e2e-term-{}", std::process::id()));
+    let mut screen = Screen::start(&["tui"], 40, 120, &state);
+    screen.wait_for("the first screen", |s| s.contains("paused before line"));
+    let pid = screen.child.process_id().expect("a process id");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    screen.child.wait().unwrap();
+    // Leaving the alternate screen is the last thing the binary writes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while screen.parser.lock().unwrap().screen().alternate_screen() {
+        assert!(Instant::now() < deadline, "still on the alternate screen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}

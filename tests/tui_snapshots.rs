@@ -155,7 +155,8 @@ fn a_tiny_terminal_gets_a_message_not_a_broken_screen() {
 
 #[test]
 fn keys_change_lesson_mode_and_seed() {
-    let mut h = Harness::new("partial-recv", 1);
+    let first = lesson::all()[0].slug;
+    let mut h = Harness::new(first, 1);
     h.key(KeyCode::Right);
     assert_eq!(h.app.lesson().slug, lesson::all()[1].slug);
     h.key(KeyCode::Left);
@@ -211,4 +212,59 @@ fn stepping_shows_the_first_piece_on_both_sides() {
     let screen = h.screen(120, 40);
     assert!(screen.contains("recv 5 → 2  \"00\""), "{screen}");
     assert!(h.app.steps > 0);
+}
+
+#[test]
+fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_pick_a_lesson() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut h = Harness::new("partial-recv", 1);
+    let screen = h.screen(120, 40);
+    let text_row = screen
+        .lines()
+        .position(|l| l.contains("Lesson (t hides"))
+        .unwrap() as u16
+        + 2;
+    let mouse = |kind, row| {
+        AppEvent::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    h.app.handle(mouse(MouseEventKind::ScrollDown, text_row));
+    assert_eq!(h.app.text_scroll, 3);
+    h.app.handle(mouse(MouseEventKind::ScrollUp, text_row));
+    assert_eq!(h.app.text_scroll, 0);
+
+    // Click the second row of the lesson list.
+    h.key(KeyCode::Char('l'));
+    let screen = h.screen(120, 40);
+    let first_row = screen
+        .lines()
+        .position(|l| l.contains(" 1 ") && l.contains(lesson::all()[0].slug))
+        .unwrap() as u16;
+    h.app.handle(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        first_row + 1,
+    ));
+    assert_eq!(h.app.index, 1, "the click opened lesson 2");
+}
+
+#[test]
+fn autoplay_steps_on_each_tick_and_speed_keys_change_the_interval() {
+    let mut h = Harness::new("partial-recv", 1);
+    assert_eq!(h.app.tick_interval(), None);
+    h.key(KeyCode::Char('a'));
+    let normal = h.app.tick_interval().expect("autoplay is on");
+    h.key(KeyCode::Char('+'));
+    assert!(h.app.tick_interval().unwrap() < normal);
+    h.key(KeyCode::Char('-'));
+    h.key(KeyCode::Char('-'));
+    assert!(h.app.tick_interval().unwrap() > normal);
+    h.app.handle(AppEvent::Tick);
+    h.app.handle(AppEvent::Tick);
+    assert_eq!(h.app.steps, 2);
+    h.key(KeyCode::Char('a'));
+    assert_eq!(h.app.tick_interval(), None);
 }
