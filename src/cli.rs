@@ -49,6 +49,14 @@ enum Command {
         #[arg(long)]
         free_run: bool,
     },
+    /// mdbook preprocessor: replaces ```sockstep blocks with diagrams of real runs.
+    ///
+    /// mdbook calls it: with `supports RENDERER` to ask, then with `[context, book]`
+    /// JSON on standard input, expecting the book JSON on standard output.
+    Mdbook {
+        #[command(subcommand)]
+        action: Option<MdbookAction>,
+    },
     /// Show or clear the saved progress (lessons completed, last lesson and seed).
     Progress {
         /// Forget all progress.
@@ -92,6 +100,12 @@ enum Command {
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         seeds: u64,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum MdbookAction {
+    /// Exit 0 if the preprocessor can serve this renderer (html, markdown).
+    Supports { renderer: String },
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -141,6 +155,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             free_run,
         }) => tui(cli.lessons, lesson.as_deref(), seed, free_run),
         Some(Command::Progress { reset }) => progress(reset),
+        Some(Command::Mdbook { action: None }) => {
+            crate::book::run_preprocessor(std::io::stdin().lock(), std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Mdbook {
+            action: Some(MdbookAction::Supports { renderer }),
+        }) => Ok(if matches!(renderer.as_str(), "html" | "markdown") {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
         Some(Command::List { json }) => list(json),
         Some(Command::Run {
             lesson,

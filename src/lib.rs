@@ -6,6 +6,7 @@
 //! - [`render`]: text views of a run, for the headless commands.
 //! - [`cli`]: the command line.
 
+pub mod book;
 pub mod cli;
 pub mod engine;
 pub mod lesson;

@@ -2,17 +2,13 @@
 //! and at every `recv()` boundary of each side, each message set apart, and each
 //! side's outcome. Colour is optional; without it every distinction is a symbol.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crossterm::style::{Color, Stylize};
 
-use crate::engine::{Call, CallResult, Event, Outcome, Role, Side, SideTrace, Span, Trace};
-
-/// Marks the wire's cuts.
-pub const CUT: char = '┊';
-/// Marks where one `recv()` ended and the next began.
-pub const RECV: char = '│';
+use super::diagram::{self, Cell};
+pub use super::diagram::{ByteRole, CUT, RECV, byte_role, glyph, recv_boundaries};
+use crate::engine::{Call, CallResult, Event, Outcome, Role, Side, SideTrace, Trace};
 
 /// How to draw.
 #[derive(Clone, Copy, Debug)]
@@ -41,114 +37,31 @@ const PALETTE: [Color; 6] = [
     Color::Red,
 ];
 
-/// What a stream position is part of.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ByteRole {
-    /// Prefix, type byte, delimiter or padding of message `n`.
-    Framing(usize),
-    /// Body of message `n`.
-    Body(usize),
-    /// Not part of any expected message.
-    Extra,
-}
-
-/// The role of stream position `at` given the message layout.
-pub fn byte_role(spans: &[Span], at: usize) -> ByteRole {
-    match spans.iter().position(|s| s.start <= at && at < s.end) {
-        Some(n) if (spans[n].body..spans[n].body_end).contains(&at) => ByteRole::Body(n),
-        Some(n) => ByteRole::Framing(n),
-        None => ByteRole::Extra,
-    }
-}
-
-/// One glyph a byte, so columns line up: spaces and control bytes get visible stand-ins.
-pub fn glyph(byte: u8) -> char {
-    match byte {
-        b' ' => '␣',
-        b'\n' => '↵',
-        b'\r' => '←',
-        b'\t' => '→',
-        0x21..=0x7e => byte as char,
-        _ => '·',
-    }
-}
-
-/// Where the `recv()` calls of a side's receiver ended, as stream offsets.
-pub fn recv_boundaries(side: &SideTrace) -> (Vec<u8>, BTreeSet<usize>) {
-    let mut bytes = Vec::new();
-    let mut ends = BTreeSet::new();
-    for event in side.receiver_reads() {
-        if event.moved > 0 {
-            bytes.extend_from_slice(&event.bytes);
-            ends.insert(bytes.len());
-        }
-    }
-    (bytes, ends)
-}
-
-struct Row {
-    label: &'static str,
-    bytes: Vec<u8>,
-    marks: BTreeSet<usize>,
-    marker: char,
-}
-
 /// The whole diagram: legend, stream rows in blocks, and the outcomes.
 pub fn diagram(trace: &Trace, options: TextOptions) -> String {
-    let mut rows = vec![Row {
-        label: "wire",
-        bytes: trace.stream.clone(),
-        marks: trace.cuts.iter().copied().collect(),
-        marker: CUT,
-    }];
-    for side in Side::BOTH {
-        let (bytes, marks) = recv_boundaries(trace.side(side));
-        rows.push(Row {
-            label: side.name(),
-            bytes,
-            marks,
-            marker: RECV,
-        });
-    }
-    let boundaries: BTreeSet<usize> = rows.iter().flat_map(|r| r.marks.iter().copied()).collect();
-    let longest = rows.iter().map(|r| r.bytes.len()).max().unwrap_or(0);
-    let width = options.bytes_per_line.max(8);
-
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "  {CUT} the wire cut the stream here    {RECV} one recv() ended here{}",
+        "  {CUT} the wire cut the stream here    {RECV} one recv() ended here    ╰─n─╯ the n bytes one recv() returned{}",
         if options.color {
-            "    colours: one per message, framing dimmed"
+            "\n  colours: one per message, framing bytes dimmed and underlined"
         } else {
             "\n  message row: = framing bytes, 1-9 the message (by number, modulo 10)"
         }
     );
-    let mut start = 0;
-    while start < longest {
-        let end = (start + width).min(longest);
+    // Without colour, a row of message numbers tells the messages apart.
+    for rows in diagram::build(trace, options.bytes_per_line, !options.color) {
         out.push('\n');
-        for row in &rows {
-            draw_row(
-                &mut out,
-                row,
-                start,
-                end,
-                &boundaries,
-                &trace.spans,
-                options,
-            );
-            if row.marker == CUT && !options.color {
-                draw_message_row(
-                    &mut out,
-                    start,
-                    end.min(row.bytes.len()),
-                    &boundaries,
-                    &trace.spans,
-                );
+        for row in rows {
+            let _ = write!(out, "  {:<9}", row.label);
+            for cell in &row.cells {
+                draw_cell(&mut out, *cell, options.color);
             }
+            // Trailing spaces of bracket rows carry nothing.
+            let trimmed = out.trim_end_matches(' ').len();
+            out.truncate(trimmed);
+            out.push('\n');
         }
-        start = end;
     }
     out.push('\n');
     for side in Side::BOTH {
@@ -161,69 +74,26 @@ pub fn diagram(trace: &Trace, options: TextOptions) -> String {
     out
 }
 
-fn separator(
-    out: &mut String,
-    at: usize,
-    start: usize,
-    boundaries: &BTreeSet<usize>,
-    mark: Option<char>,
-) {
-    if at > 0 && at != start && boundaries.contains(&at) {
-        out.push(mark.unwrap_or(' '));
+fn draw_cell(out: &mut String, cell: Cell, color: bool) {
+    if !color {
+        out.push(cell.glyph());
+        return;
     }
-}
-
-fn draw_row(
-    out: &mut String,
-    row: &Row,
-    start: usize,
-    end: usize,
-    boundaries: &BTreeSet<usize>,
-    spans: &[Span],
-    options: TextOptions,
-) {
-    let _ = write!(out, "  {:<9}", row.label);
-    for at in start..end.min(row.bytes.len()) {
-        let mark = row.marks.contains(&at).then_some(row.marker);
-        if options.color {
-            let mut styled = String::new();
-            separator(&mut styled, at, start, boundaries, mark);
-            let _ = write!(out, "{}", styled.with(Color::Red).bold());
-        } else {
-            separator(out, at, start, boundaries, mark);
-        }
-        let glyph = glyph(row.bytes[at]);
-        if options.color {
-            let styled = match byte_role(spans, at) {
-                ByteRole::Body(n) => glyph.with(PALETTE[n % PALETTE.len()]).bold(),
-                ByteRole::Framing(n) => glyph.with(PALETTE[n % PALETTE.len()]).dim().underlined(),
-                ByteRole::Extra => glyph.with(Color::DarkGrey),
-            };
-            let _ = write!(out, "{styled}");
-        } else {
-            out.push(glyph);
-        }
-    }
-    out.push('\n');
-}
-
-fn draw_message_row(
-    out: &mut String,
-    start: usize,
-    end: usize,
-    boundaries: &BTreeSet<usize>,
-    spans: &[Span],
-) {
-    let _ = write!(out, "  {:<9}", "message");
-    for at in start..end {
-        separator(out, at, start, boundaries, None);
-        out.push(match byte_role(spans, at) {
-            ByteRole::Body(n) => char::from_digit(((n + 1) % 10) as u32, 10).unwrap_or('?'),
-            ByteRole::Framing(_) => '=',
-            ByteRole::Extra => ' ',
-        });
-    }
-    out.push('\n');
+    let glyph = cell.glyph();
+    let _ = match cell {
+        Cell::Byte { role, .. } | Cell::Message { role, .. } => match role {
+            ByteRole::Body(n) => write!(out, "{}", glyph.with(PALETTE[n % PALETTE.len()]).bold()),
+            ByteRole::Framing(n) => write!(
+                out,
+                "{}",
+                glyph.with(PALETTE[n % PALETTE.len()]).dim().underlined()
+            ),
+            ByteRole::Extra => write!(out, "{}", glyph.with(Color::DarkGrey)),
+        },
+        Cell::Boundary(Some(_)) => write!(out, "{}", glyph.with(Color::Red).bold()),
+        Cell::Boundary(None) => write!(out, "{glyph}"),
+        Cell::Bracket(_) => write!(out, "{}", glyph.with(Color::DarkGrey)),
+    };
 }
 
 /// `naive    ✗ wrong: …` / `correct  ✓ delivered …`
@@ -286,32 +156,4 @@ pub fn call_line(event: &Event) -> String {
         .map(|l| format!("  (line {l})"))
         .unwrap_or_default();
     format!("{who}  {what}{bytes}{line}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_byte_is_one_visible_glyph() {
-        for byte in 0..=255u8 {
-            let g = glyph(byte);
-            assert!(!g.is_whitespace(), "byte {byte} shows as whitespace");
-        }
-        assert_eq!(glyph(b'a'), 'a');
-        assert_eq!(glyph(b' '), '␣');
-    }
-
-    #[test]
-    fn byte_roles_follow_the_spans() {
-        let spans = [Span {
-            start: 0,
-            body: 5,
-            body_end: 10,
-            end: 10,
-        }];
-        assert_eq!(byte_role(&spans, 4), ByteRole::Framing(0));
-        assert_eq!(byte_role(&spans, 5), ByteRole::Body(0));
-        assert_eq!(byte_role(&spans, 10), ByteRole::Extra);
-    }
 }

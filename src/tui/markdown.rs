@@ -1,6 +1,6 @@
 //! Lesson pages (CommonMark) as styled terminal text.
 
-use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
@@ -10,6 +10,7 @@ pub fn render(markdown: &str, color: bool) -> Vec<Line<'static>> {
     let mut current: Vec<Span<'static>> = Vec::new();
     let mut styles: Vec<Style> = vec![Style::new()];
     let mut in_code_block = false;
+    let mut in_sockstep_block = false;
     let mut list_depth = 0usize;
     let tint = |c: Color| {
         if color {
@@ -48,6 +49,20 @@ pub fn render(markdown: &str, color: bool) -> Vec<Line<'static>> {
                 lines.push(Line::default());
             }
             Event::End(TagEnd::Paragraph) => flush(&mut current, &mut lines),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
+                if info.as_ref() == "sockstep" =>
+            {
+                // The book draws a recorded run here; the TUI is showing a live one.
+                flush(&mut current, &mut lines);
+                lines.push(Line::default());
+                lines.push(Line::styled(
+                    "    (The book shows a run's diagram here: the run above is the live one.)",
+                    Style::new().add_modifier(Modifier::ITALIC),
+                ));
+                in_sockstep_block = true;
+            }
+            Event::End(TagEnd::CodeBlock) if in_sockstep_block => in_sockstep_block = false,
+            Event::Text(_) if in_sockstep_block => {}
             Event::Start(Tag::CodeBlock(_)) => {
                 flush(&mut current, &mut lines);
                 lines.push(Line::default());

@@ -1,0 +1,115 @@
+//! The book's view of a run: the same diagram grid as the text view, as HTML with
+//! one CSS class per kind of cell (`assets/sockstep.css` colours them for mdbook's
+//! light and dark themes). Without colour it still reads: the message row numbers
+//! the messages and every boundary is a symbol.
+
+use std::fmt::Write as _;
+
+use super::diagram::{self, ByteRole, CUT, Cell, RECV, RowKind};
+use crate::engine::{Side, Trace};
+
+/// HTML-escapes one character.
+fn escape(c: char, out: &mut String) {
+    match c {
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '&' => out.push_str("&amp;"),
+        '"' => out.push_str("&quot;"),
+        _ => out.push(c),
+    }
+}
+
+fn escape_str(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    text.chars().for_each(|c| escape(c, &mut out));
+    out
+}
+
+fn class(cell: Cell) -> String {
+    let role = |role: ByteRole| match role {
+        ByteRole::Body(n) => format!("m{} body", n % 6),
+        ByteRole::Framing(n) => format!("m{} framing", n % 6),
+        ByteRole::Extra => "extra".to_string(),
+    };
+    match cell {
+        Cell::Byte { role: r, .. } => role(r),
+        Cell::Message { role: r, .. } => format!("msgno {}", role(r)),
+        Cell::Boundary(Some(mark)) if mark == CUT => "cut".into(),
+        Cell::Boundary(Some(_)) => "recv".into(),
+        Cell::Boundary(None) => String::new(),
+        Cell::Bracket(_) => "bracket".into(),
+    }
+}
+
+/// The run as one HTML block with no blank lines, so markdown keeps it whole.
+pub fn diagram(trace: &Trace, caption: &str, bytes_per_line: usize) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<div class=\"sockstep-run\">\n<p class=\"sockstep-caption\">{}</p>\n",
+        escape_str(caption)
+    );
+    for rows in diagram::build(trace, bytes_per_line, true) {
+        out.push_str("<pre class=\"sockstep-diagram\">");
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let label_class = match row.kind {
+                RowKind::Reads(Side::Naive) | RowKind::Brackets(Side::Naive) => "label naive",
+                RowKind::Reads(Side::Correct) | RowKind::Brackets(Side::Correct) => "label correct",
+                _ => "label",
+            };
+            let _ = write!(out, "<span class=\"{label_class}\">{:<9}</span>", row.label);
+            // One span per run of cells of the same class.
+            let mut current: Option<String> = None;
+            for cell in &row.cells {
+                let next = class(*cell);
+                if current.as_deref() != Some(next.as_str()) {
+                    if current.is_some() {
+                        out.push_str("</span>");
+                    }
+                    let _ = write!(out, "<span class=\"{next}\">");
+                    current = Some(next);
+                }
+                escape(cell.glyph(), &mut out);
+            }
+            if current.is_some() {
+                out.push_str("</span>");
+            }
+        }
+        out.push_str("</pre>\n");
+    }
+    out.push_str("<ul class=\"sockstep-outcomes\">\n");
+    for side in Side::BOTH {
+        let outcome = &trace.side(side).outcome;
+        let (class, mark) = if outcome.is_delivered() {
+            ("ok", '✓')
+        } else {
+            ("fail", '✗')
+        };
+        let _ = writeln!(
+            out,
+            "<li class=\"{class}\"><span class=\"mark\">{mark}</span> <strong>{}</strong>: {}</li>",
+            side.name(),
+            escape_str(&outcome.describe())
+        );
+    }
+    let _ = write!(
+        out,
+        "</ul>\n<p class=\"sockstep-legend\"><span class=\"cut\">{CUT}</span> the wire cut the stream · \
+         <span class=\"recv\">{RECV}</span> a recv() ended · ╰─n─╯ the n bytes one recv() returned · \
+         message row: = framing, 1–9 message number</p>\n</div>\n"
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape_str("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
+    }
+}
