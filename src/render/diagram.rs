@@ -180,7 +180,8 @@ pub fn build(trace: &Trace, bytes_per_line: usize, message_row: bool) -> Blocks 
             let mut read_start = 0;
             let mut read_end = ends.first().copied().unwrap_or(0);
             let mut next = 0;
-            for at in start..end.min(bytes.len()) {
+            let shown = start.min(bytes.len())..end.min(bytes.len());
+            for (at, &byte) in shown.clone().zip(&bytes[shown]) {
                 while at >= read_end && next + 1 < ends.len() {
                     next += 1;
                     read_start = read_end;
@@ -197,7 +198,7 @@ pub fn build(trace: &Trace, bytes_per_line: usize, message_row: bool) -> Blocks 
                     }
                 }));
                 reads.push(Cell::Byte {
-                    glyph: glyph(bytes[at]),
+                    glyph: glyph(byte),
                     role: byte_role(&trace.spans, at),
                 });
                 brackets.push(Cell::Bracket(bracket(at, read_start, read_end)));
