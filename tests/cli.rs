@@ -111,3 +111,49 @@ fn every_command_has_help() {
         assert!(stdout(&output).contains("Usage: sockstep"));
     }
 }
+
+#[test]
+fn without_a_terminal_sockstep_prints_a_hint_instead_of_drawing() {
+    let output = sockstep(&[]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("sockstep list") && text.contains("sockstep run"));
+    assert!(!text.contains('\x1b'), "no terminal control codes");
+    let tui = sockstep(&["tui"]);
+    assert!(!tui.status.success());
+    assert!(String::from_utf8_lossy(&tui.stderr).contains("needs a terminal"));
+}
+
+#[test]
+fn progress_shows_and_resets() {
+    let dir = std::env::temp_dir().join(format!("sockstep-cli-progress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let slug = sockstep::lesson::all()[0].slug;
+    std::fs::write(
+        dir.join("progress.json"),
+        format!("{{\"completed\": [\"{slug}\"], \"last_seed\": 4}}"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sockstep"))
+            .args(args)
+            .env("SOCKSTEP_STATE_DIR", &dir)
+            .output()
+            .unwrap()
+    };
+    let shown = stdout(&run(&["progress"]));
+    let total = sockstep::lesson::all().len();
+    assert!(
+        shown.contains(&format!("1 of {total} lessons completed")),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("✓  1 {slug}")), "{shown}");
+    assert!(run(&["progress", "--reset"]).status.success());
+    assert!(stdout(&run(&["progress"])).contains(&format!("0 of {total} lessons completed")));
+    // A broken file is named in the error.
+    std::fs::write(dir.join("progress.json"), "{ nope").unwrap();
+    let broken = run(&["progress"]);
+    assert!(!broken.status.success());
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("progress.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
