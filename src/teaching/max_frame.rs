@@ -74,15 +74,17 @@ pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
         sock.send_all(message)?;
     }
     sock.send_all(&the_lie())?;
-    // Wait for the answer: a line, or the server hanging up.
+    // Wait for the answer: a line, or the server hanging up. A server that hangs up
+    // with our bytes unread resets the connection: that is hanging up too.
     let mut answer = Vec::new();
     let mut chunk = [0u8; 256];
     while !answer.contains(&b'\n') && answer.len() < 1024 {
-        let n = sock.recv(&mut chunk)?;
-        if n == 0 {
-            break;
+        match sock.recv(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
+            Err(e) => return Err(e),
         }
-        answer.extend_from_slice(&chunk[..n]);
     }
     Ok(())
 }
