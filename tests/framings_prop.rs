@@ -5,8 +5,7 @@
 use proptest::prelude::*;
 
 use sockstep::engine::{
-    self, Call, CutAt, CutPlan, Framing, Limits, Mode, Role, RunOptions, Scenario, SocketTuning,
-    Trace,
+    self, Call, CutAt, CutPlan, Limits, Mode, Role, RunOptions, Scenario, SocketTuning, Trace,
 };
 use sockstep::lesson;
 use sockstep::teaching::{fixed_length, max_frame, protocol};
