@@ -16,7 +16,7 @@ pub const PAD: u8 = 0;
 
 pub const LESSON: Lesson = Lesson {
     slug: "fixed-length",
-    title: "Fixed-length messages: pad, then read exactly MSGLEN",
+    title: "Fixed length: pad, and read exactly MSGLEN",
     page: include_str!("../../lessons/fixed-length.md"),
     source: include_str!("fixed_length.rs"),
     source_path: "src/teaching/fixed_length.rs",

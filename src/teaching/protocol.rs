@@ -20,7 +20,7 @@ pub const MAX_BODY: usize = 1 << 20;
 
 pub const LESSON: Lesson = Lesson {
     slug: "protocol",
-    title: "Putting it together: a protocol that survives every cut",
+    title: "Putting it together: a protocol that survives cuts",
     page: include_str!("../../lessons/protocol.md"),
     source: include_str!("protocol.rs"),
     source_path: "src/teaching/protocol.rs",
