@@ -16,7 +16,7 @@ pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
 pub use runner::{
     Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning, run, start,
 };
-pub use sock::{Inbox, Sock, in_teaching_thread};
+pub use sock::{BufferedSock, Inbox, Sock, in_teaching_thread, is_report, report};
 pub use trace::{
     Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, Side, SideTrace, Span, Trace,
 };

@@ -23,6 +23,16 @@ pub(crate) enum WireId {
     BackDown = 3,
 }
 
+impl WireId {
+    /// The relay direction this wire belongs to.
+    pub fn link(self) -> LinkId {
+        match self {
+            WireId::Up | WireId::Down => LinkId::Forward,
+            WireId::BackUp | WireId::BackDown => LinkId::Backward,
+        }
+    }
+}
+
 /// The two teaching-code threads of a side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Actor {
@@ -195,6 +205,8 @@ pub(crate) struct State {
     pub permits: Option<u32>,
     pub last_progress: Instant,
     pub delivered: Vec<Vec<u8>>,
+    /// Per actor: its socket has a read timeout, so a `read()` returns by itself.
+    pub timed_reads: [bool; 2],
 }
 
 impl State {
@@ -247,7 +259,10 @@ impl State {
     fn actor_can_move(&self, actor: Actor) -> bool {
         match self.activity(actor) {
             Activity::Running | Activity::AtGate { .. } | Activity::Writing { .. } => true,
-            Activity::Reading { wire, .. } => self.wire(wire).readable(),
+            // A read with a timeout returns by itself, data or not.
+            Activity::Reading { wire, .. } => {
+                self.wire(wire).readable() || self.timed_reads[actor as usize]
+            }
             Activity::Done => false,
         }
     }
@@ -327,6 +342,7 @@ impl Monitor {
                 permits: stepping.then_some(0),
                 last_progress: Instant::now(),
                 delivered: Vec::new(),
+                timed_reads: [false; 2],
             }),
             changed: Condvar::new(),
             observer: observer.map(Mutex::new),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use socket2::{SockAddr, SockAddrStorage, SockRef, sa_family_t, socklen_t};
 
 use super::monitor::{Activity, LinkId, LinkState, Monitor, Stop};
 use super::trace::{Call, CallResult, Event, Role};
@@ -62,6 +63,28 @@ fn is_timeout(error: &std::io::Error) -> bool {
     )
 }
 
+/// The upstream peer aborted the connection: the relay passes the reset on.
+fn is_reset(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::ConnectionReset
+}
+
+/// Resets a connection as `close()` with SO_LINGER 0 would (RST, unsent data
+/// dropped), while the relay's other handles on the socket stay open: `connect()` to
+/// an AF_UNSPEC address runs the same kernel disconnect as such a close.
+fn reset(stream: &TcpStream) -> std::io::Result<()> {
+    let socket = SockRef::from(stream);
+    socket.set_linger(Some(Duration::ZERO))?;
+    // SAFETY: zeroed storage is a valid address of family AF_UNSPEC (0), and the
+    // length covers exactly its family field, all the kernel reads.
+    let unspec = unsafe {
+        SockAddr::new(
+            SockAddrStorage::zeroed(),
+            std::mem::size_of::<sa_family_t>() as socklen_t,
+        )
+    };
+    socket.connect(&unspec)
+}
+
 #[derive(Debug)]
 enum LinkEnd {
     Stopped,
@@ -94,6 +117,8 @@ fn relay(
     // Stream offset of pending[0].
     let mut offset = 0usize;
     let mut end_of_stream = false;
+    // The stream ended with a reset (RST) rather than a close (FIN).
+    let mut was_reset = false;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let target = plan.cuts.iter().copied().find(|&cut| cut > offset);
@@ -124,6 +149,10 @@ fn relay(
                     let got = match upstream.read(&mut buf[..n]) {
                         Ok(got) => got,
                         Err(e) if is_timeout(&e) => continue,
+                        Err(e) if is_reset(&e) => {
+                            (end_of_stream, was_reset) = (true, true);
+                            continue;
+                        }
                         Err(e) => return Err(e.into()),
                     };
                     monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
@@ -139,6 +168,7 @@ fn relay(
                         pending.extend_from_slice(&buf[..got]);
                     }
                     Err(e) if is_timeout(&e) => {}
+                    Err(e) if is_reset(&e) => (end_of_stream, was_reset) = (true, true),
                     Err(e) => return Err(e.into()),
                 },
                 Gather::EndOfStream => {
@@ -147,6 +177,10 @@ fn relay(
                     let got = match upstream.read(&mut buf[..1]) {
                         Ok(got) => got,
                         Err(e) if is_timeout(&e) => continue,
+                        Err(e) if is_reset(&e) => {
+                            (end_of_stream, was_reset) = (true, true);
+                            continue;
+                        }
                         Err(e) => return Err(e.into()),
                     };
                     monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
@@ -164,10 +198,32 @@ fn relay(
             offset += len;
         }
         if end_of_stream && pending.is_empty() {
-            // Pass the end of stream on, in its turn like any piece.
+            // Pass the end of stream on, in its turn like any piece: a close as a
+            // close (FIN), a reset as a reset (RST).
             wait_for_reader(monitor, plan)?;
-            monitor.update(|state| state.wire_mut(link.downstream()).closed = true);
-            downstream.shutdown(Shutdown::Write)?;
+            monitor.update(|state| {
+                state.wire_mut(link.downstream()).closed = true;
+                if was_reset && plan.record {
+                    let event = Event {
+                        seq: 0,
+                        at_us: 0,
+                        role: Role::Relay,
+                        call: Call::Abort,
+                        asked: 0,
+                        moved: 0,
+                        offset: None,
+                        bytes: Vec::new(),
+                        result: CallResult::Ok,
+                        line: None,
+                    };
+                    monitor.record(state, event);
+                }
+            });
+            if was_reset {
+                reset(downstream)?;
+            } else {
+                downstream.shutdown(Shutdown::Write)?;
+            }
             return Ok(());
         }
     }

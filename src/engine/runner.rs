@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use super::monitor::{
     Activity, Actor, Limits, LinkId, LiveEvent, Monitor, SideStatus, Stop, WireId,
 };
 use super::relay::{LinkPlan, run_link};
-use super::sock::{Cancelled, Inbox, Sock};
+use super::sock::{Cancelled, Inbox, Sock, WakerSlot, is_report};
 use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace};
 
 /// A sender: writes the given messages to the socket.
@@ -35,6 +35,9 @@ pub struct Program {
 /// What a lesson runs: the messages, how they are framed, and how the wire cuts them.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// What the receiver should hand to the application, in order. Reports
+    /// (`engine::report`) stand for failures a correct receiver reports; the sender
+    /// is given, and the wire carries, only the other messages.
     pub messages: Vec<Vec<u8>>,
     pub framing: Framing,
     pub cuts: CutPlan,
@@ -54,6 +57,24 @@ pub struct SocketTuning {
     pub recv_buffer: Option<usize>,
     /// SO_SNDTIMEO of the sender's socket.
     pub send_timeout: Option<Duration>,
+}
+
+impl Scenario {
+    /// The messages the sender sends: all but the reports.
+    fn data(&self) -> Vec<Vec<u8>> {
+        self.messages
+            .iter()
+            .filter(|m| !is_report(m))
+            .cloned()
+            .collect()
+    }
+}
+
+/// A side's messages: what the receiver should deliver, and what the sender sends.
+#[derive(Clone, Copy)]
+struct Messages<'a> {
+    expected: &'a [Vec<u8>],
+    sent: &'a [Vec<u8>],
 }
 
 impl SocketTuning {
@@ -105,7 +126,8 @@ pub fn start(
     correct: Program,
     options: RunOptions,
 ) -> Result<RunHandle, EngineError> {
-    let (stream, spans) = scenario.framing.encode(&scenario.messages);
+    let data = scenario.data();
+    let (stream, spans) = scenario.framing.encode(&data);
     let cuts = scenario.cuts.resolve(stream.len(), &spans, options.seed);
     let lockstep = options.mode == Mode::Lockstep;
     let monitors = Side::BOTH.map(|side| {
@@ -124,13 +146,20 @@ pub fn start(
     {
         let monitor = Arc::clone(&monitors[index]);
         let messages = scenario.messages.clone();
+        let data = data.clone();
         let cuts = cuts.clone();
         let seed = options.seed;
         let mode = options.mode;
         let tuning = scenario.sender_socket;
         let handle = thread::Builder::new()
             .name(format!("{}-side", side.name()))
-            .spawn(move || run_side(&monitor, program, &messages, &cuts, mode, seed, tuning))
+            .spawn(move || {
+                let messages = Messages {
+                    expected: &messages,
+                    sent: &data,
+                };
+                run_side(&monitor, program, messages, &cuts, mode, seed, tuning)
+            })
             .map_err(EngineError::Thread)?;
         threads[index] = Some(handle);
     }
@@ -296,7 +325,7 @@ fn clone(stream: &TcpStream) -> Result<TcpStream, EngineError> {
 fn run_side(
     monitor: &Arc<Monitor>,
     program: Program,
-    messages: &[Vec<u8>],
+    messages: Messages<'_>,
     cuts: &[usize],
     mode: Mode,
     seed: u64,
@@ -304,11 +333,12 @@ fn run_side(
 ) -> Result<SideTrace, EngineError> {
     let (sender_end, relay_up) = loopback_pair(tuning)?;
     let (relay_down, receiver_end) = loopback_pair(SocketTuning::default())?;
-    let wakers = [
-        clone(&sender_end)?,
-        clone(&relay_up)?,
-        clone(&relay_down)?,
-        clone(&receiver_end)?,
+    // Handles that wake blocked calls when the side stops. A teaching end's handle
+    // sits in a slot its `Sock` can empty, so that `abort()` really closes it.
+    let wakers = [clone(&relay_up)?, clone(&relay_down)?];
+    let slots: [WakerSlot; 2] = [
+        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
+        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
     ];
     let relay_up_back = clone(&relay_up)?;
     let relay_down_back = clone(&relay_down)?;
@@ -322,19 +352,22 @@ fn run_side(
             Actor::Sender,
             WireId::BackDown,
             WireId::Up,
-        );
+        )
+        .with_waker(Arc::clone(&slots[0]))
+        .settling_writes(tuning.is_set());
         let receiver_sock = Sock::new(
             receiver_end,
             Arc::clone(monitor),
             Actor::Receiver,
             WireId::Down,
             WireId::BackUp,
-        );
+        )
+        .with_waker(Arc::clone(&slots[1]));
         let sender = thread::Builder::new()
             .name(format!("{side}-sender"))
             .spawn_scoped(scope, || {
                 run_actor(monitor, Actor::Sender, sender_sock, |sock| {
-                    (program.send)(sock, messages)
+                    (program.send)(sock, messages.sent)
                 })
             })
             .map_err(EngineError::Thread);
@@ -375,7 +408,7 @@ fn run_side(
         if sender.is_err() || receiver.is_err() || relays.iter().any(Result::is_err) {
             monitor.stop(Stop::Abandoned);
         }
-        supervise(monitor, &wakers);
+        supervise(monitor, &wakers, &slots);
         let sender = sender?
             .join()
             .unwrap_or(ActorEnd::Panicked("sender thread".into()));
@@ -390,7 +423,7 @@ fn run_side(
 
     let state = monitor.lock();
     let outcome = classify(
-        messages,
+        messages.expected,
         &state.delivered,
         state.stop,
         &sender,
@@ -435,7 +468,7 @@ fn run_actor(
 
 /// Watches the side until its programs finish or it must be stopped, then wakes
 /// every blocked call by shutting the sockets down.
-fn supervise(monitor: &Monitor, wakers: &[TcpStream]) {
+fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
     let quiet_limit = Duration::from_millis(monitor.limits.quiet_ms);
     let mut state = monitor.lock();
     loop {
@@ -471,6 +504,12 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream]) {
     for stream in wakers {
         // Wakes any read() blocked on these sockets; errors mean it is closed already.
         let _ = stream.shutdown(Shutdown::Both);
+    }
+    for slot in slots {
+        // An empty slot: the program aborted that socket, nothing blocks on it.
+        if let Some(stream) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
     }
     monitor.announce_finished();
 }

@@ -5,9 +5,12 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::monitor::{Activity, Actor, CallKind, Monitor, Stop, WireId};
+use socket2::SockRef;
+
+use super::monitor::{Activity, Actor, CallKind, LinkState, Monitor, Stop, WireId};
 use super::trace::{Call, CallResult, Event};
 
 thread_local! {
@@ -40,14 +43,23 @@ fn teaching_line(location: &Location<'_>) -> Option<u32> {
         .then(|| location.line())
 }
 
+/// The runner's handle on a teaching socket, kept to wake a blocked call when the run
+/// stops. `Sock::abort` empties it, so that the program's close is the socket's last.
+pub(crate) type WakerSlot = Arc<Mutex<Option<TcpStream>>>;
+
 /// A TCP stream whose every call is recorded.
 pub struct Sock {
-    stream: TcpStream,
+    /// `None` once `abort()` has closed it.
+    stream: Option<TcpStream>,
     monitor: Arc<Monitor>,
     actor: Actor,
     in_wire: WireId,
     out_wire: WireId,
     reads_after_eof: u32,
+    waker: WakerSlot,
+    /// Each write waits until the relay has taken what was written before, so it
+    /// starts with empty socket buffers (set with small buffers: partial sends).
+    settle_writes: bool,
 }
 
 impl Sock {
@@ -59,12 +71,50 @@ impl Sock {
         out_wire: WireId,
     ) -> Self {
         Sock {
-            stream,
+            stream: Some(stream),
             monitor,
             actor,
             in_wire,
             out_wire,
             reads_after_eof: 0,
+            waker: Arc::default(),
+            settle_writes: false,
+        }
+    }
+
+    /// The runner's other handle on this socket (see `WakerSlot`).
+    pub(crate) fn with_waker(mut self, waker: WakerSlot) -> Self {
+        self.waker = waker;
+        self
+    }
+
+    pub(crate) fn settling_writes(mut self, settle: bool) -> Self {
+        self.settle_writes = settle;
+        self
+    }
+
+    fn stream(&mut self) -> io::Result<&mut TcpStream> {
+        self.stream.as_mut().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the socket was closed by abort()",
+            )
+        })
+    }
+
+    /// Waits until the relay has read every byte written before on this socket and
+    /// is not busy with them, or cannot take them now (holding a piece, finished).
+    /// Without this, a write would race the relay's thread for buffer space, and
+    /// with a send timeout could fail for want of CPU rather than of buffer.
+    fn settle(&self) {
+        let out = self.out_wire;
+        let settled = self.monitor.wait_for(|state| {
+            let link = state.link(out.link());
+            let drained = state.wire(out).in_flight() == 0 && link != LinkState::Busy;
+            (drained || matches!(link, LinkState::Holding | LinkState::Finished)).then_some(())
+        });
+        if settled.is_err() {
+            cancel();
         }
     }
 
@@ -80,7 +130,10 @@ impl Sock {
     pub fn send(&mut self, buf: &[u8]) -> io::Result<usize> {
         let line = teaching_line(Location::caller());
         self.begin(CallKind::Write(self.out_wire), line);
-        let result = self.stream.write(buf);
+        if self.settle_writes {
+            self.settle();
+        }
+        let result = self.stream().and_then(|stream| stream.write(buf));
         let moved = *result.as_ref().unwrap_or(&0);
         self.finish(
             Call::Send,
@@ -101,7 +154,7 @@ impl Sock {
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let line = teaching_line(Location::caller());
         self.begin(CallKind::Read(self.in_wire), line);
-        let result = self.stream.read(buf);
+        let result = self.stream().and_then(|stream| stream.read(buf));
         let moved = *result.as_ref().unwrap_or(&0);
         let end_of_stream = moved == 0 && !buf.is_empty() && result.is_ok();
         self.finish(
@@ -138,6 +191,13 @@ impl Sock {
         Ok(())
     }
 
+    /// `std::io::Write::write_all`: the same loop as `send_all`. Defined here so the
+    /// line of the caller, not a line of std, is recorded for each `send()`.
+    #[track_caller]
+    pub fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.send_all(buf)
+    }
+
     /// Calls `recv()` until `buf` is full; end of stream first is `UnexpectedEof`.
     #[track_caller]
     pub fn recv_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
@@ -157,7 +217,10 @@ impl Sock {
     pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
         let line = teaching_line(Location::caller());
         self.begin(CallKind::Other, line);
-        let result = self.stream.shutdown(how).map(|()| 0);
+        let result = self
+            .stream()
+            .and_then(|stream| stream.shutdown(how))
+            .map(|()| 0);
         let closes_output = matches!(how, Shutdown::Write | Shutdown::Both);
         self.finish(Call::Shutdown, 0, &[], &result, line, |state| {
             if closes_output {
@@ -165,6 +228,66 @@ impl Sock {
             }
         });
         result.map(|_| ())
+    }
+
+    /// Sets SO_RCVTIMEO: a later `recv()` that waits this long with nothing arriving
+    /// fails with `WouldBlock` (Linux's EAGAIN) or `TimedOut`. `None`: wait forever.
+    #[track_caller]
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let line = teaching_line(Location::caller());
+        self.begin(CallKind::Other, line);
+        let result = self
+            .stream()
+            .and_then(|stream| stream.set_read_timeout(timeout))
+            .map(|()| 0);
+        let timed = result.is_ok() && timeout.is_some();
+        let actor = self.actor;
+        self.finish(Call::SetTimeout, 0, &[], &result, line, |state| {
+            // A read that will time out can always move: it is never stuck.
+            state.timed_reads[actor as usize] = timed;
+        });
+        result.map(|_| ())
+    }
+
+    /// Aborts the connection: sets SO_LINGER to zero and closes the socket, so the
+    /// kernel throws away anything unsent and sends RST instead of FIN. The peer's
+    /// next call fails with `ConnectionReset`. Every later call on this `Sock` fails
+    /// with `NotConnected`.
+    #[track_caller]
+    pub fn abort(&mut self) -> io::Result<()> {
+        let line = teaching_line(Location::caller());
+        self.begin(CallKind::Other, line);
+        let result = match self.stream.take() {
+            None => self.stream().map(|_| 0),
+            Some(stream) => {
+                // The stream ends here; say so before the peer can see it.
+                self.monitor
+                    .update(|state| state.wire_mut(self.out_wire).closed = true);
+                let linger = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                // The runner's handle closes first, so the close below is the last
+                // one: only the last close of a socket sends the RST.
+                drop(self.waker.lock().unwrap_or_else(|e| e.into_inner()).take());
+                drop(stream);
+                linger.map(|()| 0)
+            }
+        };
+        self.finish(Call::Abort, 0, &[], &result, line, |_| {});
+        result.map(|_| ())
+    }
+
+    /// A buffered writer over this socket, like `std::io::BufWriter` with its default
+    /// capacity of 8 KiB: see `BufferedSock`.
+    pub fn buffered(&mut self) -> BufferedSock<'_> {
+        self.buffered_with_capacity(DEFAULT_BUFFER)
+    }
+
+    /// A buffered writer holding at most `capacity` bytes in user space.
+    pub fn buffered_with_capacity(&mut self, capacity: usize) -> BufferedSock<'_> {
+        BufferedSock {
+            sock: self,
+            buf: Vec::with_capacity(capacity),
+            capacity: capacity.max(1),
+        }
     }
 
     fn finish(
@@ -222,10 +345,12 @@ impl Sock {
 
 impl Drop for Sock {
     fn drop(&mut self) {
-        // Closing sends end of stream; say so before the peer can see it.
-        self.monitor
-            .update(|state| state.wire_mut(self.out_wire).closed = true);
-        let _ = self.stream.shutdown(Shutdown::Both);
+        if let Some(stream) = &self.stream {
+            // Closing sends end of stream; say so before the peer can see it.
+            self.monitor
+                .update(|state| state.wire_mut(self.out_wire).closed = true);
+            let _ = stream.shutdown(Shutdown::Both);
+        }
     }
 }
 
@@ -258,6 +383,18 @@ impl Inbox {
         Inbox { monitor }
     }
 
+    /// The receiver found that the connection failed, and tells the application how.
+    ///
+    /// A report reaches the application like a message: its bytes are `report(kind)`.
+    /// So a scenario in which the network fails lists, among its messages, the
+    /// reports a correct receiver gives, in the order it gives them; the run is judged
+    /// like any other (a missing, extra or misnamed report makes the side wrong), and
+    /// the sender is never given them to send.
+    #[track_caller]
+    pub fn report(&mut self, error: &io::Error) {
+        self.deliver(&report(error.kind()));
+    }
+
     /// The receiver has framed one whole message.
     #[track_caller]
     pub fn deliver(&mut self, message: &[u8]) {
@@ -278,5 +415,155 @@ impl Inbox {
             };
             self.monitor.record(state, event);
         });
+    }
+}
+
+/// The kinds of failure a report can name: how connections fail.
+const REPORTED: [io::ErrorKind; 7] = [
+    io::ErrorKind::ConnectionReset,
+    io::ErrorKind::ConnectionAborted,
+    io::ErrorKind::ConnectionRefused,
+    io::ErrorKind::BrokenPipe,
+    io::ErrorKind::NotConnected,
+    io::ErrorKind::TimedOut,
+    io::ErrorKind::UnexpectedEof,
+];
+
+/// What `Inbox::report` hands the application for an error of this kind:
+/// `<connection-reset>`, `<broken-pipe>`, `<timed-out>`... A read timeout is
+/// `<timed-out>` whether the system says `WouldBlock` (Linux) or `TimedOut`.
+pub fn report(kind: io::ErrorKind) -> Vec<u8> {
+    let kind = match kind {
+        io::ErrorKind::WouldBlock => io::ErrorKind::TimedOut,
+        other => other,
+    };
+    format!("<{}>", super::error_kind_name(kind)).into_bytes()
+}
+
+/// True if `message` is a report (see `report`), not data a sender sends.
+pub fn is_report(message: &[u8]) -> bool {
+    message.first() == Some(&b'<') && REPORTED.iter().any(|&kind| report(kind) == message)
+}
+
+/// std's `BufWriter` default capacity.
+const DEFAULT_BUFFER: usize = 8 * 1024;
+
+/// A buffered writer over a `Sock`, as `std::io::BufWriter` is over a `TcpStream`:
+/// a write that fits lands in a buffer in user space (recorded as `Buffer`, no system
+/// call, nothing on the wire); the bytes reach the socket only when the buffer is
+/// full, on `flush()`, or when the writer is dropped (each recorded as `Flush`, with
+/// the real `send()` calls it makes).
+pub struct BufferedSock<'a> {
+    sock: &'a mut Sock,
+    buf: Vec<u8>,
+    capacity: usize,
+}
+
+impl BufferedSock<'_> {
+    /// Takes `buf` into the buffer, first flushing what is there if `buf` does not
+    /// fit; a `buf` as large as the whole buffer goes straight to the socket.
+    #[track_caller]
+    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + buf.len() > self.capacity {
+            self.flush_buf()?;
+        }
+        if buf.len() >= self.capacity {
+            return self.sock.send(buf);
+        }
+        let line = teaching_line(Location::caller());
+        self.sock.begin(CallKind::Other, line);
+        self.buf.extend_from_slice(buf);
+        let accepted = Ok(buf.len());
+        self.sock
+            .finish(Call::Buffer, buf.len(), buf, &accepted, line, |_| {});
+        accepted
+    }
+
+    /// Calls `write()` until all of `buf` is buffered or sent.
+    #[track_caller]
+    pub fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends everything buffered, with as many `send()` calls as it takes.
+    #[track_caller]
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.flush_buf()
+    }
+
+    /// The bytes written but not yet sent.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The socket underneath, for reading (as `BufWriter::get_mut`).
+    pub fn get_mut(&mut self) -> &mut Sock {
+        self.sock
+    }
+
+    #[track_caller]
+    fn flush_buf(&mut self) -> io::Result<()> {
+        let line = teaching_line(Location::caller());
+        let mut written = 0;
+        let mut result = Ok(());
+        while written < self.buf.len() {
+            match self.sock.send(&self.buf[written..]) {
+                Ok(0) => {
+                    result = Err(io::ErrorKind::WriteZero.into());
+                    break;
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        // What was sent leaves the buffer even if the rest failed, as in BufWriter.
+        let sent: Vec<u8> = self.buf.drain(..written).collect();
+        let recorded = match &result {
+            Ok(()) => Ok(written),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        };
+        self.sock.finish(
+            Call::Flush,
+            written + self.buf.len(),
+            &sent,
+            &recorded,
+            line,
+            |_| {},
+        );
+        result
+    }
+}
+
+impl Write for BufferedSock<'_> {
+    #[track_caller]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        BufferedSock::write(self, buf)
+    }
+
+    #[track_caller]
+    fn flush(&mut self) -> io::Result<()> {
+        BufferedSock::flush(self)
+    }
+}
+
+impl Drop for BufferedSock<'_> {
+    fn drop(&mut self) {
+        // As BufWriter does: flush what is left, unless unwinding (a stopped run is
+        // unwinding; its bytes stay where they were, in user space).
+        if !self.buf.is_empty() && !std::thread::panicking() {
+            let _ = self.flush_buf();
+        }
     }
 }

@@ -65,6 +65,11 @@ pub enum Call {
     /// Bytes a buffered writer accepted into user space (not yet on the wire).
     Buffer,
     Shutdown,
+    /// The connection was aborted: a program closed it with SO_LINGER 0, or the relay
+    /// passed on a reset (RST) it received.
+    Abort,
+    /// `set_read_timeout()`: later reads give up after the time set.
+    SetTimeout,
     /// The relay wrote one piece of the stream to the receiver.
     Piece,
     /// The teaching code handed a finished message to the application.
@@ -214,6 +219,16 @@ impl Outcome {
                 index,
                 expected: Some(expected),
                 got,
+            } if super::sock::is_report(expected) => format!(
+                "wrong: message {} is {} but the report {} was expected",
+                index + 1,
+                quote(got),
+                quote(expected)
+            ),
+            Outcome::Wrong {
+                index,
+                expected: Some(expected),
+                got,
             } => format!(
                 "wrong: message {} is {} but {} was sent",
                 index + 1,
@@ -330,7 +345,8 @@ pub struct Trace {
     pub lesson: String,
     pub seed: u64,
     pub mode: Mode,
-    /// The messages the sender was given.
+    /// The messages the receiver should hand to the application, in order. The sender
+    /// is given all but the reports (see `engine::report`).
     pub messages: Vec<Vec<u8>>,
     /// The framed byte stream a correct sender writes.
     pub stream: Vec<u8>,
