@@ -75,7 +75,7 @@ pub fn send(sock: &mut Sock, lines: &[Vec<u8>]) -> io::Result<()> {
 }
 // ANCHOR_END: send
 
-// ANCHOR: too_long
+// ANCHOR: errors
 fn too_long() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, "a line longer than 8192 bytes")
 }
@@ -86,7 +86,7 @@ fn closed_mid_line() -> io::Error {
         "the peer closed in the middle of a line",
     )
 }
-// ANCHOR_END: too_long
+// ANCHOR_END: errors
 
 // ANCHOR: naive
 /// Reads one line. Its buffer lives only as long as the call.
