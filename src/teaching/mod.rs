@@ -5,13 +5,18 @@
 
 // Modules, one per lesson (alphabetical).
 pub mod delimiter;
+pub mod errors;
 pub mod fixed_length;
+pub mod flush;
 pub mod leftover;
 pub mod length_prefix;
 pub mod max_frame;
 pub mod no_eot;
 pub mod partial_recv;
+pub mod partial_send;
+pub mod peers;
 pub mod protocol;
+pub mod read_to_eof;
 pub mod recv_zero;
 pub mod type_byte;
 pub mod welcome;
@@ -21,12 +26,12 @@ use crate::lesson::Lesson;
 /// Every lesson, in teaching order.
 pub static LESSONS: &[Lesson] = &[
     welcome::LESSON,
-    // 2 peers
-    // 3 flush
-    // 4 partial-send
+    peers::LESSON,
+    flush::LESSON,
+    partial_send::LESSON,
     partial_recv::LESSON,
     recv_zero::LESSON,
-    // 7 read-to-eof
+    read_to_eof::LESSON,
     no_eot::LESSON,
     fixed_length::LESSON,
     type_byte::LESSON,
@@ -34,6 +39,6 @@ pub static LESSONS: &[Lesson] = &[
     leftover::LESSON,
     length_prefix::LESSON,
     max_frame::LESSON,
-    // 15 errors
+    errors::LESSON,
     protocol::LESSON,
 ];
