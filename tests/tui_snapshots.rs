@@ -224,29 +224,34 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_pick_a_lesson() {
         .position(|l| l.contains("Lesson (t hides"))
         .unwrap() as u16
         + 2;
-    let mouse = |kind, row| {
+    let mouse = |kind, column, row| {
         AppEvent::Mouse(MouseEvent {
             kind,
-            column: 10,
+            column,
             row,
             modifiers: KeyModifiers::NONE,
         })
     };
-    h.app.handle(mouse(MouseEventKind::ScrollDown, text_row));
+    h.app
+        .handle(mouse(MouseEventKind::ScrollDown, 10, text_row));
     assert_eq!(h.app.text_scroll, 3);
-    h.app.handle(mouse(MouseEventKind::ScrollUp, text_row));
+    h.app.handle(mouse(MouseEventKind::ScrollUp, 10, text_row));
     assert_eq!(h.app.text_scroll, 0);
 
     // Click the second row of the lesson list.
     h.key(KeyCode::Char('l'));
     let screen = h.screen(120, 40);
+    let slug = lesson::all()[0].slug;
     let first_row = screen
         .lines()
-        .position(|l| l.contains(" 1 ") && l.contains(lesson::all()[0].slug))
-        .unwrap() as u16;
+        .position(|l| l.contains(" 1 ") && l.contains(slug))
+        .unwrap();
+    let line = screen.lines().nth(first_row).unwrap();
+    let column = line[..line.find(slug).unwrap()].chars().count() as u16;
     h.app.handle(mouse(
         MouseEventKind::Down(MouseButton::Left),
-        first_row + 1,
+        column,
+        first_row as u16 + 1,
     ));
     assert_eq!(h.app.index, 1, "the click opened lesson 2");
 }
