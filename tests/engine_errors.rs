@@ -188,6 +188,53 @@ fn an_aborting_receiver_resets_the_sender_and_a_later_write_is_a_broken_pipe() {
     }
 }
 
+/// More writes than the reset can take to arrive, however busy the machine.
+const WRITES: u32 = 500_000;
+
+/// Sends a request and reads the 3-byte answer, but not the close after it (as a
+/// client that keeps a connection for later), then writes on until a write fails;
+/// the failure must be a broken pipe.
+fn write_until_broken_pipe(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
+    send_all(sock, messages)?;
+    sock.recv_exact(&mut [0u8; 3])?;
+    for _ in 0..WRITES {
+        match sock.send(b"more") {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("every write succeeded"))
+}
+
+fn answer_then_close(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
+    let mut request = [0u8; 7];
+    sock.recv_exact(&mut request)?;
+    inbox.deliver(&request);
+    sock.send_all(b"bye")?;
+    Ok(()) // returning closes: whatever comes next is for nobody
+}
+
+#[test]
+fn writing_on_after_the_receiver_has_closed_ends_in_a_broken_pipe() {
+    let program = Program {
+        send: write_until_broken_pipe,
+        recv: answer_then_close,
+    };
+    let mut scenario = scenario(vec![b"request".to_vec()]);
+    scenario.limits.max_calls = 2 * WRITES;
+    let trace = run_both(&scenario, program);
+    for side in Side::BOTH {
+        let side = trace.side(side);
+        assert!(side.outcome.is_delivered(), "{:?}", side.outcome);
+        // The relay refused the bytes for the closed receiver with a reset, after
+        // passing its close on: the sender's write then failed as with a real peer.
+        assert_eq!(calls(side, Role::Relay, Call::Abort).len(), 1);
+        let sends = calls(side, Role::Sender, Call::Send);
+        assert_eq!(kind_of(&sends.last().unwrap().result), error("broken-pipe"));
+    }
+}
+
 // --- read timeouts -------------------------------------------------------------
 
 /// Sends, then waits for any answer and returns.

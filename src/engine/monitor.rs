@@ -81,6 +81,12 @@ impl LinkId {
             LinkId::Backward => Actor::Sender,
         }
     }
+    pub fn reverse(self) -> LinkId {
+        match self {
+            LinkId::Forward => LinkId::Backward,
+            LinkId::Backward => LinkId::Forward,
+        }
+    }
 }
 
 /// The kind of call a teaching thread is about to make.
@@ -138,6 +144,9 @@ pub(crate) enum LinkState {
     Holding,
     /// Writing, or pausing between pieces in free-run.
     Busy,
+    /// The reader has gone: waiting for the other direction to finish before
+    /// answering the writer's bytes with a reset.
+    Refusing,
     Finished,
 }
 
@@ -272,7 +281,8 @@ impl State {
             LinkState::Gathering { pending } => self.upstream_ready(link, pending),
             LinkState::Holding => !lockstep || self.reader_is_ready(link),
             LinkState::Busy => true,
-            LinkState::Finished => false,
+            // Moves when the other direction finishes, which is tracked on its own.
+            LinkState::Refusing | LinkState::Finished => false,
         }
     }
 

@@ -36,6 +36,8 @@ enum Gather {
     EndOfStream,
     /// The writer waits for a reply: deliver what is held as a shorter piece.
     Short,
+    /// The reader has gone, and there are bytes for it.
+    ReaderGone,
 }
 
 /// Runs one direction until end of stream, until the reader has gone, or until the
@@ -129,7 +131,10 @@ fn relay(
             let held = pending.len();
             let step = monitor.wait_for(|state| {
                 let up = state.wire(link.upstream());
-                let step = if up.in_flight() > 0 {
+                let reader_gone = state.activity(link.reader()) == Activity::Done;
+                let step = if reader_gone && (held > 0 || up.in_flight() > 0) {
+                    Gather::ReaderGone
+                } else if up.in_flight() > 0 {
                     Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
                 } else if up.closed {
                     Gather::EndOfStream
@@ -188,19 +193,25 @@ fn relay(
                     end_of_stream = got == 0;
                 }
                 Gather::Short => short = true,
+                Gather::ReaderGone => return refuse(monitor, plan, upstream),
             }
         }
 
         let len = target.map_or(pending.len(), |t| (t - offset).min(pending.len()));
         if len > 0 {
-            deliver(monitor, plan, &mut rng, downstream, &pending[..len], offset)?;
+            match deliver(monitor, plan, &mut rng, downstream, &pending[..len], offset) {
+                Err(LinkEnd::ReaderGone) => return refuse(monitor, plan, upstream),
+                delivered => delivered?,
+            }
             pending.drain(..len);
             offset += len;
         }
         if end_of_stream && pending.is_empty() {
-            // Pass the end of stream on, in its turn like any piece: a close as a
-            // close (FIN), a reset as a reset (RST).
-            wait_for_reader(monitor, plan)?;
+            // Pass the end of stream on: a close as a close (FIN), as soon as every
+            // piece before it is written (a reader sees it only after reading them
+            // anyway); a reset as a reset (RST), in its turn like a piece, so that
+            // the reader meets it in recv() whatever it does meanwhile.
+            wait_for_reader(monitor, plan, was_reset)?;
             monitor.update(|state| {
                 state.wire_mut(link.downstream()).closed = true;
                 if was_reset && plan.record {
@@ -229,11 +240,12 @@ fn relay(
     }
 }
 
-/// Waits until the piece may be written: in lockstep, until the reader waits in
-/// `read()` with nothing unread. Fails with `ReaderGone` when the reader returned.
-fn wait_for_reader(monitor: &Monitor, plan: &LinkPlan<'_>) -> Result<(), LinkEnd> {
+/// Waits until a piece, or what ends the stream, may be written: in lockstep and
+/// `in_turn`, until the reader waits in `read()` with nothing unread. Fails with
+/// `ReaderGone` when the reader returned.
+fn wait_for_reader(monitor: &Monitor, plan: &LinkPlan<'_>, in_turn: bool) -> Result<(), LinkEnd> {
     let link = plan.link;
-    let lockstep = plan.free_run.is_none();
+    let lockstep = plan.free_run.is_none() && in_turn;
     let reader_gone = monitor.wait_for(|state| {
         if lockstep && !state.reader_is_ready(link) {
             state.links[link as usize] = LinkState::Holding;
@@ -249,6 +261,40 @@ fn wait_for_reader(monitor: &Monitor, plan: &LinkPlan<'_>) -> Result<(), LinkEnd
     }
 }
 
+/// The reader has gone, so the writer's bytes can never be delivered. A closed
+/// socket's kernel answers such bytes with a reset, after the end of stream it sent
+/// when it closed: so does the relay, once the other direction has passed that end
+/// of stream on (or finished). The writer's next write then fails with a broken pipe.
+fn refuse(monitor: &Monitor, plan: &LinkPlan<'_>, upstream: &TcpStream) -> Result<(), LinkEnd> {
+    let link = plan.link;
+    let reverse = link.reverse();
+    monitor.wait_for(|state| {
+        if state.link(reverse) != LinkState::Finished {
+            state.links[link as usize] = LinkState::Refusing;
+            return None;
+        }
+        state.links[link as usize] = LinkState::Busy;
+        if plan.record {
+            let event = Event {
+                seq: 0,
+                at_us: 0,
+                role: Role::Relay,
+                call: Call::Abort,
+                asked: 0,
+                moved: 0,
+                offset: None,
+                bytes: Vec::new(),
+                result: CallResult::Ok,
+                line: None,
+            };
+            monitor.record(state, event);
+        }
+        Some(())
+    })?;
+    reset(upstream)?;
+    Err(LinkEnd::ReaderGone)
+}
+
 fn deliver(
     monitor: &Monitor,
     plan: &LinkPlan<'_>,
@@ -261,7 +307,7 @@ fn deliver(
         let pause = rng.random_range(0..=longest_pause.as_micros() as u64);
         std::thread::sleep(Duration::from_micros(pause));
     }
-    wait_for_reader(monitor, plan)?;
+    wait_for_reader(monitor, plan, true)?;
     monitor.update(|state| {
         // Count before writing, so a reader can never have read uncounted bytes.
         state.wire_mut(plan.link.downstream()).written += piece.len() as u64;

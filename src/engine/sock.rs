@@ -103,7 +103,8 @@ impl Sock {
     }
 
     /// Waits until the relay has read every byte written before on this socket and
-    /// is not busy with them, or cannot take them now (holding a piece, finished).
+    /// is not busy with them, or cannot take them now (holding a piece, refusing
+    /// them, finished).
     /// Without this, a write would race the relay's thread for buffer space, and
     /// with a send timeout could fail for want of CPU rather than of buffer.
     fn settle(&self) {
@@ -111,7 +112,12 @@ impl Sock {
         let settled = self.monitor.wait_for(|state| {
             let link = state.link(out.link());
             let drained = state.wire(out).in_flight() == 0 && link != LinkState::Busy;
-            (drained || matches!(link, LinkState::Holding | LinkState::Finished)).then_some(())
+            (drained
+                || matches!(
+                    link,
+                    LinkState::Holding | LinkState::Refusing | LinkState::Finished
+                ))
+            .then_some(())
         });
         if settled.is_err() {
             cancel();
