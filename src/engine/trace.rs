@@ -255,6 +255,15 @@ impl Outcome {
                 role,
                 line,
                 waited_ms,
+            } if *waited_ms < 1000 => format!(
+                "stuck: the {} waits{} for bytes that will never come (nothing else could move, so it was stopped)",
+                role_name(*role),
+                at_line(*line)
+            ),
+            Outcome::Stuck {
+                role,
+                line,
+                waited_ms,
             } => format!(
                 "stuck: the {} waits{} for bytes that will never come (stopped after {waited_ms} ms)",
                 role_name(*role),

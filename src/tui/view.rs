@@ -573,9 +573,15 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         ),
         tint(app, Color::Cyan),
     )];
-    for event in events.iter().filter(|e| e.role != Role::Sender) {
+    // The sender's sends interleave with the reads in no fixed order, so they are
+    // counted above; its buffering, flushes and shutdowns are rare and telling.
+    let shown = |e: &&Event| {
+        e.role != Role::Sender || matches!(e.call, Call::Buffer | Call::Flush | Call::Shutdown)
+    };
+    for event in events.iter().filter(shown) {
         let style = match event.role {
             Role::Relay => tint(app, Color::DarkGray),
+            Role::Sender => tint(app, Color::Cyan),
             _ if event.call == Call::Deliver => tint(app, Color::Green),
             _ => Style::new(),
         };
