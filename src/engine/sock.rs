@@ -424,8 +424,10 @@ impl Inbox {
     }
 }
 
-/// The kinds of failure a report can name: how connections fail.
-const REPORTED: [io::ErrorKind; 7] = [
+/// The kinds of failure a scenario can expect a report of: how connections fail,
+/// and how a stream can break its framing. (`is_report` must know them all: a
+/// report a scenario lists is never given to the sender.)
+const REPORTED: [io::ErrorKind; 9] = [
     io::ErrorKind::ConnectionReset,
     io::ErrorKind::ConnectionAborted,
     io::ErrorKind::ConnectionRefused,
@@ -433,11 +435,14 @@ const REPORTED: [io::ErrorKind; 7] = [
     io::ErrorKind::NotConnected,
     io::ErrorKind::TimedOut,
     io::ErrorKind::UnexpectedEof,
+    io::ErrorKind::InvalidData,
+    io::ErrorKind::WriteZero,
 ];
 
 /// What `Inbox::report` hands the application for an error of this kind:
 /// `<connection-reset>`, `<broken-pipe>`, `<timed-out>`... A read timeout is
 /// `<timed-out>` whether the system says `WouldBlock` (Linux) or `TimedOut`.
+/// A scenario can list the reports of the kinds in `REPORTED` among its messages.
 pub fn report(kind: io::ErrorKind) -> Vec<u8> {
     let kind = match kind {
         io::ErrorKind::WouldBlock => io::ErrorKind::TimedOut,
@@ -446,7 +451,7 @@ pub fn report(kind: io::ErrorKind) -> Vec<u8> {
     format!("<{}>", super::error_kind_name(kind)).into_bytes()
 }
 
-/// True if `message` is a report (see `report`), not data a sender sends.
+/// True if `message` is a report a scenario can list (see `report`), not data.
 pub fn is_report(message: &[u8]) -> bool {
     message.first() == Some(&b'<') && REPORTED.iter().any(|&kind| report(kind) == message)
 }
