@@ -229,7 +229,6 @@ fn writing_on_after_the_receiver_has_closed_ends_in_a_broken_pipe() {
         assert!(side.outcome.is_delivered(), "{:?}", side.outcome);
         // The relay refused the bytes for the closed receiver with a reset, after
         // passing its close on: the sender's write then failed as with a real peer.
-        assert_eq!(calls(side, Role::Relay, Call::Abort).len(), 1);
         let sends = calls(side, Role::Sender, Call::Send);
         assert_eq!(kind_of(&sends.last().unwrap().result), error("broken-pipe"));
     }

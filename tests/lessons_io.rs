@@ -286,3 +286,39 @@ fn each_side_shows_only_code_it_runs() {
     assert_eq!(side_of(&trace, Side::Naive), OutcomeKind::Stuck);
     assert_eq!(side_of(&trace, Side::Correct), OutcomeKind::Delivered);
 }
+
+/// The run without its timing: who called what, asked, moved and got.
+fn calls_of(side: &SideTrace, role: Role) -> Vec<(Call, usize, usize, Vec<u8>, CallResult)> {
+    side.events
+        .iter()
+        .filter(|e| e.role == role)
+        .map(|e| {
+            let result = match &e.result {
+                // The system's wording of an error is not part of the run.
+                CallResult::Error { error, .. } => CallResult::Error {
+                    error: error.clone(),
+                    message: String::new(),
+                },
+                other => other.clone(),
+            };
+            (e.call, e.asked, e.moved, e.bytes.clone(), result)
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_even_when_the_network_fails() {
+    for slug in SLUGS {
+        let (a, b) = (run(slug, 9, Mode::Lockstep), run(slug, 9, Mode::Lockstep));
+        for side in Side::BOTH {
+            // The programs and the relay run concurrently; each one's calls are in order.
+            for role in [Role::Sender, Role::Receiver, Role::Relay] {
+                assert_eq!(
+                    calls_of(a.side(side), role),
+                    calls_of(b.side(side), role),
+                    "{slug} {side:?} {role:?}"
+                );
+            }
+        }
+    }
+}

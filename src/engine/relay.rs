@@ -264,34 +264,26 @@ fn wait_for_reader(monitor: &Monitor, plan: &LinkPlan<'_>, in_turn: bool) -> Res
 /// The reader has gone, so the writer's bytes can never be delivered. A closed
 /// socket's kernel answers such bytes with a reset, after the end of stream it sent
 /// when it closed: so does the relay, once the other direction has passed that end
-/// of stream on (or finished). The writer's next write then fails with a broken pipe.
+/// of stream on (or finished), and if the writer is still there to be told. Its next
+/// write then fails with a broken pipe. Not recorded: like the kernel's reset, it
+/// shows only in what the writer's calls return.
 fn refuse(monitor: &Monitor, plan: &LinkPlan<'_>, upstream: &TcpStream) -> Result<(), LinkEnd> {
     let link = plan.link;
     let reverse = link.reverse();
-    monitor.wait_for(|state| {
+    let writer_is_there = monitor.wait_for(|state| {
+        if state.activity(link.writer()) == Activity::Done {
+            return Some(false);
+        }
         if state.link(reverse) != LinkState::Finished {
             state.links[link as usize] = LinkState::Refusing;
             return None;
         }
         state.links[link as usize] = LinkState::Busy;
-        if plan.record {
-            let event = Event {
-                seq: 0,
-                at_us: 0,
-                role: Role::Relay,
-                call: Call::Abort,
-                asked: 0,
-                moved: 0,
-                offset: None,
-                bytes: Vec::new(),
-                result: CallResult::Ok,
-                line: None,
-            };
-            monitor.record(state, event);
-        }
-        Some(())
+        Some(true)
     })?;
-    reset(upstream)?;
+    if writer_is_there {
+        reset(upstream)?;
+    }
     Err(LinkEnd::ReaderGone)
 }
 
