@@ -8,8 +8,9 @@
 //! ```
 //! ````
 //!
-//! Options: `seed=N` (default 1) and `width=N` (stream bytes per diagram line,
-//! default 48). Runs are in lockstep, so the book is the same on every build.
+//! Options: `seed=N` (default 1), `width=N` (stream bytes per diagram line,
+//! default 48), and `from=N` / `to=N` to draw only those stream offsets of a long
+//! run. Runs are in lockstep, so the book is the same on every build.
 
 use std::io::{Read, Write};
 
@@ -34,6 +35,9 @@ pub struct Block {
     pub lesson: String,
     pub seed: u64,
     pub width: usize,
+    /// Stream offsets drawn.
+    pub from: usize,
+    pub to: usize,
 }
 
 /// Parses a block's body: a lesson, then `key=value` options.
@@ -47,6 +51,8 @@ pub fn parse_block(body: &str) -> Result<Block, String> {
         lesson,
         seed: 1,
         width: 48,
+        from: 0,
+        to: usize::MAX,
     };
     for word in words {
         let (key, value) = word
@@ -60,8 +66,20 @@ pub fn parse_block(body: &str) -> Result<Block, String> {
         match key {
             "seed" => block.seed = number()?,
             "width" => block.width = number()?.clamp(8, 4096) as usize,
-            _ => return Err(format!("unknown option '{key}' (known: seed, width)")),
+            "from" => block.from = number()? as usize,
+            "to" => block.to = number()? as usize,
+            _ => {
+                return Err(format!(
+                    "unknown option '{key}' (known: seed, width, from, to)"
+                ));
+            }
         }
+    }
+    if block.from >= block.to {
+        return Err(format!(
+            "from={} must come before to={}",
+            block.from, block.to
+        ));
     }
     Ok(block)
 }
@@ -76,11 +94,26 @@ pub fn render_block(block: &Block) -> Result<String, String> {
             ..RunOptions::default()
         })
         .map_err(|e| format!("the run failed: {e}"))?;
+    let part = if block.from > 0 || block.to < trace.stream.len() {
+        format!(
+            ", bytes {} to {} of {}",
+            block.from,
+            block.to.min(trace.stream.len()),
+            trace.stream.len()
+        )
+    } else {
+        String::new()
+    };
     let caption = format!(
-        "Lesson {number}, {}: a real run over loopback, seed {} (sockstep run {} --seed {})",
+        "Lesson {number}, {}: a real run over loopback, seed {}{part} (sockstep run {} --seed {})",
         lesson.slug, block.seed, lesson.slug, block.seed
     );
-    Ok(html::diagram(&trace, &caption, block.width))
+    Ok(html::diagram(
+        &trace,
+        &caption,
+        block.width,
+        block.from..block.to,
+    ))
 }
 
 /// Replaces every `sockstep` block of one page.
@@ -177,8 +210,17 @@ mod tests {
             Block {
                 lesson: "length-prefix".into(),
                 seed: 3,
-                width: 32
+                width: 32,
+                from: 0,
+                to: usize::MAX,
             }
+        );
+        let window = parse_block("partial-send from=4000 to=4200").unwrap();
+        assert_eq!((window.from, window.to), (4000, 4200));
+        assert!(
+            parse_block("x from=9 to=3")
+                .unwrap_err()
+                .contains("must come before")
         );
         assert!(parse_block("").unwrap_err().contains("empty"));
         assert!(

@@ -113,8 +113,13 @@ fn bracket(at: usize, start: usize, end: usize) -> char {
 }
 
 /// Builds the grid: wire, messages (when `message_row`), and per side its reads and
-/// their brackets.
-pub fn build(trace: &Trace, bytes_per_line: usize, message_row: bool) -> Blocks {
+/// their brackets, for the stream offsets in `window` (all of them: `0..usize::MAX`).
+pub fn build(
+    trace: &Trace,
+    bytes_per_line: usize,
+    message_row: bool,
+    window: std::ops::Range<usize>,
+) -> Blocks {
     let cuts: BTreeSet<usize> = trace.cuts.iter().copied().collect();
     let sides: Vec<(Side, Vec<u8>, Vec<usize>)> = Side::BOTH
         .iter()
@@ -135,9 +140,10 @@ pub fn build(trace: &Trace, bytes_per_line: usize, message_row: bool) -> Blocks 
         .max()
         .unwrap_or(0);
     let width = bytes_per_line.max(8);
+    let longest = longest.min(window.end);
 
     let mut blocks = Vec::new();
-    let mut start = 0;
+    let mut start = window.start;
     while start < longest {
         let end = (start + width).min(longest);
         let separator = |at: usize, mark: bool, glyph: char| {

@@ -42,14 +42,19 @@ fn class(cell: Cell) -> String {
 }
 
 /// The run as one HTML block with no blank lines, so markdown keeps it whole.
-pub fn diagram(trace: &Trace, caption: &str, bytes_per_line: usize) -> String {
+pub fn diagram(
+    trace: &Trace,
+    caption: &str,
+    bytes_per_line: usize,
+    window: std::ops::Range<usize>,
+) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
         "<div class=\"sockstep-run\">\n<p class=\"sockstep-caption\">{}</p>\n",
         escape_str(caption)
     );
-    for rows in diagram::build(trace, bytes_per_line, true) {
+    for rows in diagram::build(trace, bytes_per_line, true, window) {
         out.push_str("<pre class=\"sockstep-diagram\">");
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {

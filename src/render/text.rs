@@ -50,7 +50,7 @@ pub fn diagram(trace: &Trace, options: TextOptions) -> String {
         }
     );
     // Without colour, a row of message numbers tells the messages apart.
-    for rows in diagram::build(trace, options.bytes_per_line, !options.color) {
+    for rows in diagram::build(trace, options.bytes_per_line, !options.color, 0..usize::MAX) {
         out.push('\n');
         for row in rows {
             let _ = write!(out, "  {:<9}", row.label);
