@@ -138,6 +138,11 @@ pub fn call_line(event: &Event) -> String {
         ),
         (Call::Deliver, _) => format!("deliver {} bytes", event.moved),
         (Call::Shutdown, CallResult::Ok) => "shutdown".to_string(),
+        (Call::Abort, CallResult::Ok) if event.role == Role::Relay => {
+            "passes on a reset (RST)".to_string()
+        }
+        (Call::Abort, CallResult::Ok) => "abort: close with a reset (RST)".to_string(),
+        (Call::SetTimeout, CallResult::Ok) => "set a read timeout".to_string(),
         (Call::Flush, CallResult::Ok) => format!("flush → {}", event.moved),
         (Call::Buffer, CallResult::Ok) => format!("buffer {}", event.moved),
         (call, CallResult::TimedOut) => format!("{call:?} timed out").to_lowercase(),
