@@ -21,14 +21,53 @@ pub const MIN_HEIGHT: u16 = 18;
 /// Narrower than this, one side is shown at a time.
 pub const WIDE: u16 = 100;
 
-/// Highlighted code per (lesson, side), built once.
+/// What one side's panes show, built from the run's events.
+type SideContent = (
+    Vec<Line<'static>>,
+    Option<Vec<u8>>,
+    Vec<Line<'static>>,
+    Vec<Line<'static>>,
+);
+
+/// Everything a side's content depends on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ContentKey {
+    run: Option<u64>,
+    side: Side,
+    engine_events: u64,
+    hex: bool,
+    color: bool,
+    width: usize,
+}
+
+/// What is costly to build and rarely changes: highlighted code per (lesson, side),
+/// the rendered page, and each side's content until the next engine event.
 #[derive(Default)]
 pub struct Cache {
     code: HashMap<(usize, Side), Vec<Line<'static>>>,
     page: Option<(String, bool, Vec<Line<'static>>)>,
+    content: HashMap<ContentKey, SideContent>,
 }
 
 impl Cache {
+    fn side_content(&mut self, app: &App, side: Side, width: usize) -> SideContent {
+        let key = ContentKey {
+            run: app.run.as_ref().map(|r| r.id),
+            side,
+            engine_events: app.engine_events,
+            hex: app.hex,
+            color: app.color,
+            width,
+        };
+        if !self.content.contains_key(&key) {
+            if self.content.len() >= 8 {
+                self.content.clear();
+            }
+            self.content.insert(key, side_content(app, side, width));
+        }
+        self.content[&key].clone()
+    }
+
     fn code(&mut self, app: &App, side: Side) -> &[Line<'static>] {
         let key = (app.index, side);
         let ready = self
@@ -113,7 +152,7 @@ pub fn render(frame: &mut Frame, app: &mut App, cache: &mut Cache) {
         if show_text {
             render_text(frame, app, cache, body);
         } else {
-            let content = side_content(app, app.focus, body.width.saturating_sub(2) as usize);
+            let content = cache.side_content(app, app.focus, body.width.saturating_sub(2) as usize);
             let heights = pane_heights(&content, body);
             render_side(frame, app, cache, app.focus, body, true, heights, content);
         }
@@ -131,7 +170,7 @@ pub fn render(frame: &mut Frame, app: &mut App, cache: &mut Cache) {
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(columns_area);
         let width = left.width.saturating_sub(2) as usize;
-        let [naive, correct] = Side::BOTH.map(|side| side_content(app, side, width));
+        let [naive, correct] = Side::BOTH.map(|side| cache.side_content(app, side, width));
         // Both columns get the same pane heights, so the panes line up.
         let (a, b) = (pane_heights(&naive, left), pane_heights(&correct, left));
         let heights = (a.0.max(b.0), a.1.max(b.1));
@@ -460,13 +499,6 @@ fn render_side(
     );
     app.hit_areas.push((Pane::Timeline(side), timeline_area));
 }
-
-type SideContent = (
-    Vec<Line<'static>>,
-    Option<Vec<u8>>,
-    Vec<Line<'static>>,
-    Vec<Line<'static>>,
-);
 
 /// The byte view, bytes held in a user-space buffer, the application view and the
 /// call timeline of one side.
