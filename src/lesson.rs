@@ -264,10 +264,17 @@ mod tests {
             let page = lesson.page_text(None);
             assert!(!page.contains("{{#include"), "{}", lesson.slug);
             assert!(!page.contains("(missing:"), "{}: {page}", lesson.slug);
-            let naive = lesson.anchor("naive").unwrap();
+            for name in ["naive", "correct"] {
+                let code = lesson.anchor(name).unwrap();
+                assert!(
+                    page.contains(code.trim_end()),
+                    "{} shows its {name} code",
+                    lesson.slug
+                );
+            }
             assert!(
-                page.contains(naive.trim_end()),
-                "{} shows its naive code",
+                page.contains("```sockstep"),
+                "{} has a run diagram",
                 lesson.slug
             );
         }
