@@ -273,3 +273,33 @@ fn autoplay_steps_on_each_tick_and_speed_keys_change_the_interval() {
     h.key(KeyCode::Char('a'));
     assert_eq!(h.app.tick_interval(), None);
 }
+
+#[test]
+fn an_authors_live_pages_are_read_again_at_the_next_key() {
+    let dir = std::env::temp_dir().join(format!("sockstep-live-pages-{}", std::process::id()));
+    let pages = dir.join("lessons");
+    std::fs::create_dir_all(&pages).unwrap();
+    let slug = lesson::all()[0].slug;
+    std::fs::write(pages.join(format!("{slug}.md")), "# First draft\n").unwrap();
+    let (tx, _events) = mpsc::channel();
+    let mut app = App::new(
+        AppConfig {
+            lessons: lesson::all(),
+            pages_dir: Some(pages.clone()),
+            start: Some(0),
+            seed: Some(1),
+            mode: Mode::Lockstep,
+            color: false,
+            progress_path: None,
+        },
+        tx,
+    );
+    assert!(app.page.contains("First draft"));
+    std::fs::write(pages.join(format!("{slug}.md")), "# Second draft\n").unwrap();
+    app.handle(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('x'),
+        KeyModifiers::NONE,
+    )));
+    assert!(app.page.contains("Second draft"), "{}", app.page);
+    let _ = std::fs::remove_dir_all(&dir);
+}

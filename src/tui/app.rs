@@ -335,6 +335,7 @@ impl App {
             self.index = index;
             self.text_scroll = 0;
             self.progress.last_lesson = Some(self.lesson().slug.to_string());
+            self.save_progress();
         }
         self.start_run();
     }
@@ -342,6 +343,12 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) {
         if key.kind == KeyEventKind::Release {
             return;
+        }
+        // A notice has been seen once a key is pressed.
+        self.notice = None;
+        if self.pages_dir.is_some() {
+            // An author editing the pages sees each change at the next key.
+            self.page = self.lesson().page_text(self.pages_dir.as_deref());
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             self.should_quit = true;
