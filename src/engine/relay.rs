@@ -215,18 +215,7 @@ fn relay(
             monitor.update(|state| {
                 state.wire_mut(link.downstream()).closed = true;
                 if was_reset && plan.record {
-                    let event = Event {
-                        seq: 0,
-                        at_us: 0,
-                        role: Role::Relay,
-                        call: Call::Abort,
-                        asked: 0,
-                        moved: 0,
-                        offset: None,
-                        bytes: Vec::new(),
-                        result: CallResult::Ok,
-                        line: None,
-                    };
+                    let event = Event::new(Role::Relay, Call::Abort, 0, &[], CallResult::Ok, None);
                     monitor.record(state, event);
                 }
             });
@@ -305,16 +294,15 @@ fn deliver(
         state.wire_mut(plan.link.downstream()).written += piece.len() as u64;
         if plan.record {
             let event = Event {
-                seq: 0,
-                at_us: 0,
-                role: Role::Relay,
-                call: Call::Piece,
-                asked: piece.len(),
-                moved: piece.len(),
                 offset: Some(offset),
-                bytes: piece.to_vec(),
-                result: CallResult::Ok,
-                line: None,
+                ..Event::new(
+                    Role::Relay,
+                    Call::Piece,
+                    piece.len(),
+                    piece,
+                    CallResult::Ok,
+                    None,
+                )
             };
             monitor.record(state, event);
         }

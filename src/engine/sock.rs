@@ -328,18 +328,7 @@ impl Sock {
                     message: e.to_string(),
                 },
             };
-            let event = Event {
-                seq: 0,
-                at_us: 0,
-                role: self.actor.role(),
-                call,
-                asked,
-                moved: bytes.len(),
-                offset: None,
-                bytes: bytes.to_vec(),
-                result,
-                line,
-            };
+            let event = Event::new(self.actor.role(), call, asked, bytes, result, line);
             self.monitor.record(state, event);
             false
         });
@@ -407,18 +396,14 @@ impl Inbox {
         let line = teaching_line(Location::caller());
         self.monitor.update(|state| {
             state.delivered.push(message.to_vec());
-            let event = Event {
-                seq: 0,
-                at_us: 0,
-                role: super::trace::Role::Receiver,
-                call: Call::Deliver,
-                asked: message.len(),
-                moved: message.len(),
-                offset: None,
-                bytes: message.to_vec(),
-                result: CallResult::Ok,
+            let event = Event::new(
+                super::trace::Role::Receiver,
+                Call::Deliver,
+                message.len(),
+                message,
+                CallResult::Ok,
                 line,
-            };
+            );
             self.monitor.record(state, event);
         });
     }

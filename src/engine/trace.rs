@@ -114,6 +114,32 @@ pub struct Event {
     pub line: Option<u32>,
 }
 
+impl Event {
+    /// An event of a call that moved `bytes`; its order and time are set when the
+    /// monitor records it.
+    pub(crate) fn new(
+        role: Role,
+        call: Call,
+        asked: usize,
+        bytes: &[u8],
+        result: CallResult,
+        line: Option<u32>,
+    ) -> Event {
+        Event {
+            seq: 0,
+            at_us: 0,
+            role,
+            call,
+            asked,
+            moved: bytes.len(),
+            offset: None,
+            bytes: bytes.to_vec(),
+            result,
+            line,
+        }
+    }
+}
+
 /// Where one framed message sits in the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
