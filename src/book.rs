@@ -9,7 +9,7 @@
 //! ````
 //!
 //! Options: `seed=N` (default 1), `width=N` (stream bytes per diagram line,
-//! default 48), and `from=N` / `to=N` to draw only those stream offsets of a long
+//! default 40), and `from=N` / `to=N` to draw only those stream offsets of a long
 //! run. Runs are in lockstep, so the book is the same on every build.
 
 use std::io::{Read, Write};
@@ -50,7 +50,7 @@ pub fn parse_block(body: &str) -> Result<Block, String> {
     let mut block = Block {
         lesson,
         seed: 1,
-        width: 48,
+        width: 40,
         from: 0,
         to: usize::MAX,
     };
