@@ -115,6 +115,14 @@ pub fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         Err(error) => {
+            // The reader of our output went away (`sockstep run … | head`): not an error.
+            if error
+                .root_cause()
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
             if let Some(unknown) = error.downcast_ref::<UnknownLesson>() {
                 eprintln!("error: {unknown}");
                 return ExitCode::from(2);
