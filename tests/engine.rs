@@ -1,28 +1,17 @@
 //! Real-socket integration tests of the engine and the lessons wired to it.
 
+mod common;
+
 use std::io;
 use std::time::Duration;
 
 use sockstep::engine::{
     self, ActorState, Call, CallResult, CutAt, CutPlan, Framing, Inbox, Limits, LiveEvent, Mode,
     Outcome, OutcomeKind, Pieces, Program, Role, RunOptions, Scenario, Side, SideTrace, Sock,
-    SocketTuning, Trace,
+    SocketTuning,
 };
-use sockstep::lesson::{self, Lesson};
 
-fn lesson(slug: &str) -> &'static Lesson {
-    lesson::find(slug).expect("lesson exists").1
-}
-
-fn run(slug: &str, seed: u64, mode: Mode) -> Trace {
-    lesson(slug)
-        .run(RunOptions {
-            seed,
-            mode,
-            ..RunOptions::default()
-        })
-        .expect("run completes")
-}
+use common::{lesson, read_to_end, run, send_all};
 
 /// (start, end) stream offsets of each `recv()` that returned bytes.
 fn read_ranges(side: &SideTrace) -> Vec<(usize, usize)> {
@@ -192,33 +181,12 @@ fn free_run_delivers_on_the_correct_side() {
     );
 }
 
-fn send_all(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
-    for message in messages {
-        sock.send_all(message)?;
-    }
-    Ok(())
-}
-
 /// Sends, then waits for a reply that never comes (the receiver never replies).
 fn send_then_wait_for_reply(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
     send_all(sock, messages)?;
     let mut reply = [0u8; 8];
     sock.recv(&mut reply)?;
     Ok(())
-}
-
-/// Reads until the peer closes, then delivers everything as one message.
-fn read_to_end(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
-    let mut all = Vec::new();
-    let mut buf = [0u8; 64];
-    loop {
-        let n = sock.recv(&mut buf)?;
-        if n == 0 {
-            inbox.deliver(&all);
-            return Ok(());
-        }
-        all.extend_from_slice(&buf[..n]);
-    }
 }
 
 fn panics(_: &mut Sock, _: &mut Inbox) -> io::Result<()> {

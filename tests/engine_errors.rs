@@ -1,6 +1,8 @@
 //! Real-socket tests of the engine's failure support: aborts and resets passed on by
 //! the relay, read timeouts, the buffered writer, settled writes and reports.
 
+mod common;
+
 use std::io;
 use std::time::Duration;
 
@@ -8,6 +10,8 @@ use sockstep::engine::{
     self, Call, CallResult, CutPlan, Event, Framing, Inbox, Limits, Outcome, Program, Role,
     RunOptions, Scenario, Side, SideTrace, Sock, SocketTuning, Trace, is_report, report,
 };
+
+use common::{read_to_end, send_all};
 
 /// Long enough that only the exact detection can end a stuck run within a test.
 const QUIET_MS: u64 = 60_000;
@@ -52,27 +56,6 @@ fn kind_of(result: &CallResult) -> CallResult {
     match result {
         CallResult::Error { error: kind, .. } => error(kind),
         other => other.clone(),
-    }
-}
-
-fn send_all(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
-    for message in messages {
-        sock.send_all(message)?;
-    }
-    Ok(())
-}
-
-/// Reads until the peer closes, then delivers everything as one message.
-fn read_to_end(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
-    let mut all = Vec::new();
-    let mut buf = [0u8; 64];
-    loop {
-        let n = sock.recv(&mut buf)?;
-        if n == 0 {
-            inbox.deliver(&all);
-            return Ok(());
-        }
-        all.extend_from_slice(&buf[..n]);
     }
 }
 

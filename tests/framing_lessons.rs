@@ -1,13 +1,17 @@
 //! Real-socket tests of lessons 1, 8-12, 14 and 16: each one shows what its page says.
 
+mod common;
+
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
 use sockstep::engine::{
-    self, Call, Limits, Mode, Outcome, OutcomeKind, Role, RunOptions, Side, SideTrace, Trace,
+    self, Call, Limits, Mode, Outcome, OutcomeKind, Role, RunOptions, Side, SideTrace,
 };
-use sockstep::lesson::{self, Lesson};
+use sockstep::lesson::Lesson;
 use sockstep::teaching::{fixed_length, leftover, max_frame, type_byte};
+
+use common::{lesson, run};
 
 const SLUGS: [&str; 8] = [
     "welcome",
@@ -19,20 +23,6 @@ const SLUGS: [&str; 8] = [
     "max-frame",
     "protocol",
 ];
-
-fn lesson(slug: &str) -> &'static Lesson {
-    lesson::find(slug).expect("lesson exists").1
-}
-
-fn run(slug: &str, seed: u64, mode: Mode) -> Trace {
-    lesson(slug)
-        .run(RunOptions {
-            seed,
-            mode,
-            ..RunOptions::default()
-        })
-        .expect("run completes")
-}
 
 /// Source lines (1-based) strictly between `ANCHOR: name` and `ANCHOR_END: name`.
 fn anchor_lines(lesson: &Lesson, name: &str) -> RangeInclusive<u32> {

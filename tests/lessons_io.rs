@@ -1,23 +1,23 @@
 //! Real-socket tests of lessons 2, 3, 4, 7 and 15 (peers, flush, partial-send,
 //! read-to-eof, errors): each shows what its page says, for the reason it says.
 
+mod common;
+
 use std::io;
 
 use sockstep::engine::{
     self, Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, RunOptions, Side, SideTrace,
     Trace, report,
 };
-use sockstep::lesson::{self, Lesson};
+use sockstep::lesson;
 use sockstep::teaching::{errors, flush, partial_send, peers, read_to_eof};
+
+use common::lesson;
 
 /// Long enough that only the exact stuck detection can end these runs in a test.
 const QUIET_MS: u64 = 60_000;
 
 const SLUGS: [&str; 5] = ["peers", "flush", "partial-send", "read-to-eof", "errors"];
-
-fn lesson(slug: &str) -> &'static Lesson {
-    lesson::find(slug).expect("lesson exists").1
-}
 
 /// Runs the lesson with the quiet backstop pushed far out of reach.
 fn run(slug: &str, seed: u64, mode: Mode) -> Trace {

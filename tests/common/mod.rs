@@ -1,0 +1,44 @@
+//! Helpers the integration tests share. Each test binary uses only some of them.
+#![allow(dead_code)]
+
+use std::io;
+
+use sockstep::engine::{Inbox, Mode, RunOptions, Sock, Trace};
+use sockstep::lesson::{self, Lesson};
+
+pub fn lesson(slug: &str) -> &'static Lesson {
+    lesson::find(slug).expect("lesson exists").1
+}
+
+/// Runs a lesson as `sockstep run` does.
+pub fn run(slug: &str, seed: u64, mode: Mode) -> Trace {
+    lesson(slug)
+        .run(RunOptions {
+            seed,
+            mode,
+            ..RunOptions::default()
+        })
+        .expect("run completes")
+}
+
+/// A sender: every message, whole, one after the other.
+pub fn send_all(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
+    for message in messages {
+        sock.send_all(message)?;
+    }
+    Ok(())
+}
+
+/// Reads until the peer closes, then delivers everything as one message.
+pub fn read_to_end(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        let n = sock.recv(&mut buf)?;
+        if n == 0 {
+            inbox.deliver(&all);
+            return Ok(());
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+}
