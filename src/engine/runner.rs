@@ -284,7 +284,7 @@ pub(crate) enum ActorEnd {
 
 /// A connected pair of loopback sockets: (connecting end, accepted end). Buffer
 /// sizes are set before connecting, so the window the peers agree on honours them.
-fn loopback_pair(tuning: SocketTuning) -> Result<(TcpStream, TcpStream), EngineError> {
+pub fn loopback_pair(tuning: SocketTuning) -> Result<(TcpStream, TcpStream), EngineError> {
     let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let listener =
         Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).map_err(EngineError::Bind)?;

@@ -8,6 +8,7 @@ use std::panic::Location;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rustix::event::{PollFd, PollFlags, poll};
 use socket2::SockRef;
 
 use super::monitor::{Activity, Actor, CallKind, LinkState, Monitor, Stop, WireId};
@@ -60,6 +61,20 @@ pub struct Sock {
     /// Each write waits until the relay has taken what was written before, so it
     /// starts with empty socket buffers (set with small buffers: partial sends).
     settle_writes: bool,
+    pacing: Pacing,
+    /// With `pacing.interrupt`: the next read or write is the real one.
+    interrupted: bool,
+}
+
+/// How a plain socket (`Sock::plain`) paces the program using it, to try teaching
+/// code against slow and interrupted peers outside the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pacing {
+    /// Sleep this long before each read, write or wait: a slow peer.
+    pub pause: Duration,
+    /// Fail each read, write or wait once with `Interrupted` before making it, as a
+    /// signal arriving during the call does (EINTR).
+    pub interrupt: bool,
 }
 
 impl Sock {
@@ -79,7 +94,25 @@ impl Sock {
             reads_after_eof: 0,
             waker: Arc::default(),
             settle_writes: false,
+            pacing: Pacing::default(),
+            interrupted: false,
         }
+    }
+
+    /// A socket on its own: no relay, no step gate, no limits but the call count.
+    /// Its calls are real and recorded, as in a run; nobody reads the record.
+    /// For running teaching code against plain peers (`std::net` on the other end).
+    pub fn plain(stream: TcpStream, pacing: Pacing) -> Self {
+        let monitor = Arc::new(Monitor::new(
+            super::trace::Side::Correct,
+            super::monitor::Limits::default(),
+            false,
+            false,
+            None,
+        ));
+        let mut sock = Sock::new(stream, monitor, Actor::Sender, WireId::BackDown, WireId::Up);
+        sock.pacing = pacing;
+        sock
     }
 
     /// The runner's other handle on this socket (see `WakerSlot`).
@@ -130,6 +163,24 @@ impl Sock {
         }
     }
 
+    /// Applies `pacing` before a read, write or wait: `Err` if this call is to be
+    /// interrupted instead of made.
+    fn pace(&mut self) -> io::Result<()> {
+        if !self.pacing.pause.is_zero() {
+            std::thread::sleep(self.pacing.pause);
+        }
+        if self.pacing.interrupt {
+            self.interrupted = !self.interrupted;
+            if self.interrupted {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "interrupted by a signal (a plain-peer test)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// One `write()`: returns how many bytes the kernel accepted, which may be fewer
     /// than `buf.len()`.
     #[track_caller]
@@ -139,7 +190,10 @@ impl Sock {
         if self.settle_writes {
             self.settle();
         }
-        let result = self.stream().and_then(|stream| stream.write(buf));
+        let result = self
+            .pace()
+            .and_then(|()| self.stream())
+            .and_then(|stream| stream.write(buf));
         let moved = *result.as_ref().unwrap_or(&0);
         self.finish(
             Call::Send,
@@ -160,7 +214,10 @@ impl Sock {
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let line = teaching_line(Location::caller());
         self.begin(CallKind::Read(self.in_wire), line);
-        let result = self.stream().and_then(|stream| stream.read(buf));
+        let result = self
+            .pace()
+            .and_then(|()| self.stream())
+            .and_then(|stream| stream.read(buf));
         let moved = *result.as_ref().unwrap_or(&0);
         let end_of_stream = moved == 0 && !buf.is_empty() && result.is_ok();
         self.finish(
@@ -181,6 +238,21 @@ impl Sock {
             }
         }
         result
+    }
+
+    /// Waits until the socket can take more bytes: `poll()` for `POLLOUT`, as
+    /// Python's `select.select([], [sock], [])`. Returns at once if it already can,
+    /// and also when the connection has failed (the next write says how).
+    #[track_caller]
+    pub fn wait_writable(&mut self) -> io::Result<()> {
+        let line = teaching_line(Location::caller());
+        self.begin(CallKind::Other, line);
+        let result = self.pace().and_then(|()| self.stream()).and_then(|stream| {
+            let mut fds = [PollFd::new(&*stream, PollFlags::OUT)];
+            poll(&mut fds, None).map(|_| 0).map_err(io::Error::from)
+        });
+        self.finish(Call::Poll, 0, &[], &result, line, |_| {});
+        result.map(|_| ())
     }
 
     /// Calls `send()` until every byte is accepted.
@@ -376,6 +448,22 @@ pub struct Inbox {
 impl Inbox {
     pub(crate) fn new(monitor: Arc<Monitor>) -> Self {
         Inbox { monitor }
+    }
+
+    /// An inbox on its own, for teaching code run on a `Sock::plain`.
+    pub fn plain() -> Self {
+        Inbox::new(Arc::new(Monitor::new(
+            super::trace::Side::Correct,
+            super::monitor::Limits::default(),
+            false,
+            false,
+            None,
+        )))
+    }
+
+    /// Every message and report delivered so far, in order.
+    pub fn delivered(&self) -> Vec<Vec<u8>> {
+        self.monitor.lock().delivered.clone()
     }
 
     /// The receiver found that the connection failed, and tells the application how.

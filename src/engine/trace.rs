@@ -70,6 +70,8 @@ pub enum Call {
     Abort,
     /// `set_read_timeout()`: later reads give up after the time set.
     SetTimeout,
+    /// `poll()`: waited until the socket could take more bytes.
+    Poll,
     /// The relay wrote one piece of the stream to the receiver.
     Piece,
     /// The teaching code handed a finished message to the application.
