@@ -290,6 +290,13 @@ impl Sock {
         Ok(())
     }
 
+    /// `std::io::Read::read_exact`: the same loop as `recv_exact`. Defined here so
+    /// the line of the caller, not a line of std, is recorded for each `recv()`.
+    #[track_caller]
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.recv_exact(buf)
+    }
+
     /// Shuts down one or both directions: `Shutdown::Write` sends end of stream.
     #[track_caller]
     pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {

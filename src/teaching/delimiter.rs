@@ -57,7 +57,7 @@ pub fn send(sock: &mut Sock, lines: &[Vec<u8>]) -> io::Result<()> {
         }
         let mut framed = line.clone();
         framed.push(DELIMITER);
-        sock.send_all(&framed)?;
+        sock.write_all(&framed)?;
     }
     Ok(())
 }
@@ -83,7 +83,10 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     let mut chunk = [0u8; CHUNK];
     let mut buf = Vec::new(); // received, not yet delivered
     loop {
-        let n = sock.recv(&mut chunk)?;
+        let n = match sock.recv(&mut chunk) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             if buf.is_empty() {
                 return Ok(()); // closed between lines

@@ -69,7 +69,10 @@ impl<'a> FixedSocket<'a> {
         frame[..message.len()].copy_from_slice(message);
         let mut sent = 0;
         while sent < MSGLEN {
-            let n = self.sock.send(&frame[sent..])?;
+            let n = match self.sock.send(&frame[sent..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -122,7 +125,10 @@ impl FixedSocket<'_> {
         let mut frame = [0u8; MSGLEN];
         let mut got = 0;
         while got < MSGLEN {
-            let n = self.sock.recv(&mut frame[got..])?;
+            let n = match self.sock.recv(&mut frame[got..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 if got == 0 {
                     return Ok(None);

@@ -71,7 +71,7 @@ pub fn send(sock: &mut Sock, lines: &[Vec<u8>]) -> io::Result<()> {
         stream.extend_from_slice(line);
         stream.push(NEWLINE);
     }
-    sock.send_all(&stream)
+    sock.write_all(&stream)
 }
 // ANCHOR_END: send
 
@@ -148,7 +148,10 @@ impl LineReader {
             if self.buf.len() > MAX_LINE {
                 return Err(too_long());
             }
-            let n = sock.recv(&mut chunk)?;
+            let n = match sock.recv(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 return if self.buf.is_empty() {
                     Ok(None)
