@@ -102,17 +102,24 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
         let mut start = 0; // where the next line begins
         while let Some(i) = buf[scanned..].iter().position(|&b| b == DELIMITER) {
             let end = scanned + i;
+            check_length(end - start)?;
             inbox.deliver(&buf[start..end]);
             start = end + 1;
             scanned = start;
         }
         buf.drain(..start); // keep only the start of a line still to come
-        if buf.len() > MAX_LINE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a line longer than 8192 bytes",
-            ));
-        }
+        check_length(buf.len())?; // already too long, before its end arrives?
     }
+}
+
+/// Refuses a line longer than MAX_LINE: the limit is on the line, not on a read.
+fn check_length(len: usize) -> io::Result<()> {
+    if len > MAX_LINE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a line longer than 8192 bytes",
+        ));
+    }
+    Ok(())
 }
 // ANCHOR_END: correct

@@ -139,6 +139,9 @@ impl LineReader {
         loop {
             if let Some(i) = self.buf[self.scanned..].iter().position(|&b| b == NEWLINE) {
                 let end = self.scanned + i;
+                if end > MAX_LINE {
+                    return Err(too_long()); // the limit is on the line, not on a read
+                }
                 let line = self.buf[..end].to_vec();
                 self.buf.drain(..=end); // the leftover stays, for the next call
                 self.scanned = 0;
