@@ -59,7 +59,8 @@ pub fn scenario() -> Scenario {
 
 // ANCHOR: client
 /// A client that fails twice: it goes silent in the middle of a request, and when
-/// the server speaks to it, its process dies and its kernel resets the connection.
+/// the server speaks to it, it sends a few more bytes, then its process dies and its
+/// kernel resets the connection.
 pub fn client(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
     for request in requests {
         sock.write_all(request)?;
@@ -67,7 +68,8 @@ pub fn client(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
     }
     sock.write_all(&UNFINISHED[..REQUEST_LEN / 2])?; // half a request, then silence
     sock.read_exact(&mut [0u8; 1])?; // until the server says anything at all
-    sock.abort() // SO_LINGER 0, then close: RST instead of FIN
+    sock.write_all(&UNFINISHED[REQUEST_LEN / 2..][..4])?; // a few more bytes...
+    sock.abort() // ...and it dies: SO_LINGER 0, then close: RST instead of FIN
 }
 // ANCHOR_END: client
 
@@ -107,7 +109,7 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
             }
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {} // a signal: again
-            // Silence: WouldBlock on Linux, TimedOut elsewhere. Ask once, keep waiting.
+            // Silence: WouldBlock on Unix, TimedOut on Windows. Ask once, keep waiting.
             Err(e) if is_timeout(&e) && !asked => {
                 inbox.report(&e);
                 asked = true;
