@@ -306,7 +306,7 @@ impl Outcome {
                 at_line(*line)
             ),
             Outcome::Spinning { calls, line, .. } => format!(
-                "spinning: recv() returned 0 (peer closed) and the loop{} called it again, {calls} times before it was stopped",
+                "spinning: recv() returned 0 (peer closed) {calls} times: the loop{} kept calling it until it was stopped",
                 at_line(*line)
             ),
             Outcome::Error {
