@@ -45,7 +45,10 @@ fn accepted(trace: &Trace, lines: &[Vec<u8>]) -> Result<bool, TestCaseError> {
             prop_assert_eq!(trace.correct.delivered.as_slice(), &lines[..1]);
             Ok(false)
         }
-        other => Err(TestCaseError::fail(format!("unexpected {}", other.describe()))),
+        other => Err(TestCaseError::fail(format!(
+            "unexpected {}",
+            other.describe()
+        ))),
     }
 }
 

@@ -50,7 +50,10 @@ fn run_plain(lesson: &Lesson, sender: Pacing, receiver: Pacing) -> Vec<Vec<u8>> 
         Err(error) => panic!("{label}: the correct receiver failed: {error}"),
     };
     assert_eq!(
-        delivered.iter().map(|m| String::from_utf8_lossy(m)).collect::<Vec<_>>(),
+        delivered
+            .iter()
+            .map(|m| String::from_utf8_lossy(m))
+            .collect::<Vec<_>>(),
         scenario
             .messages
             .iter()

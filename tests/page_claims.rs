@@ -1,0 +1,185 @@
+//! Sentences on the lesson pages that `sockstep check` does not prove by itself,
+//! each shown here by real runs over real sockets.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use common::{lesson, run};
+use sockstep::engine::{
+    Call, CallResult, Limits, Mode, Outcome, Role, SocketTuning, Trace, loopback_pair,
+};
+
+fn receiver_calls(trace: &Trace) -> Vec<&sockstep::engine::Event> {
+    trace
+        .naive
+        .events
+        .iter()
+        .filter(|e| e.role == Role::Receiver)
+        .collect()
+}
+
+/// partial-send: "reading the sizes back gives 4,608 and 4,096" (Linux).
+#[cfg(target_os = "linux")]
+#[test]
+fn partial_send_buffers_read_back_as_linux_sizes_them() {
+    let tuning = (lesson("partial-send").scenario)().sender_socket;
+    let (client, server) = loopback_pair(tuning).unwrap();
+    let client = socket2::SockRef::from(&client);
+    let server = socket2::SockRef::from(&server);
+    assert_eq!(tuning.send_buffer, Some(2048));
+    assert_eq!(tuning.recv_buffer, Some(2048));
+    assert_eq!(client.send_buffer_size().unwrap(), 4608);
+    assert_eq!(server.recv_buffer_size().unwrap(), 4096);
+}
+
+/// partial-send: "On an ordinary blocking socket, with no send timeout, Linux's
+/// write() waits until it has taken every byte, however big the write and however
+/// slow the reader."
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blocking_write_without_timeout_takes_every_byte() {
+    let (mut client, mut server) = loopback_pair(SocketTuning::default()).unwrap();
+    let reader = thread::spawn(move || {
+        let mut total = 0;
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            thread::sleep(Duration::from_millis(5));
+            match server.read(&mut chunk).unwrap() {
+                0 => return total,
+                n => total += n,
+            }
+        }
+    });
+    let big = vec![b'x'; 1 << 20];
+    assert_eq!(client.write(&big).unwrap(), big.len());
+    drop(client);
+    assert_eq!(reader.join().unwrap(), big.len());
+}
+
+/// partial-send: against a plain reader "the short counts still happen ... and a
+/// write that finds no room at all for the whole 2 ms fails instead". Shown against
+/// a reader that reads nothing until both writes are done.
+#[test]
+fn a_tight_socket_returns_short_then_fails_with_would_block() {
+    let tuning = (lesson("partial-send").scenario)().sender_socket;
+    let (mut client, mut server) = loopback_pair(tuning).unwrap();
+    let (done, writes_done) = mpsc::channel::<()>();
+    let reader = thread::spawn(move || {
+        writes_done.recv().unwrap();
+        let mut all = Vec::new();
+        server.read_to_end(&mut all).unwrap();
+        all.len()
+    });
+    let upload = vec![b'x'; 9000];
+    let first = client.write(&upload).unwrap();
+    assert!(
+        0 < first && first < upload.len(),
+        "first write took {first}"
+    );
+    let second = client.write(&upload[first..]).unwrap_err();
+    assert!(
+        matches!(
+            second.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{second}"
+    );
+    done.send(()).unwrap();
+    drop(client);
+    assert_eq!(reader.join().unwrap(), first);
+}
+
+/// errors: "after its recv() has failed with connection-reset, the naive server still
+/// answers, and that send → error broken-pipe"; the correct server never writes
+/// after the reset.
+#[test]
+fn errors_naive_server_writes_into_a_broken_pipe() {
+    for seed in 1..=30 {
+        let trace = run("errors", seed, Mode::Lockstep);
+        let naive = receiver_calls(&trace);
+        let reset = naive
+            .iter()
+            .position(|e| {
+                matches!(&e.result, CallResult::Error { error, .. } if error == "connection-reset")
+            })
+            .expect("the naive server's recv meets the reset");
+        assert_eq!(naive[reset].call, Call::Recv);
+        let last = naive.last().unwrap();
+        assert_eq!(last.call, Call::Send, "seed {seed}");
+        assert!(
+            matches!(&last.result, CallResult::Error { error, .. } if error == "broken-pipe"),
+            "seed {seed}: {:?}",
+            last.result
+        );
+        let correct = &trace.correct.events;
+        let reset = correct
+            .iter()
+            .position(|e| matches!(&e.result, CallResult::Error { error, .. } if error == "connection-reset"))
+            .expect("the correct server meets the reset");
+        assert!(
+            correct[reset..]
+                .iter()
+                .all(|e| !(e.role == Role::Receiver && e.call == Call::Send)),
+            "seed {seed}: the correct server writes after the reset"
+        );
+    }
+}
+
+/// length-prefix: "the naive server ... delivers an empty message where hello was
+/// sent ... parse_length fails ... On seeds 1 to 200 it ends this way every time,
+/// after one to six wrong messages ... the calls list ends with the recv of the
+/// bytes it could not parse", and with seed 3 those bytes are `005he`.
+#[test]
+fn length_prefix_naive_server_ends_on_a_prefix_it_cannot_parse() {
+    for seed in 1..=200 {
+        let trace = run("length-prefix", seed, Mode::Lockstep);
+        let delivered = &trace.naive.delivered;
+        assert_eq!(delivered.first().map(Vec::len), Some(0), "seed {seed}");
+        assert!(
+            (1..=6).contains(&delivered.len()),
+            "seed {seed}: {}",
+            delivered.len()
+        );
+        assert!(matches!(
+            trace.naive.outcome,
+            Outcome::Wrong { index: 0, .. }
+        ));
+        let last = *receiver_calls(&trace).last().unwrap();
+        assert_eq!(last.call, Call::Recv, "seed {seed}");
+        let text = String::from_utf8_lossy(&last.bytes);
+        assert!(
+            text.trim().parse::<usize>().is_err(),
+            "seed {seed}: {text:?} parses"
+        );
+        if seed == 3 {
+            assert_eq!(last.bytes, b"005he");
+        }
+    }
+}
+
+/// recv-zero: "the naive side's recv() returns 0 26 times, the first and 25 more".
+#[test]
+fn recv_zero_naive_loop_gets_26_zeros() {
+    assert_eq!(Limits::default().reads_after_eof, 25);
+    for seed in 1..=5 {
+        let trace = run("recv-zero", seed, Mode::Lockstep);
+        let zeros = receiver_calls(&trace)
+            .iter()
+            .filter(|e| e.result == CallResult::EndOfStream)
+            .count();
+        assert_eq!(zeros, 26);
+        assert!(
+            trace
+                .naive
+                .outcome
+                .describe()
+                .contains("returned 0 (peer closed) 26 times"),
+            "{}",
+            trace.naive.outcome.describe()
+        );
+    }
+}
