@@ -183,3 +183,56 @@ fn recv_zero_naive_loop_gets_26_zeros() {
         );
     }
 }
+
+/// fixed-length: "The correct side delivers all 10 bytes intact ... stopping at the
+/// first NUL (strlen()) would deliver `id` and lose the rest."
+#[test]
+fn fixed_length_carries_nul_bytes_that_a_c_string_length_would_cut() {
+    let binary = &(lesson("fixed-length").scenario)().messages[2];
+    assert_eq!(binary.len(), 10);
+    assert!(binary.contains(&0) && binary.last() != Some(&0));
+    let c_string_len = binary.iter().position(|&b| b == 0).unwrap();
+    assert_eq!(&binary[..c_string_len], b"id");
+    for seed in 1..=20 {
+        let trace = run("fixed-length", seed, Mode::Lockstep);
+        assert_eq!(&trace.correct.delivered[2], binary, "seed {seed}");
+    }
+}
+
+/// fixed-length: the HOWTO's loop to MSGLEN over the message: "With hello it sends
+/// the 5 bytes, then calls send() with nothing left to send, which returns 0, and
+/// reports a broken connection ... With a 20-byte message, one send() takes all 20 ...
+/// the next frame starts with the message's last 4 bytes."
+#[test]
+fn fixed_length_msglen_mistake_on_a_real_socket() {
+    use sockstep::engine::{Pacing, Sock};
+    use sockstep::teaching::fixed_length::{MSGLEN, send_unpadded};
+
+    let connect = || {
+        let (client, server) = loopback_pair(SocketTuning::default()).unwrap();
+        (Sock::plain(client, Pacing::default()), server)
+    };
+    let read_all = |mut server: std::net::TcpStream| {
+        let mut wire = Vec::new();
+        server.read_to_end(&mut wire).unwrap();
+        wire
+    };
+
+    let (mut sock, server) = connect();
+    let error = send_unpadded(&mut sock, b"hello").unwrap_err();
+    assert_eq!(error.to_string(), "socket connection broken");
+    // ...on a connection that is fine: the next write goes out.
+    sock.write_all(b"!").unwrap();
+    drop(sock);
+    assert_eq!(read_all(server), b"hello!");
+
+    let (mut sock, server) = connect();
+    let long = b"twenty bytes, not 16";
+    assert_eq!(long.len(), 20);
+    send_unpadded(&mut sock, long).unwrap();
+    drop(sock);
+    let wire = read_all(server);
+    assert_eq!(wire, long);
+    // Read as MSGLEN-byte frames: the second frame starts with its last 4 bytes.
+    assert_eq!(wire.chunks(MSGLEN).nth(1), Some(&long[16..]));
+}
