@@ -236,3 +236,15 @@ fn fixed_length_msglen_mistake_on_a_real_socket() {
     // Read as MSGLEN-byte frames: the second frame starts with its last 4 bytes.
     assert_eq!(wire.chunks(MSGLEN).nth(1), Some(&long[16..]));
 }
+
+/// errors: the correct side's outcome counts its one message and two reports apart.
+#[test]
+fn errors_outcome_counts_messages_and_reports_apart() {
+    let trace = run("errors", 1, Mode::Lockstep);
+    assert_eq!(
+        trace.correct.outcome.describe(),
+        "delivered all 1 message and 2 reports"
+    );
+    let trace = run("welcome", 1, Mode::Lockstep);
+    assert_eq!(trace.correct.outcome.describe(), "delivered all 2 messages");
+}

@@ -600,7 +600,9 @@ fn classify(
             expected: expected.len(),
         };
     }
+    let reports = delivered.iter().filter(|m| is_report(m)).count();
     Outcome::Delivered {
-        messages: delivered.len(),
+        messages: delivered.len() - reports,
+        reports,
     }
 }

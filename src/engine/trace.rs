@@ -160,7 +160,13 @@ pub struct Span {
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Outcome {
     /// Every message, in order, byte for byte.
-    Delivered { messages: usize },
+    Delivered {
+        /// Data messages.
+        messages: usize,
+        /// Reports of how the connection failed (`engine::report`), counted apart.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        reports: usize,
+    },
     /// A message differs from what was sent.
     Wrong {
         index: usize,
@@ -240,9 +246,15 @@ impl Outcome {
     /// One sentence for people.
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Delivered { messages } => {
-                format!("delivered all {messages} message{}", plural(*messages))
-            }
+            Outcome::Delivered {
+                messages,
+                reports: 0,
+            } => format!("delivered all {messages} message{}", plural(*messages)),
+            Outcome::Delivered { messages, reports } => format!(
+                "delivered all {messages} message{} and {reports} report{}",
+                plural(*messages),
+                plural(*reports)
+            ),
             Outcome::Wrong {
                 index,
                 expected: Some(expected),
@@ -316,6 +328,10 @@ impl Outcome {
             } => format!("error in the {}: {error}: {message}", role_name(*role)),
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn role_name(role: Role) -> &'static str {
