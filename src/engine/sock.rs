@@ -316,7 +316,7 @@ impl Sock {
     }
 
     /// Sets SO_RCVTIMEO: a later `recv()` that waits this long with nothing arriving
-    /// fails with `WouldBlock` (Linux's EAGAIN) or `TimedOut`. `None`: wait forever.
+    /// fails with `WouldBlock` (EAGAIN) on Unix, `TimedOut` on Windows. `None`: wait forever.
     #[track_caller]
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let line = teaching_line(Location::caller());
@@ -521,7 +521,7 @@ const REPORTED: [io::ErrorKind; 9] = [
 
 /// What `Inbox::report` hands the application for an error of this kind:
 /// `<connection-reset>`, `<broken-pipe>`, `<timed-out>`... A read timeout is
-/// `<timed-out>` whether the system says `WouldBlock` (Linux) or `TimedOut`.
+/// `<timed-out>` whether the system says `WouldBlock` (Unix) or `TimedOut` (Windows).
 /// A scenario can list the reports of the kinds in `REPORTED` among its messages.
 pub fn report(kind: io::ErrorKind) -> Vec<u8> {
     let kind = match kind {
