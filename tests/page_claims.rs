@@ -248,3 +248,27 @@ fn errors_outcome_counts_messages_and_reports_apart() {
     let trace = run("welcome", 1, Mode::Lockstep);
     assert_eq!(trace.correct.outcome.describe(), "delivered all 2 messages");
 }
+
+/// partial-send: "That write() takes 4,096 bytes (on every seed)"; the correct
+/// upload takes "send 9000 → 4096, send 4904 → 3072 and send 1832 → 1832"; "the
+/// counts are the same on every run" (Linux's buffer sizes).
+#[cfg(target_os = "linux")]
+#[test]
+fn partial_send_counts_are_the_same_on_every_seed() {
+    let sends = |side: &sockstep::engine::SideTrace| -> Vec<(usize, usize)> {
+        side.events
+            .iter()
+            .filter(|e| e.role == Role::Sender && e.call == Call::Send)
+            .map(|e| (e.asked, e.moved))
+            .collect()
+    };
+    for seed in 1..=30 {
+        let trace = run("partial-send", seed, Mode::Lockstep);
+        assert_eq!(sends(&trace.naive), [(9000, 4096)], "seed {seed}");
+        assert_eq!(
+            sends(&trace.correct),
+            [(9000, 4096), (4904, 3072), (1832, 1832)],
+            "seed {seed}"
+        );
+    }
+}
