@@ -272,3 +272,61 @@ fn partial_send_counts_are_the_same_on_every_seed() {
         );
     }
 }
+
+/// errors: "In Python the same failures are exceptions, ConnectionResetError and
+/// BrokenPipeError (both ConnectionErrors) ... Python ... ignore[s] SIGPIPE when a
+/// program starts". Needs python3: fails, never skips, without it.
+#[test]
+fn errors_python_raises_connection_reset_then_broken_pipe() {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/reset.py"))
+        .output()
+        .expect("python3 must be installed for this test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "SIG_IGN\nConnectionResetError True\nBrokenPipeError True\n"
+    );
+}
+
+/// errors: "In C a write to a broken connection also sends the process a SIGPIPE
+/// signal, which kills it unless the program ignores that signal ...; then send()
+/// returns -1 with errno set to EPIPE." Needs cc: fails, never skips, without it.
+#[cfg(unix)]
+#[test]
+fn errors_c_gets_sigpipe_unless_it_ignores_it() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
+
+    let dir = std::env::temp_dir().join(format!("sockstep-sigpipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join("sigpipe");
+    let built = Command::new("cc")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/sigpipe.c"
+        ))
+        .arg("-o")
+        .arg(&binary)
+        .status()
+        .expect("cc must be installed for this test");
+    assert!(built.success());
+    let killed = Command::new(&binary).output().unwrap();
+    let survivors = ["ignore", "nosignal"].map(|how| Command::new(&binary).arg(how).output());
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        killed.status.signal(),
+        Some(13),
+        "SIGPIPE: {:?}",
+        killed.status
+    );
+    for survivor in survivors {
+        let survivor = survivor.unwrap();
+        assert!(survivor.status.success(), "{:?}", survivor.status);
+        assert_eq!(String::from_utf8_lossy(&survivor.stdout), "EPIPE\n");
+    }
+}
