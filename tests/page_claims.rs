@@ -330,3 +330,20 @@ fn errors_c_gets_sigpipe_unless_it_ignores_it() {
         assert_eq!(String::from_utf8_lossy(&survivor.stdout), "EPIPE\n");
     }
 }
+
+/// errors: "a process that dies with nothing unread in its sockets ends them with a
+/// FIN, and its peer sees Ok(0) ... Only if bytes sat unread in its socket does its
+/// kernel send a reset ... a connect() to a port where nobody listens ...
+/// ConnectionRefused". A real process is killed with SIGKILL. Needs python3.
+#[test]
+fn errors_a_crashed_process_closes_with_fin_unless_bytes_sat_unread() {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/crash.py"))
+        .output()
+        .expect("python3 must be installed for this test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "clean b''\nunread ConnectionResetError\nnobody listening ConnectionRefusedError\n"
+    );
+}
