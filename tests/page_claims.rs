@@ -347,3 +347,17 @@ fn errors_a_crashed_process_closes_with_fin_unless_bytes_sat_unread() {
         "clean b''\nunread ConnectionResetError\nnobody listening ConnectionRefusedError\n"
     );
 }
+
+/// errors: a read timeout that runs out is `WouldBlock` (EAGAIN) on Unix; std's
+/// documentation of `set_read_timeout` says Windows may give `TimedOut` instead.
+#[cfg(unix)]
+#[test]
+fn errors_a_read_timeout_is_would_block_on_unix() {
+    let (_client, mut server) = loopback_pair(SocketTuning::default()).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(10)))
+        .unwrap();
+    let error = server.read(&mut [0u8; 1]).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(error.raw_os_error(), Some(11), "EAGAIN");
+}
