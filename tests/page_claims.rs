@@ -341,7 +341,11 @@ fn errors_a_crashed_process_closes_with_fin_unless_bytes_sat_unread() {
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/crash.py"))
         .output()
         .expect("python3 must be installed for this test");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "clean b''\nunread ConnectionResetError\nnobody listening ConnectionRefusedError\n"
@@ -350,7 +354,7 @@ fn errors_a_crashed_process_closes_with_fin_unless_bytes_sat_unread() {
 
 /// errors: a read timeout that runs out is `WouldBlock` (EAGAIN) on Unix; std's
 /// documentation of `set_read_timeout` says Windows may give `TimedOut` instead.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn errors_a_read_timeout_is_would_block_on_unix() {
     let (_client, mut server) = loopback_pair(SocketTuning::default()).unwrap();

@@ -109,6 +109,13 @@ fn correct_code_retries_calls_interrupted_by_a_signal() {
 /// send timeout: some of its writes find no room at all for the whole timeout.
 #[test]
 fn partial_send_correct_client_fills_a_plain_std_reader() {
+    // Interrupted too: then its waits for room are interrupted as well.
+    for pacing in [FAST, INTERRUPTED] {
+        fill_a_slow_std_reader(pacing);
+    }
+}
+
+fn fill_a_slow_std_reader(pacing: Pacing) {
     let lesson = lesson::find("partial-send").unwrap().1;
     let scenario = (lesson.scenario)();
     let (client, mut server) = loopback_pair(scenario.sender_socket).unwrap();
@@ -124,7 +131,7 @@ fn partial_send_correct_client_fills_a_plain_std_reader() {
             }
         }
     });
-    let sent = (lesson.correct.send)(&mut Sock::plain(client, FAST), &scenario.messages);
+    let sent = (lesson.correct.send)(&mut Sock::plain(client, pacing), &scenario.messages);
     let received = reader.join().unwrap().expect("the reader reads to the end");
     sent.expect("the correct client sends the whole upload");
     assert_eq!(received, scenario.messages.concat());

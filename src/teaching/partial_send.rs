@@ -81,7 +81,10 @@ pub fn correct(sock: &mut Sock, uploads: &[Vec<u8>]) -> io::Result<()> {
                 Ok(n) => rest = &rest[n..], // a short count: write the rest next time
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {} // a signal: again
                 // No room at all before the send timeout: wait for room, then again.
-                Err(e) if is_timeout(&e) => sock.wait_writable()?,
+                Err(e) if is_timeout(&e) => match sock.wait_writable() {
+                    Err(e) if e.kind() != io::ErrorKind::Interrupted => return Err(e),
+                    _ => {} // room, or a signal: write again either way
+                },
                 Err(e) => return Err(e), // a real failure: reset, broken pipe
             }
         }
