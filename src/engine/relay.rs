@@ -24,7 +24,8 @@ pub(crate) struct LinkPlan<'a> {
     /// Do not read while the writer is inside `write()`, so its buffers fill and a
     /// send timeout makes `write()` return a short count.
     pub hold_while_writing: bool,
-    /// Free-run: pause up to this long before each piece, and never wait for the reader.
+    /// Free-run: at each cut pause up to this long (or not at all), and never wait
+    /// for the reader.
     pub free_run: Option<(Duration, u64)>,
 }
 
@@ -284,9 +285,15 @@ fn deliver(
     piece: &[u8],
     offset: usize,
 ) -> Result<(), LinkEnd> {
-    if let Some((longest_pause, _)) = plan.free_run {
-        let pause = rng.random_range(0..=longest_pause.as_micros() as u64);
-        std::thread::sleep(Duration::from_micros(pause));
+    if let Some((longest_pause, _)) = plan.free_run
+        && offset > 0
+    {
+        // A cut is the only pause: half the time none at all, so the piece follows
+        // the last one back to back and a reader not yet back in recv() gets both.
+        if rng.random_bool(0.5) {
+            let pause = rng.random_range(0..=longest_pause.as_micros() as u64);
+            std::thread::sleep(Duration::from_micros(pause));
+        }
     }
     wait_for_reader(monitor, plan, true)?;
     monitor.update(|state| {

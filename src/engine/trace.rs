@@ -31,23 +31,50 @@ pub enum Role {
     Relay,
 }
 
-/// How the relay delivers pieces.
+/// How the stream gets from the sender to the receiver.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// Each piece is written only once the receiver waits in `recv()` with nothing
-    /// unread, so every `recv()` returns exactly one piece. Reproducible.
+    /// A relay cuts the stream at the plan's offsets and writes each piece only once
+    /// the receiver waits in `recv()` with nothing unread, so every `recv()` returns
+    /// exactly one piece. Reproducible.
     #[default]
     Lockstep,
-    /// Pieces are written with real pauses and the kernel decides how reads split.
+    /// The relay cuts the stream at the same offsets but writes each piece as soon as
+    /// it has it, never waiting for the reader: the kernel may merge pieces that
+    /// arrive back to back, and a reader slow to call `recv()` gets them merged.
     FreeRun,
+    /// No relay: the sender's socket is connected straight to the receiver's, as in
+    /// a program written at home. The kernel alone decides how reads split.
+    Direct,
 }
 
 impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Lockstep, Mode::FreeRun, Mode::Direct];
+
     pub fn name(self) -> &'static str {
         match self {
             Mode::Lockstep => "lockstep",
             Mode::FreeRun => "free-run",
+            Mode::Direct => "direct",
+        }
+    }
+
+    /// The next mode, in the order of `ALL` (the TUI's `f` key cycles them).
+    pub fn next(self) -> Mode {
+        match self {
+            Mode::Lockstep => Mode::FreeRun,
+            Mode::FreeRun => Mode::Direct,
+            Mode::Direct => Mode::Lockstep,
+        }
+    }
+
+    /// One line for people: what the mode does.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Lockstep => "the relay cuts the stream and hands over one piece per recv()",
+            Mode::FreeRun => "the relay cuts the stream and forwards each piece at once",
+            Mode::Direct => "no relay: sender and receiver talk straight over loopback",
         }
     }
 }
