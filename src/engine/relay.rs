@@ -59,10 +59,15 @@ pub(crate) fn run_link(
 
 const READ_POLL: Duration = Duration::from_millis(2);
 
+/// A read that returned for no reason of the peer's: its timeout ran out, or a
+/// signal interrupted it (after SIGSTOP and SIGCONT, a read with a timeout fails
+/// with EINTR). Either way the relay just looks again.
 fn is_timeout(error: &std::io::Error) -> bool {
     matches!(
         error.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
     )
 }
 

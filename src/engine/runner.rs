@@ -559,11 +559,20 @@ fn run_actor(
     }
 }
 
+/// How often the supervisor looks at a side that is quiet.
+const LOOK_EVERY: Duration = Duration::from_millis(100);
+
 /// Watches the side until its programs finish or it must be stopped, then wakes
 /// every blocked call by shutting the sockets down.
 fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
     let quiet_limit = Duration::from_millis(monitor.limits.quiet_ms);
+    // Quiet time counts only while the process runs: between two looks at most
+    // `2 * LOOK_EVERY` is counted, so a pause (SIGSTOP, a debugger, a suspended
+    // laptop, a starved machine) does not make a waiting side look stuck.
+    let mut quiet = Duration::ZERO;
+    let mut last_look = Instant::now();
     let mut state = monitor.lock();
+    let mut seen = state.progress;
     loop {
         if state.stop.is_some() {
             break;
@@ -576,21 +585,24 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
             state.stop = Some(Stop::Stuck { role, line });
             break;
         }
-        if state
+        let now = Instant::now();
+        quiet += now.duration_since(last_look).min(2 * LOOK_EVERY);
+        last_look = now;
+        // Waiting for the user to step is not being stuck.
+        let at_gate = state
             .activity
             .iter()
-            .any(|a| matches!(a, Activity::AtGate { .. }))
-        {
-            // Waiting for the user to step is not being stuck.
-            state.last_progress = Instant::now();
+            .any(|a| matches!(a, Activity::AtGate { .. }));
+        if state.progress != seen || at_gate {
+            seen = state.progress;
+            quiet = Duration::ZERO;
         }
-        let quiet = state.last_progress.elapsed();
         if quiet >= quiet_limit {
             let (role, line) = state.waiting_actor().unwrap_or((Role::Receiver, None));
             state.stop = Some(Stop::TimeLimit { role, line });
             break;
         }
-        state = monitor.wait_change(state, quiet_limit - quiet);
+        state = monitor.wait_change(state, LOOK_EVERY);
     }
     drop(state);
     monitor.update(|_| {});

@@ -43,6 +43,21 @@ fn teaching_line(location: &Location<'_>) -> Option<u32> {
         .then(|| location.line())
 }
 
+/// Makes the system call again while a signal interrupts it (EINTR). No lesson
+/// sends a signal, so one comes only from outside the lesson: the process was
+/// stopped and continued (SIGSTOP, a debugger, a suspended laptop; Linux then fails
+/// a read or write that has a timeout with EINTR), or the terminal was resized. Such
+/// a pause must not change what a run shows. (A retried call waits its whole timeout
+/// again.)
+fn uninterrupted(mut call: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+    loop {
+        match call() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
 /// The runner's handle on a teaching socket, kept to wake a blocked call when the run
 /// stops. `Sock::abort` empties it, so that the program's close is the socket's last.
 pub(crate) type WakerSlot = Arc<Mutex<Option<TcpStream>>>;
@@ -139,7 +154,9 @@ impl Sock {
         if self.settle_writes {
             self.settle();
         }
-        let result = self.stream().and_then(|stream| stream.write(buf));
+        let result = self
+            .stream()
+            .and_then(|stream| uninterrupted(|| stream.write(buf)));
         let moved = *result.as_ref().unwrap_or(&0);
         self.finish(
             Call::Send,
@@ -160,7 +177,9 @@ impl Sock {
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let line = teaching_line(Location::caller());
         self.begin(CallKind::Read(self.in_wire), line);
-        let result = self.stream().and_then(|stream| stream.read(buf));
+        let result = self
+            .stream()
+            .and_then(|stream| uninterrupted(|| stream.read(buf)));
         let moved = *result.as_ref().unwrap_or(&0);
         let end_of_stream = moved == 0 && !buf.is_empty() && result.is_ok();
         self.finish(
