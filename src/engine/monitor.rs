@@ -287,6 +287,40 @@ impl State {
         }
     }
 
+    /// In lockstep (and when stepping) one call starts at a time, by a fixed rule,
+    /// so the same seed gives the same run and each step the same screen: an actor's
+    /// call may start once nothing else can move but through the gate (the other
+    /// actor waits at the gate, in a `read()` with nothing to read, or is done; the
+    /// relay waits too), and when both wait at the gate the sender goes first.
+    /// A read with a timeout and nothing to read counts as waiting: only bytes or its
+    /// clock end it.
+    pub fn has_turn(&self, actor: Actor, lockstep: bool) -> bool {
+        let others_wait = [Actor::Sender, Actor::Receiver]
+            .into_iter()
+            .filter(|&other| other != actor)
+            .all(|other| match self.activity(other) {
+                Activity::AtGate { .. } | Activity::Done => true,
+                Activity::Reading { wire, .. } => !self.wire(wire).readable(),
+                Activity::Running | Activity::Writing { .. } => false,
+            });
+        let relay_waits = [LinkId::Forward, LinkId::Backward]
+            .into_iter()
+            .all(|link| !self.link_can_move(link, lockstep));
+        let first_at_gate = [Actor::Sender, Actor::Receiver]
+            .into_iter()
+            .find(|&a| a == actor || matches!(self.activity(a), Activity::AtGate { .. }));
+        others_wait && relay_waits && first_at_gate == Some(actor)
+    }
+
+    /// A teaching thread waits at the gate for the user to step.
+    pub fn waits_for_user(&self) -> bool {
+        self.permits == Some(0)
+            && self
+                .activity
+                .iter()
+                .any(|a| matches!(a, Activity::AtGate { .. }))
+    }
+
     pub fn all_done(&self) -> bool {
         self.activity.iter().all(|a| *a == Activity::Done)
     }
@@ -445,30 +479,30 @@ impl Monitor {
         }
     }
 
-    /// Called before each teaching-code call: waits at the step gate when stepping,
-    /// counts the call, and marks the actor as reading or running.
+    /// Called before each teaching-code call: waits at the gate for its turn (see
+    /// `State::has_turn`) and, when stepping, for a permit; counts the call, and marks
+    /// the actor as reading, writing or running.
     pub fn begin_call(&self, actor: Actor, call: CallKind, line: Option<u32>) -> Result<(), Stop> {
         let mut state = self.lock();
+        let scheduled = self.lockstep || state.permits.is_some();
         loop {
             if let Some(stop) = state.stop {
                 return Err(stop);
             }
-            match &mut state.permits {
-                None => break,
-                Some(0) => {
-                    let at_gate = Activity::AtGate { line };
-                    if state.activity[actor as usize] != at_gate {
-                        state.activity[actor as usize] = at_gate;
-                        self.changed.notify_all();
-                        self.announce(LiveEvent::Waiting { side: self.side });
-                    }
-                    state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-                }
-                Some(n) => {
+            let permitted = state.permits.is_none_or(|n| n > 0);
+            if permitted && (!scheduled || state.has_turn(actor, self.lockstep)) {
+                if let Some(n) = &mut state.permits {
                     *n -= 1;
-                    break;
                 }
+                break;
             }
+            let at_gate = Activity::AtGate { line };
+            if state.activity[actor as usize] != at_gate {
+                state.activity[actor as usize] = at_gate;
+                self.changed.notify_all();
+                self.announce(LiveEvent::Waiting { side: self.side });
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         state.calls += 1;
         if state.calls > self.limits.max_calls {

@@ -18,7 +18,7 @@ use super::monitor::{
 };
 use super::relay::{LinkPlan, run_link};
 use super::sock::{Cancelled, Inbox, Sock, WakerSlot, is_report};
-use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace};
+use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace, causal_order};
 
 /// A sender: writes the given messages to the socket.
 pub type SendFn = fn(&mut Sock, &[Vec<u8>]) -> io::Result<()>;
@@ -353,7 +353,7 @@ fn run_side(
     );
     Ok(SideTrace {
         side: monitor.side,
-        events: state.events.clone(),
+        events: causal_order(state.events.clone(), mode),
         delivered: state.delivered.clone(),
         outcome,
     })
@@ -589,11 +589,7 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
         quiet += now.duration_since(last_look).min(2 * LOOK_EVERY);
         last_look = now;
         // Waiting for the user to step is not being stuck.
-        let at_gate = state
-            .activity
-            .iter()
-            .any(|a| matches!(a, Activity::AtGate { .. }));
-        if state.progress != seen || at_gate {
+        if state.progress != seen || state.waits_for_user() {
             seen = state.progress;
             quiet = Duration::ZERO;
         }

@@ -120,7 +120,8 @@ pub enum CallResult {
 /// One recorded call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Order of completion within its side.
+    /// Place in its side's listing (see `causal_order`): the same for the same seed
+    /// in lockstep, whatever thread the kernel ran first.
     pub seq: u32,
     /// Microseconds since the run started (monotonic clock).
     pub at_us: u64,
@@ -427,4 +428,94 @@ impl Trace {
             Side::Correct => &self.correct,
         }
     }
+}
+
+/// Puts a side's events in an order that does not depend on thread timing: each
+/// role's events (sender, relay, receiver) keep their program order, and the roles
+/// are merged by what each event needs to have happened first, by stream position:
+/// a piece comes after the sends of its bytes, a `recv()` after the pieces (in
+/// direct, the sends) of the bytes it returned, an end of stream or a reset after
+/// the peer's last write, a failed write after the peer's last call. Of the events
+/// whose needs are met, the sender's comes first, then the relay's, then the
+/// receiver's (the order in which lockstep lets them move). In lockstep a piece also
+/// waits until its receiver has read everything before it and is in `recv()`.
+///
+/// The same calls with the same results therefore list the same way, whichever
+/// thread the kernel ran first. Each event's `seq` becomes its place in this order.
+pub(crate) fn causal_order(events: Vec<Event>, mode: Mode) -> Vec<Event> {
+    use std::collections::VecDeque;
+    const ORDER: [Role; 3] = [Role::Sender, Role::Relay, Role::Receiver];
+    const SENDER: usize = 0;
+    const RELAY: usize = 1;
+    const RECEIVER: usize = 2;
+    let index = |role: Role| ORDER.iter().position(|&r| r == role).unwrap_or(0);
+    let is_write = |e: &Event| matches!(e.call, Call::Send | Call::Shutdown | Call::Abort);
+    let mut queues: [VecDeque<Event>; 3] = Default::default();
+    let mut writes_left = [0usize; 3];
+    let mut pieces_left = 0usize;
+    let total = events.len();
+    for event in events {
+        let i = index(event.role);
+        writes_left[i] += usize::from(is_write(&event));
+        pieces_left += usize::from(event.call == Call::Piece);
+        queues[i].push_back(event);
+    }
+    let (mut sent, mut pieced, mut read) = (0usize, 0usize, 0usize);
+    let (mut sent_back, mut read_back) = (0usize, 0usize);
+    let mut ordered = Vec::with_capacity(total);
+    while ordered.len() < total {
+        let ready = |i: usize| -> bool {
+            let Some(event) = queues[i].front() else {
+                return false;
+            };
+            let ok = event.result == CallResult::Ok;
+            let peer = if i == SENDER { RECEIVER } else { SENDER };
+            match (i, event.call) {
+                (RELAY, Call::Piece) => {
+                    let offset = event.offset.unwrap_or(0);
+                    sent >= offset + event.moved
+                        && (mode != Mode::Lockstep
+                            || (read >= offset
+                                && queues[RECEIVER]
+                                    .front()
+                                    .is_some_and(|e| e.call == Call::Recv)))
+                }
+                (RELAY, Call::Abort) => writes_left[SENDER] == 0,
+                (RECEIVER, Call::Recv) if ok => {
+                    let arrived = if mode == Mode::Direct { sent } else { pieced };
+                    arrived >= read + event.moved
+                }
+                (SENDER, Call::Recv) if ok => sent_back >= read_back + event.moved,
+                (_, Call::Recv) if !matches!(event.result, CallResult::TimedOut) => {
+                    writes_left[peer] == 0 && (i != RECEIVER || pieces_left == 0)
+                }
+                (_, Call::Send) if !ok && !matches!(event.result, CallResult::TimedOut) => {
+                    queues[peer].is_empty()
+                }
+                _ => true,
+            }
+        };
+        // When no event's needs are met (calls the rules do not foresee), the first
+        // role in order goes, so the result is still the same every time.
+        let i = (0..3)
+            .find(|&i| ready(i))
+            .or_else(|| (0..3).find(|&i| !queues[i].is_empty()))
+            .expect("an event is left");
+        let mut event = queues[i].pop_front().expect("the queue has an event");
+        writes_left[i] -= usize::from(is_write(&event));
+        match (i, event.call) {
+            (SENDER, Call::Send) => sent += event.moved,
+            (RELAY, Call::Piece) => {
+                pieced += event.moved;
+                pieces_left -= 1;
+            }
+            (RECEIVER, Call::Recv) => read += event.moved,
+            (RECEIVER, Call::Send) => sent_back += event.moved,
+            (SENDER, Call::Recv) => read_back += event.moved,
+            _ => {}
+        }
+        event.seq = ordered.len() as u32;
+        ordered.push(event);
+    }
+    ordered
 }
