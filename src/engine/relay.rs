@@ -30,6 +30,8 @@ pub(crate) struct LinkPlan<'a> {
 }
 
 enum Gather {
+    /// The next piece is all there: deliver it.
+    Covered,
     Read(usize),
     /// The writer is inside a `write()` that may not finish until someone reads:
     /// read what has arrived, waiting only briefly.
@@ -130,21 +132,32 @@ fn relay(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let target = plan.cuts.iter().copied().find(|&cut| cut > offset);
-        // Gather the next piece, or as much as comes before the writer waits.
+        // Gather the next piece, or as much as comes before the writer waits. In
+        // lockstep, while the writer is inside `write()`, read on past the cut: the
+        // write then never waits for the relay, and the piece is written only after
+        // the write has returned, so the calls happen in the same order every time.
         let mut short = false;
-        while !end_of_stream && !short && target.is_none_or(|t| offset + pending.len() < t) {
-            let want = target.map_or(buf.len(), |t| t - offset - pending.len());
+        let lockstep = plan.free_run.is_none();
+        while !end_of_stream && !short {
+            let covered = target.is_some_and(|t| offset + pending.len() >= t);
+            let want = match target {
+                Some(t) if !covered => t - offset - pending.len(),
+                _ => buf.len(),
+            };
             let held = pending.len();
             let step = monitor.wait_for(|state| {
                 let up = state.wire(link.upstream());
                 let reader_gone = state.activity(link.reader()) == Activity::Done;
-                let step = if reader_gone && (held > 0 || up.in_flight() > 0) {
+                let writing = state.writer_is_writing(link) && !plan.hold_while_writing;
+                let step = if covered && !(lockstep && writing) {
+                    Gather::Covered
+                } else if reader_gone && (held > 0 || up.in_flight() > 0) {
                     Gather::ReaderGone
                 } else if up.in_flight() > 0 {
                     Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
                 } else if up.closed {
                     Gather::EndOfStream
-                } else if state.writer_is_writing(link) && !plan.hold_while_writing {
+                } else if writing {
                     Gather::ReadAhead(want.min(buf.len()))
                 } else if held > 0 && state.writer_is_waiting(link) {
                     Gather::Short
@@ -199,6 +212,7 @@ fn relay(
                     end_of_stream = got == 0;
                 }
                 Gather::Short => short = true,
+                Gather::Covered => break,
                 Gather::ReaderGone => return refuse(monitor, plan, upstream),
             }
         }
