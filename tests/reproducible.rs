@@ -3,8 +3,10 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::run;
-use sockstep::engine::{Mode, Side, Trace};
+use sockstep::engine::{LiveEvent, Mode, RunOptions, Side, Trace};
 use sockstep::render::text;
 
 /// The run as `run --json` prints it, without the timestamps.
@@ -72,5 +74,56 @@ fn a_sender_whose_receiver_fails_early_ends_the_same_way_every_time() {
                 );
             }
         }
+    }
+}
+
+/// Steps a lockstep run to its end; after each step, once both sides have settled,
+/// notes every call each side made during that step, in the order it came. (The two
+/// sides run side by side, each on its own, so only each side's order is fixed.)
+fn steps_of(slug: &str, seed: u64) -> Vec<[Vec<String>; 2]> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = common::lesson(slug)
+        .start(RunOptions {
+            seed,
+            stepping: true,
+            observer: Some(tx),
+            ..RunOptions::default()
+        })
+        .unwrap();
+    let mut screens = Vec::new();
+    while !handle.status().iter().all(|side| side.stopped) && screens.len() < 500 {
+        handle.step();
+        for side in Side::BOTH {
+            assert!(
+                handle.wait_for(side, Duration::from_secs(60), |s| s.settled),
+                "{slug}: a step did not settle"
+            );
+        }
+        let mut calls: [Vec<String>; 2] = Default::default();
+        while let Ok(event) = rx.try_recv() {
+            if let LiveEvent::Call { side, event } = event {
+                calls[side as usize].push(text::call_line(&event));
+            }
+        }
+        screens.push(calls);
+    }
+    handle.join().unwrap();
+    // The last steps may find the programs done before the side says it stopped.
+    while screens
+        .last()
+        .is_some_and(|calls| calls.iter().all(Vec::is_empty))
+    {
+        screens.pop();
+    }
+    screens
+}
+
+#[test]
+fn stepping_shows_the_same_calls_after_each_step_every_time() {
+    for lesson in sockstep::lesson::all() {
+        let first = steps_of(lesson.slug, 2);
+        assert!(first.len() > 2, "{}: {} steps", lesson.slug, first.len());
+        let again = steps_of(lesson.slug, 2);
+        assert_eq!(first, again, "{}: the steps differ", lesson.slug);
     }
 }

@@ -8,7 +8,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::trace::{Event, Role, Side};
+use super::trace::{Event, Mode, Role, Side, causal_indices};
 
 /// The four one-way byte paths of a side: sender → relay → receiver, and back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,6 +217,8 @@ pub(crate) struct State {
     pub delivered: Vec<Vec<u8>>,
     /// Per actor: its socket has a read timeout, so a `read()` returns by itself.
     pub timed_reads: [bool; 2],
+    /// Events sent to the observer so far (the first `announced` of `events`).
+    pub announced: usize,
 }
 
 impl State {
@@ -266,6 +268,31 @@ impl State {
             || (pending > 0 && self.writer_is_waiting(link))
     }
 
+    /// Lockstep: a link holding part of a piece, whose writer now waits, delivers it
+    /// short only once nothing else could change whether the writer waits: its
+    /// reader waits too, and the other direction has nothing to do (or only the same
+    /// choice, which the forward direction makes first). Then it happens at the same
+    /// point of every run.
+    pub fn may_cut_short(&self, link: LinkId) -> bool {
+        let reader_waits = match self.activity(link.reader()) {
+            Activity::AtGate { .. } | Activity::Done => true,
+            Activity::Reading { wire, .. } => !self.wire(wire).readable(),
+            Activity::Running | Activity::Writing { .. } => false,
+        };
+        let other = link.reverse();
+        let other_waits = match self.link(other) {
+            LinkState::Gathering { pending } => {
+                !self.wire(other.upstream()).readable()
+                    && !self.writer_is_writing(other)
+                    && !(link == LinkId::Backward && pending > 0 && self.writer_is_waiting(other))
+            }
+            LinkState::Holding => !self.reader_is_ready(other),
+            LinkState::Busy => false,
+            LinkState::Refusing | LinkState::Finished => true,
+        };
+        reader_waits && other_waits
+    }
+
     fn actor_can_move(&self, actor: Actor) -> bool {
         match self.activity(actor) {
             Activity::Running | Activity::AtGate { .. } | Activity::Writing { .. } => true,
@@ -310,6 +337,21 @@ impl State {
             .into_iter()
             .find(|&a| a == actor || matches!(self.activity(a), Activity::AtGate { .. }));
         others_wait && relay_waits && first_at_gate == Some(actor)
+    }
+
+    /// Stepping, and nothing can move until the next step (see `SideStatus::settled`).
+    pub fn settled(&self, lockstep: bool) -> bool {
+        let waits = |actor: Actor| match self.activity(actor) {
+            Activity::AtGate { .. } | Activity::Done => true,
+            Activity::Reading { .. } => !self.actor_can_move(actor),
+            Activity::Running | Activity::Writing { .. } => false,
+        };
+        self.permits == Some(0)
+            && waits(Actor::Sender)
+            && waits(Actor::Receiver)
+            && [LinkId::Forward, LinkId::Backward]
+                .into_iter()
+                .all(|link| !self.link_can_move(link, lockstep))
     }
 
     /// A teaching thread waits at the gate for the user to step.
@@ -358,6 +400,7 @@ pub(crate) struct Monitor {
     pub side: Side,
     pub started: Instant,
     pub limits: Limits,
+    pub mode: Mode,
     pub lockstep: bool,
     state: Mutex<State>,
     changed: Condvar,
@@ -368,7 +411,7 @@ impl Monitor {
     pub fn new(
         side: Side,
         limits: Limits,
-        lockstep: bool,
+        mode: Mode,
         stepping: bool,
         observer: Option<Sender<LiveEvent>>,
     ) -> Self {
@@ -376,7 +419,8 @@ impl Monitor {
             side,
             started: Instant::now(),
             limits,
-            lockstep,
+            mode,
+            lockstep: mode == Mode::Lockstep,
             state: Mutex::new(State {
                 activity: [Activity::Running; 2],
                 wires: [Wire::default(); 4],
@@ -388,6 +432,7 @@ impl Monitor {
                 progress: 0,
                 delivered: Vec::new(),
                 timed_reads: [false; 2],
+                announced: 0,
             }),
             changed: Condvar::new(),
             observer: observer.map(Mutex::new),
@@ -447,22 +492,42 @@ impl Monitor {
         });
     }
 
-    /// Records a completed call.
+    /// Records a completed call. Its news goes to the observer at once, except when
+    /// stepping: then it waits until the step is over (see `announce_held`).
     pub fn record(&self, state: &mut State, mut event: Event) {
         event.seq = state.events.len() as u32;
         event.at_us = self.started.elapsed().as_micros() as u64;
         state.progress += 1;
-        if let Some(observer) = &self.observer {
-            // A controller that has gone away no longer needs live events.
-            let _ = observer
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .send(LiveEvent::Call {
+        state.events.push(event);
+        // Once stopped, the runner has told the observer all it held: tell it at once.
+        if state.permits.is_none() || state.stop.is_some() {
+            for event in &state.events[state.announced..] {
+                self.announce(LiveEvent::Call {
                     side: self.side,
                     event: event.clone(),
                 });
+            }
+            state.announced = state.events.len();
         }
-        state.events.push(event);
+    }
+
+    /// Sends the observer the calls it has not heard of, in the order of
+    /// `causal_order`: within a step, the relay and a blocked reader may finish in
+    /// any order, and a step must show the same calls in the same order every time.
+    pub fn announce_held(&self, state: &mut State) {
+        if self.observer.is_none() || state.announced == state.events.len() {
+            return;
+        }
+        for index in causal_indices(&state.events, self.mode) {
+            if index >= state.announced {
+                self.announce(LiveEvent::Call {
+                    side: self.side,
+                    event: state.events[index].clone(),
+                });
+            }
+        }
+        state.announced = state.events.len();
+        self.changed.notify_all();
     }
 
     pub fn announce_finished(&self) {
@@ -563,6 +628,10 @@ pub struct SideStatus {
     pub events: usize,
     /// The side has stopped: its programs finished or were stopped.
     pub stopped: bool,
+    /// Nothing moves until the next step: each program waits at the gate, in a
+    /// `recv()` that has nothing to return, or is done, and the relay waits too. A
+    /// step is over when its side is settled (or stopped).
+    pub settled: bool,
 }
 
 impl SideStatus {
@@ -593,6 +662,9 @@ impl Monitor {
             receiver: actor(Actor::Receiver),
             events: state.events.len(),
             stopped: state.stop.is_some(),
+            // Settled once the step's calls are announced too.
+            settled: state.announced == state.events.len()
+                && (state.stop.is_some() || state.settled(self.lockstep)),
         }
     }
 

@@ -159,7 +159,10 @@ fn relay(
                     Gather::EndOfStream
                 } else if writing {
                     Gather::ReadAhead(want.min(buf.len()))
-                } else if held > 0 && state.writer_is_waiting(link) {
+                } else if held > 0
+                    && state.writer_is_waiting(link)
+                    && (!lockstep || state.may_cut_short(link))
+                {
                     Gather::Short
                 } else {
                     state.links[index] = LinkState::Gathering { pending: held };

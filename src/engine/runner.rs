@@ -133,12 +133,11 @@ pub fn start(
         Mode::Direct => Vec::new(),
         Mode::Lockstep | Mode::FreeRun => scenario.cuts.resolve(stream.len(), &spans, options.seed),
     };
-    let lockstep = options.mode == Mode::Lockstep;
     let monitors = Side::BOTH.map(|side| {
         Arc::new(Monitor::new(
             side,
             scenario.limits,
-            lockstep,
+            options.mode,
             options.stepping,
             options.observer.clone(),
         ))
@@ -585,6 +584,10 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
             state.stop = Some(Stop::Stuck { role, line });
             break;
         }
+        if state.permits.is_some() && state.settled(monitor.lockstep) {
+            // The step is over: tell the observer what it did.
+            monitor.announce_held(&mut state);
+        }
         let now = Instant::now();
         quiet += now.duration_since(last_look).min(2 * LOOK_EVERY);
         last_look = now;
@@ -600,6 +603,7 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
         }
         state = monitor.wait_change(state, LOOK_EVERY);
     }
+    monitor.announce_held(&mut state);
     drop(state);
     monitor.update(|_| {});
     for stream in wakers {

@@ -443,29 +443,44 @@ impl Trace {
 /// The same calls with the same results therefore list the same way, whichever
 /// thread the kernel ran first. Each event's `seq` becomes its place in this order.
 pub(crate) fn causal_order(events: Vec<Event>, mode: Mode) -> Vec<Event> {
+    let order = causal_indices(&events, mode);
+    let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(place, index)| {
+            let mut event = slots[index].take().expect("each event is placed once");
+            event.seq = place as u32;
+            event
+        })
+        .collect()
+}
+
+/// The order of `causal_order`, as indices into `events`.
+pub(crate) fn causal_indices(events: &[Event], mode: Mode) -> Vec<usize> {
     use std::collections::VecDeque;
     const ORDER: [Role; 3] = [Role::Sender, Role::Relay, Role::Receiver];
     const SENDER: usize = 0;
     const RELAY: usize = 1;
     const RECEIVER: usize = 2;
-    let index = |role: Role| ORDER.iter().position(|&r| r == role).unwrap_or(0);
+    let role_index = |role: Role| ORDER.iter().position(|&r| r == role).unwrap_or(0);
     let is_write = |e: &Event| matches!(e.call, Call::Send | Call::Shutdown | Call::Abort);
-    let mut queues: [VecDeque<Event>; 3] = Default::default();
+    let mut queues: [VecDeque<usize>; 3] = Default::default();
     let mut writes_left = [0usize; 3];
     let mut pieces_left = 0usize;
-    let total = events.len();
-    for event in events {
-        let i = index(event.role);
-        writes_left[i] += usize::from(is_write(&event));
+    for (index, event) in events.iter().enumerate() {
+        let i = role_index(event.role);
+        writes_left[i] += usize::from(is_write(event));
         pieces_left += usize::from(event.call == Call::Piece);
-        queues[i].push_back(event);
+        queues[i].push_back(index);
     }
     let (mut sent, mut pieced, mut read) = (0usize, 0usize, 0usize);
     let (mut sent_back, mut read_back) = (0usize, 0usize);
-    let mut ordered = Vec::with_capacity(total);
-    while ordered.len() < total {
+    let mut ordered = Vec::with_capacity(events.len());
+    while ordered.len() < events.len() {
+        let front = |i: usize| queues[i].front().map(|&index| &events[index]);
         let ready = |i: usize| -> bool {
-            let Some(event) = queues[i].front() else {
+            let Some(event) = front(i) else {
                 return false;
             };
             let ok = event.result == CallResult::Ok;
@@ -476,9 +491,7 @@ pub(crate) fn causal_order(events: Vec<Event>, mode: Mode) -> Vec<Event> {
                     sent >= offset + event.moved
                         && (mode != Mode::Lockstep
                             || (read >= offset
-                                && queues[RECEIVER]
-                                    .front()
-                                    .is_some_and(|e| e.call == Call::Recv)))
+                                && front(RECEIVER).is_some_and(|e| e.call == Call::Recv)))
                 }
                 (RELAY, Call::Abort) => writes_left[SENDER] == 0,
                 (RECEIVER, Call::Recv) if ok => {
@@ -501,8 +514,9 @@ pub(crate) fn causal_order(events: Vec<Event>, mode: Mode) -> Vec<Event> {
             .find(|&i| ready(i))
             .or_else(|| (0..3).find(|&i| !queues[i].is_empty()))
             .expect("an event is left");
-        let mut event = queues[i].pop_front().expect("the queue has an event");
-        writes_left[i] -= usize::from(is_write(&event));
+        let index = queues[i].pop_front().expect("the queue has an event");
+        let event = &events[index];
+        writes_left[i] -= usize::from(is_write(event));
         match (i, event.call) {
             (SENDER, Call::Send) => sent += event.moved,
             (RELAY, Call::Piece) => {
@@ -514,8 +528,7 @@ pub(crate) fn causal_order(events: Vec<Event>, mode: Mode) -> Vec<Event> {
             (SENDER, Call::Recv) => read_back += event.moved,
             _ => {}
         }
-        event.seq = ordered.len() as u32;
-        ordered.push(event);
+        ordered.push(index);
     }
     ordered
 }

@@ -644,10 +644,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("enter", "run both sides to the end"),
     ("r", "run again with a new seed"),
     ("s", "type a seed"),
-    (
-        "f",
-        "mode: lockstep → free-run → direct (the kernel decides)",
-    ),
+    ("f", "mode: lockstep → free-run → direct"),
     ("← → / p n", "previous / next lesson"),
     ("l", "lesson list (✓ = completed)"),
     ("x", "bytes as text ↔ hex"),
