@@ -1,9 +1,13 @@
 //! The lesson model: what a lesson is, and finding one by slug or number.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::Serialize;
+
 use crate::engine::{
-    self, EngineError, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Side, Trace,
+    self, EngineError, Mode, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Side,
+    SideTrace, Trace,
 };
 
 /// One lesson: its page, its teaching code, and the run that demonstrates it.
@@ -52,31 +56,39 @@ impl Lesson {
     pub fn check(
         &self,
         seeds: u64,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> Result<Vec<BrokenClaim>, EngineError> {
-        let mut broken = Vec::new();
+        Ok(self.measure(Mode::Lockstep, seeds, progress)?.broken)
+    }
+
+    /// Runs the lesson in `mode` with seeds `1..=seeds`, counts what each side did,
+    /// and lists every run that breaks the mode's claims (see `Measured`).
+    pub fn measure(
+        &self,
+        mode: Mode,
+        seeds: u64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Measured, EngineError> {
+        let mut measured = Measured {
+            mode,
+            runs: 0,
+            naive_failed: BTreeMap::new(),
+            naive_lucky: 0,
+            spanning_runs: [0, 0],
+            correct_delivered: 0,
+            broken: Vec::new(),
+        };
+        let quiet_ms = (self.scenario)().limits.quiet_ms;
         for seed in 1..=seeds {
             progress(seed);
             let trace = self.run(RunOptions {
                 seed,
+                mode,
                 ..RunOptions::default()
             })?;
-            for (side, claim) in [
-                (Side::Naive, self.teaches),
-                (Side::Correct, OutcomeKind::Delivered),
-            ] {
-                let outcome = &trace.side(side).outcome;
-                if outcome.kind() != claim {
-                    broken.push(BrokenClaim {
-                        seed,
-                        side,
-                        claim,
-                        outcome: outcome.clone(),
-                    });
-                }
-            }
+            measured.add(self.teaches, quiet_ms, &trace);
         }
-        Ok(broken)
+        Ok(measured)
     }
 
     /// The lines of the teaching source between `ANCHOR: name` and `ANCHOR_END: name`.
@@ -184,6 +196,109 @@ impl std::fmt::Display for BrokenClaim {
             self.outcome.describe()
         )
     }
+}
+
+/// What a lesson's runs in one mode showed, seed by seed.
+///
+/// What must hold: in every mode the correct side delivers every message on every
+/// seed. In lockstep the naive side also fails, on every seed, the way its lesson
+/// says (`Lesson::teaches`). In free-run and direct the kernel decides how reads
+/// split, so the naive side may be lucky or fail another way: those rates are
+/// measured and reported, never judged.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measured {
+    pub mode: Mode,
+    pub runs: u64,
+    /// Runs in which the naive side failed, by how (`failure_name`).
+    pub naive_failed: BTreeMap<String, u64>,
+    /// Runs in which the naive side delivered every message.
+    pub naive_lucky: u64,
+    /// Per side (naive, correct): runs in which at least one `recv()` spanned a cut
+    /// (see `spans_a_cut`).
+    pub spanning_runs: [u64; 2],
+    /// Runs in which the correct side delivered every message.
+    pub correct_delivered: u64,
+    /// Runs that broke what must hold.
+    #[serde(skip)]
+    pub broken: Vec<BrokenClaim>,
+}
+
+impl Measured {
+    fn add(&mut self, teaches: OutcomeKind, quiet_ms: u64, trace: &Trace) {
+        self.runs += 1;
+        let naive = &trace.naive.outcome;
+        if naive.is_delivered() {
+            self.naive_lucky += 1;
+        } else {
+            *self
+                .naive_failed
+                .entry(failure_name(naive, quiet_ms))
+                .or_default() += 1;
+        }
+        if trace.correct.outcome.is_delivered() {
+            self.correct_delivered += 1;
+        }
+        for (count, side) in self.spanning_runs.iter_mut().zip(Side::BOTH) {
+            if spans_a_cut(trace.side(side), &trace.cuts) {
+                *count += 1;
+            }
+        }
+        let mut claims = vec![(Side::Correct, OutcomeKind::Delivered)];
+        if self.mode == Mode::Lockstep {
+            claims.insert(0, (Side::Naive, teaches));
+        }
+        for (side, claim) in claims {
+            let outcome = &trace.side(side).outcome;
+            if outcome.kind() != claim {
+                self.broken.push(BrokenClaim {
+                    seed: trace.seed,
+                    side,
+                    claim,
+                    outcome: outcome.clone(),
+                });
+            }
+        }
+    }
+
+    /// Runs in which the naive side failed, any way.
+    pub fn naive_failures(&self) -> u64 {
+        self.naive_failed.values().sum()
+    }
+
+    /// The seeds that broke a claim, each once.
+    pub fn broken_seeds(&self) -> usize {
+        self.broken
+            .iter()
+            .map(|b| b.seed)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    }
+}
+
+/// How a side failed, in a word or two: the outcome kind, with the error's kind for
+/// errors ("error: broken-pipe") and a note when only the time limit (`quiet_ms`)
+/// stopped it, rather than the exact detection.
+pub fn failure_name(outcome: &Outcome, quiet_ms: u64) -> String {
+    match outcome {
+        Outcome::Error { error, .. } => format!("error: {error}"),
+        Outcome::Stuck { waited_ms, .. } if *waited_ms >= quiet_ms => {
+            "stuck (time limit)".to_string()
+        }
+        other => other.kind().to_string(),
+    }
+}
+
+/// True when one of the side's `recv()` calls returned bytes on both sides of a cut:
+/// the call's bytes run from stream position `p` to `p + n` (`p` counts every byte
+/// the receiver read before), and some cut `c` has `p < c < p + n`. A cut the reader
+/// met at the edge of a `recv()` is not spanned.
+pub fn spans_a_cut(side: &SideTrace, cuts: &[usize]) -> bool {
+    let mut position = 0;
+    side.receiver_reads().any(|read| {
+        let (start, end) = (position, position + read.moved);
+        position = end;
+        cuts.iter().any(|&cut| start < cut && cut < end)
+    })
 }
 
 /// A lesson that does not exist.

@@ -44,6 +44,21 @@ fn teaching_line(location: &Location<'_>) -> Option<u32> {
         .then(|| location.line())
 }
 
+/// Makes the system call again while a signal interrupts it (EINTR). No lesson
+/// sends a signal, so one comes only from outside the lesson: the process was
+/// stopped and continued (SIGSTOP, a debugger, a suspended laptop; Linux then fails
+/// a read or write that has a timeout with EINTR), or the terminal was resized. Such
+/// a pause must not change what a run shows. (A retried call waits its whole timeout
+/// again.)
+fn uninterrupted(mut call: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+    loop {
+        match call() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
 /// The runner's handle on a teaching socket, kept to wake a blocked call when the run
 /// stops. `Sock::abort` empties it, so that the program's close is the socket's last.
 pub(crate) type WakerSlot = Arc<Mutex<Option<TcpStream>>>;
@@ -106,7 +121,7 @@ impl Sock {
         let monitor = Arc::new(Monitor::new(
             super::trace::Side::Correct,
             super::monitor::Limits::default(),
-            false,
+            super::trace::Mode::Direct,
             false,
             None,
         ));
@@ -193,7 +208,7 @@ impl Sock {
         let result = self
             .pace()
             .and_then(|()| self.stream())
-            .and_then(|stream| stream.write(buf));
+            .and_then(|stream| uninterrupted(|| stream.write(buf)));
         let moved = *result.as_ref().unwrap_or(&0);
         self.finish(
             Call::Send,
@@ -217,7 +232,7 @@ impl Sock {
         let result = self
             .pace()
             .and_then(|()| self.stream())
-            .and_then(|stream| stream.read(buf));
+            .and_then(|stream| uninterrupted(|| stream.read(buf)));
         let moved = *result.as_ref().unwrap_or(&0);
         let end_of_stream = moved == 0 && !buf.is_empty() && result.is_ok();
         self.finish(
@@ -248,8 +263,10 @@ impl Sock {
         let line = teaching_line(Location::caller());
         self.begin(CallKind::Other, line);
         let result = self.pace().and_then(|()| self.stream()).and_then(|stream| {
-            let mut fds = [PollFd::new(&*stream, PollFlags::OUT)];
-            poll(&mut fds, None).map(|_| 0).map_err(io::Error::from)
+            uninterrupted(|| {
+                let mut fds = [PollFd::new(&*stream, PollFlags::OUT)];
+                poll(&mut fds, None).map(|_| 0).map_err(io::Error::from)
+            })
         });
         self.finish(Call::Poll, 0, &[], &result, line, |_| {});
         result.map(|_| ())
@@ -462,7 +479,7 @@ impl Inbox {
         Inbox::new(Arc::new(Monitor::new(
             super::trace::Side::Correct,
             super::monitor::Limits::default(),
-            false,
+            super::trace::Mode::Direct,
             false,
             None,
         )))
