@@ -373,6 +373,63 @@ mod tests {
         assert!(real.check(3, |_| {}).unwrap().is_empty());
     }
 
+    fn reads(moved: &[usize]) -> SideTrace {
+        use crate::engine::{Call, CallResult, Event, Role};
+        SideTrace {
+            side: Side::Naive,
+            events: moved
+                .iter()
+                .enumerate()
+                .map(|(seq, &n)| Event {
+                    seq: seq as u32,
+                    at_us: 0,
+                    role: Role::Receiver,
+                    call: Call::Recv,
+                    asked: 64,
+                    moved: n,
+                    offset: None,
+                    bytes: vec![b'x'; n],
+                    result: CallResult::Ok,
+                    line: None,
+                })
+                .collect(),
+            delivered: Vec::new(),
+            outcome: Outcome::Delivered { messages: 0 },
+        }
+    }
+
+    #[test]
+    fn a_read_spans_a_cut_only_when_its_bytes_lie_on_both_sides() {
+        // Reads of 0..4, 4..10: the cut at 4 is met at an edge, never spanned.
+        assert!(!spans_a_cut(&reads(&[4, 6]), &[4]));
+        // One read of 0..10 returns the pieces before and after the cut at 4.
+        assert!(spans_a_cut(&reads(&[10]), &[4]));
+        assert!(spans_a_cut(&reads(&[2, 8]), &[4]));
+        assert!(!spans_a_cut(&reads(&[10]), &[]));
+        assert!(!spans_a_cut(&reads(&[10]), &[10]));
+    }
+
+    #[test]
+    fn a_lucky_naive_side_breaks_only_lockstep() {
+        let lesson = find("partial-recv").unwrap().1;
+        let mut trace = lesson.run(RunOptions::default()).unwrap();
+        trace.naive.outcome = Outcome::Delivered { messages: 1 };
+        for (mode, broken) in [(Mode::Lockstep, 1), (Mode::FreeRun, 0), (Mode::Direct, 0)] {
+            let mut measured = Measured {
+                mode,
+                runs: 0,
+                naive_failed: BTreeMap::new(),
+                naive_lucky: 0,
+                spanning_runs: [0, 0],
+                correct_delivered: 0,
+                broken: Vec::new(),
+            };
+            measured.add(lesson.teaches, 5_000, &trace);
+            assert_eq!(measured.naive_lucky, 1);
+            assert_eq!(measured.broken.len(), broken, "{mode:?}");
+        }
+    }
+
     #[test]
     fn pages_show_the_code_that_runs() {
         for lesson in all() {

@@ -558,6 +558,9 @@ impl Monitor {
             if permitted && (!scheduled || state.has_turn(actor, self.lockstep)) {
                 if let Some(n) = &mut state.permits {
                     *n -= 1;
+                    // The last step is over (nothing else moves): tell what it did
+                    // before this one begins.
+                    self.announce_held(&mut state);
                 }
                 break;
             }
