@@ -394,7 +394,10 @@ mod tests {
                 })
                 .collect(),
             delivered: Vec::new(),
-            outcome: Outcome::Delivered { messages: 0 },
+            outcome: Outcome::Delivered {
+                messages: 0,
+                reports: 0,
+            },
         }
     }
 
@@ -413,7 +416,10 @@ mod tests {
     fn a_lucky_naive_side_breaks_only_lockstep() {
         let lesson = find("partial-recv").unwrap().1;
         let mut trace = lesson.run(RunOptions::default()).unwrap();
-        trace.naive.outcome = Outcome::Delivered { messages: 1 };
+        trace.naive.outcome = Outcome::Delivered {
+            messages: 1,
+            reports: 0,
+        };
         for (mode, broken) in [(Mode::Lockstep, 1), (Mode::FreeRun, 0), (Mode::Direct, 0)] {
             let mut measured = Measured {
                 mode,

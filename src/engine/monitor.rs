@@ -282,9 +282,9 @@ impl State {
         let other = link.reverse();
         let other_waits = match self.link(other) {
             LinkState::Gathering { pending } => {
-                !self.wire(other.upstream()).readable()
-                    && !self.writer_is_writing(other)
-                    && !(link == LinkId::Backward && pending > 0 && self.writer_is_waiting(other))
+                !(self.wire(other.upstream()).readable()
+                    || self.writer_is_writing(other)
+                    || (link == LinkId::Backward && pending > 0 && self.writer_is_waiting(other)))
             }
             LinkState::Holding => !self.reader_is_ready(other),
             LinkState::Busy => false,
