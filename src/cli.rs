@@ -103,14 +103,14 @@ enum Command {
     /// Runs each lesson with seeds 1 to N in the given mode, and prints per lesson how
     /// often the naive side failed (and how), how often it was lucky (delivered every
     /// message), in how many runs a recv() spanned a cut (returned bytes from both
-    /// sides of a place where the relay cut the stream: the kernel merged pieces),
-    /// and how often the correct side delivered.
+    /// sides of a place where the relay cut the stream, or in direct, of the end of
+    /// a send(): the kernel merged pieces), and how often the correct side delivered.
     ///
     /// What must hold, or the check fails (exit status 1): in every mode the correct
     /// side delivers every message on every seed; in lockstep the naive side also
     /// fails, on every seed, the way its lesson says. In free-run and direct the
     /// kernel decides how reads split, so the naive side may be lucky: its rates are
-    /// measured, not judged. Direct has no relay, so nothing is cut there.
+    /// measured, not judged.
     Check {
         /// Only this lesson, by slug or number.
         lesson: Option<String>,
@@ -482,13 +482,10 @@ fn check(query: Option<&str>, seeds: u64, mode: Mode, json: bool) -> anyhow::Res
             checked.push((*number, *lesson, measured));
             continue;
         }
-        let spans = match mode {
-            Mode::Direct => "no cuts".to_string(),
-            Mode::Lockstep | Mode::FreeRun => format!(
-                "{}/{} runs",
-                measured.spanning_runs[0], measured.spanning_runs[1]
-            ),
-        };
+        let spans = format!(
+            "{}/{} runs",
+            measured.spanning_runs[0], measured.spanning_runs[1]
+        );
         let how = measured
             .naive_failed
             .iter()
@@ -533,7 +530,12 @@ fn check(query: Option<&str>, seeds: u64, mode: Mode, json: bool) -> anyhow::Res
     } else {
         writeln!(
             out,
-            "(recv spans a cut: runs, naive/correct, in which one recv() returned bytes from both sides of a cut)"
+            "(recv spans a cut: runs, naive/correct, in which one recv() returned bytes from both sides of {})",
+            match mode {
+                Mode::Lockstep | Mode::FreeRun => "a place where the relay cut the stream",
+                Mode::Direct =>
+                    "the end of a send() (direct has no relay: the kernel merged two writes)",
+            }
         )?;
         writeln!(
             out,

@@ -214,7 +214,8 @@ pub struct Measured {
     /// Runs in which the naive side delivered every message.
     pub naive_lucky: u64,
     /// Per side (naive, correct): runs in which at least one `recv()` spanned a cut
-    /// (see `spans_a_cut`).
+    /// (see `spans_a_cut`): where the relay cut the stream, or in direct, where one
+    /// of the sender's `send()` calls ended (the kernel merged two writes).
     pub spanning_runs: [u64; 2],
     /// Runs in which the correct side delivered every message.
     pub correct_delivered: u64,
@@ -239,7 +240,13 @@ impl Measured {
             self.correct_delivered += 1;
         }
         for (count, side) in self.spanning_runs.iter_mut().zip(Side::BOTH) {
-            if spans_a_cut(trace.side(side), &trace.cuts) {
+            // Direct has no relay: there the only cuts are where the sender's
+            // `send()` calls ended.
+            let cuts = match self.mode {
+                Mode::Direct => send_boundaries(trace.side(side)),
+                Mode::Lockstep | Mode::FreeRun => trace.cuts.clone(),
+            };
+            if spans_a_cut(trace.side(side), &cuts) {
                 *count += 1;
             }
         }
@@ -299,6 +306,18 @@ pub fn spans_a_cut(side: &SideTrace, cuts: &[usize]) -> bool {
         position = end;
         cuts.iter().any(|&cut| start < cut && cut < end)
     })
+}
+
+/// The stream offsets at which the side's sender's `send()` calls ended.
+pub fn send_boundaries(side: &SideTrace) -> Vec<usize> {
+    side.events
+        .iter()
+        .filter(|e| e.role == engine::Role::Sender && e.call == engine::Call::Send)
+        .scan(0, |end, send| {
+            *end += send.moved;
+            Some(*end)
+        })
+        .collect()
 }
 
 /// A lesson that does not exist.

@@ -282,9 +282,12 @@ impl State {
         let other = link.reverse();
         let other_waits = match self.link(other) {
             LinkState::Gathering { pending } => {
+                // The forward direction's own short piece goes first.
+                let forward_cuts_short =
+                    link == LinkId::Backward && pending > 0 && self.writer_is_waiting(other);
                 !(self.wire(other.upstream()).readable()
                     || self.writer_is_writing(other)
-                    || (link == LinkId::Backward && pending > 0 && self.writer_is_waiting(other)))
+                    || forward_cuts_short)
             }
             LinkState::Holding => !self.reader_is_ready(other),
             LinkState::Busy => false,
