@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
 use std::path::PathBuf;
 
-use crate::lesson::{self, Lesson, UnknownLesson};
+use crate::lesson::{self, Lesson, Measured, UnknownLesson};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
 use crate::tui::AppConfig;
@@ -25,7 +25,8 @@ use crate::tui::AppConfig;
         loopback TCP, on the same byte stream cut the same way, and shows what each \
         one received.",
     after_help = "Examples:\n  sockstep list\n  sockstep run length-prefix --seed 3\n  \
-        sockstep run 2 --free-run --calls\n  sockstep check"
+        sockstep run 2 --mode free-run --calls\n  sockstep check\n  \
+        sockstep check --mode direct --seeds 200"
 )]
 pub struct Cli {
     /// Read lesson pages from this folder instead of the built-in ones, re-reading
@@ -45,8 +46,11 @@ enum Command {
         /// Seed that fixes where the wire cuts the stream.
         #[arg(long)]
         seed: Option<u64>,
-        /// Start in free-run mode.
-        #[arg(long)]
+        /// How the stream gets from sender to receiver (`f` cycles it in the tutorial).
+        #[arg(long, value_enum, default_value_t = Mode::Lockstep)]
+        mode: Mode,
+        /// Same as `--mode free-run` (kept for old scripts).
+        #[arg(long, hide = true, conflicts_with = "mode")]
         free_run: bool,
     },
     /// mdbook preprocessor: replaces ```sockstep blocks with diagrams of real runs.
@@ -76,8 +80,13 @@ enum Command {
         /// Seed that fixes where the wire cuts the stream.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Let the kernel decide how reads split (not reproducible).
-        #[arg(long)]
+        /// How the stream gets from sender to receiver: lockstep (reproducible, one
+        /// piece per recv()), free-run (the same cuts, forwarded at once: the kernel
+        /// may merge pieces) or direct (no relay, as a program at home).
+        #[arg(long, value_enum, default_value_t = Mode::Lockstep)]
+        mode: Mode,
+        /// Same as `--mode free-run` (kept for old scripts).
+        #[arg(long, hide = true, conflicts_with = "mode")]
         free_run: bool,
         /// Print the whole trace as JSON.
         #[arg(long)]
@@ -91,15 +100,48 @@ enum Command {
     },
     /// Check that every lesson (or one) shows what it claims, over many seeds.
     ///
-    /// For each seed, in lockstep, the naive side must fail the way its lesson says
-    /// and the correct side must deliver every message.
+    /// Runs each lesson with seeds 1 to N in the given mode, and prints per lesson how
+    /// often the naive side failed (and how), how often it was lucky (delivered every
+    /// message), in how many runs a recv() spanned a cut (returned bytes from both
+    /// sides of a place where the relay cut the stream, or in direct, of the end of
+    /// a send(): the kernel merged pieces), and how often the correct side delivered.
+    ///
+    /// What must hold, or the check fails (exit status 1): in every mode the correct
+    /// side delivers every message on every seed; in lockstep the naive side also
+    /// fails, on every seed, the way its lesson says. In free-run and direct the
+    /// kernel decides how reads split, so the naive side may be lucky: its rates are
+    /// measured, not judged.
     Check {
         /// Only this lesson, by slug or number.
         lesson: Option<String>,
         /// How many seeds to try (1 to N).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         seeds: u64,
+        /// How the stream gets from sender to receiver.
+        #[arg(long, value_enum, default_value_t = Mode::Lockstep)]
+        mode: Mode,
+        /// Same as `--mode free-run` (kept for old scripts).
+        #[arg(long, hide = true, conflicts_with = "mode")]
+        free_run: bool,
+        /// Print the counts as JSON, one object per lesson.
+        #[arg(long)]
+        json: bool,
     },
+}
+
+impl clap::ValueEnum for Mode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Mode::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.describe()))
+    }
+}
+
+/// `--mode`, or free-run when the old `--free-run` flag is given.
+fn chosen_mode(mode: Mode, free_run: bool) -> Mode {
+    if free_run { Mode::FreeRun } else { mode }
 }
 
 #[derive(Subcommand, Debug)]
@@ -151,7 +193,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-            tui(cli.lessons, None, None, false)
+            tui(cli.lessons, None, None, Mode::Lockstep)
         }
         None => {
             print_hint();
@@ -160,8 +202,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Tui {
             lesson,
             seed,
+            mode,
             free_run,
-        }) => tui(cli.lessons, lesson.as_deref(), seed, free_run),
+        }) => tui(
+            cli.lessons,
+            lesson.as_deref(),
+            seed,
+            chosen_mode(mode, free_run),
+        ),
         Some(Command::Progress { reset }) => progress(reset),
         Some(Command::Mdbook { action: None }) => {
             crate::book::run_preprocessor(std::io::stdin().lock(), std::io::stdout().lock())?;
@@ -178,12 +226,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Run {
             lesson,
             seed,
+            mode,
             free_run,
             json,
             calls,
             width,
-        }) => run(&lesson, seed, free_run, json, calls, width.into()),
-        Some(Command::Check { lesson, seeds }) => check(lesson.as_deref(), seeds),
+        }) => run(
+            &lesson,
+            seed,
+            chosen_mode(mode, free_run),
+            json,
+            calls,
+            width.into(),
+        ),
+        Some(Command::Check {
+            lesson,
+            seeds,
+            mode,
+            free_run,
+            json,
+        }) => check(lesson.as_deref(), seeds, chosen_mode(mode, free_run), json),
     }
 }
 
@@ -191,7 +253,7 @@ fn tui(
     pages: Option<PathBuf>,
     lesson: Option<&str>,
     seed: Option<u64>,
-    free_run: bool,
+    mode: Mode,
 ) -> anyhow::Result<ExitCode> {
     let start = lesson
         .map(lesson::find)
@@ -212,11 +274,7 @@ fn tui(
         pages_dir: pages,
         start,
         seed,
-        mode: if free_run {
-            Mode::FreeRun
-        } else {
-            Mode::Lockstep
-        },
+        mode,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         progress_path,
     })?;
@@ -303,17 +361,12 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
 fn run(
     query: &str,
     seed: u64,
-    free_run: bool,
+    mode: Mode,
     json: bool,
     calls: bool,
     width: usize,
 ) -> anyhow::Result<ExitCode> {
     let (number, lesson) = lesson::find(query)?;
-    let mode = if free_run {
-        Mode::FreeRun
-    } else {
-        Mode::Lockstep
-    };
     let trace = lesson
         .run(RunOptions {
             seed,
@@ -364,7 +417,22 @@ fn header(number: usize, lesson: &Lesson, trace: &Trace) -> String {
     )
 }
 
-fn check(query: Option<&str>, seeds: u64) -> anyhow::Result<ExitCode> {
+/// One lesson's line of `check --json`.
+#[derive(Serialize)]
+struct CheckedLesson<'a> {
+    number: usize,
+    slug: &'a str,
+    /// Everything that must hold did, on every seed.
+    holds: bool,
+    /// The failure the lesson teaches (the naive side's, in lockstep).
+    teaches: OutcomeKind,
+    #[serde(flatten)]
+    measured: &'a Measured,
+    /// Each run that broke a claim, in words.
+    broken: Vec<String>,
+}
+
+fn check(query: Option<&str>, seeds: u64, mode: Mode, json: bool) -> anyhow::Result<ExitCode> {
     let lessons: Vec<(usize, &Lesson)> = match query {
         Some(query) => vec![lesson::find(query)?],
         None => lesson::all()
@@ -376,9 +444,28 @@ fn check(query: Option<&str>, seeds: u64) -> anyhow::Result<ExitCode> {
     let progress = std::io::stderr().is_terminal();
     let mut failed = 0;
     let mut out = std::io::stdout().lock();
+    let mut checked = Vec::new();
+    if !json {
+        writeln!(
+            out,
+            "{} · seeds 1 to {seeds} · {}",
+            mode.name(),
+            match mode {
+                Mode::Lockstep =>
+                    "must hold: naive fails as its lesson says, correct delivers, every seed",
+                Mode::FreeRun | Mode::Direct =>
+                    "must hold: correct delivers every seed; naive is measured, may be lucky",
+            }
+        )?;
+        writeln!(
+            out,
+            "     {:<16} {:>12} {:>11} {:>16} {:>17}  how naive failed",
+            "lesson", "naive failed", "naive lucky", "recv spans a cut", "correct delivered"
+        )?;
+    }
     for (number, lesson) in &lessons {
-        let failures = lesson
-            .check(seeds, |seed| {
+        let measured = lesson
+            .measure(mode, seeds, |seed| {
                 if progress {
                     eprint!("\r  checking {} seed {seed}/{seeds}…\x1b[K", lesson.slug);
                 }
@@ -387,38 +474,80 @@ fn check(query: Option<&str>, seeds: u64) -> anyhow::Result<ExitCode> {
         if progress {
             eprint!("\r\x1b[K");
         }
-        if failures.is_empty() {
-            writeln!(
-                out,
-                "✓ {number:>2} {:<16} naive {} and correct delivered, on all {seeds} seeds",
-                lesson.slug, lesson.teaches
-            )?;
-        } else {
+        let holds = measured.broken.is_empty();
+        if !holds {
             failed += 1;
+        }
+        if json {
+            checked.push((*number, *lesson, measured));
+            continue;
+        }
+        let spans = format!(
+            "{}/{} runs",
+            measured.spanning_runs[0], measured.spanning_runs[1]
+        );
+        let how = measured
+            .naive_failed
+            .iter()
+            .map(|(how, n)| format!("{how} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        writeln!(
+            out,
+            "{} {number:>2} {:<16} {:>12} {:>11} {:>16} {:>17}  {how}",
+            if holds { '✓' } else { '✗' },
+            lesson.slug,
+            measured.naive_failures(),
+            measured.naive_lucky,
+            spans,
+            format!("{}/{}", measured.correct_delivered, measured.runs),
+        )?;
+        if !holds {
             writeln!(
                 out,
-                "✗ {number:>2} {:<16} {} of {seeds} seeds break the lesson's claim",
-                lesson.slug,
-                failures
-                    .iter()
-                    .map(|f| f.seed)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len()
+                "       {} of {seeds} seeds break what must hold:",
+                measured.broken_seeds()
             )?;
-            for failure in failures.iter().take(5) {
-                writeln!(out, "       {failure}")?;
+            for broken in measured.broken.iter().take(5) {
+                writeln!(out, "       {broken}")?;
             }
         }
     }
-    writeln!(
-        out,
-        "{} of {} lesson{} hold{} on {seeds} seed{}",
-        lessons.len() - failed,
-        lessons.len(),
-        if lessons.len() == 1 { "" } else { "s" },
-        if lessons.len() - failed == 1 { "s" } else { "" },
-        if seeds == 1 { "" } else { "s" },
-    )?;
+    if json {
+        let lines: Vec<CheckedLesson> = checked
+            .iter()
+            .map(|(number, lesson, measured)| CheckedLesson {
+                number: *number,
+                slug: lesson.slug,
+                holds: measured.broken.is_empty(),
+                teaches: lesson.teaches,
+                measured,
+                broken: measured.broken.iter().map(ToString::to_string).collect(),
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &lines)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "(recv spans a cut: runs, naive/correct, in which one recv() returned bytes from both sides of {})",
+            match mode {
+                Mode::Lockstep | Mode::FreeRun => "a place where the relay cut the stream",
+                Mode::Direct =>
+                    "the end of a send() (direct has no relay: the kernel merged two writes)",
+            }
+        )?;
+        writeln!(
+            out,
+            "{} of {} lesson{} hold{} on {seeds} seed{} in {}",
+            lessons.len() - failed,
+            lessons.len(),
+            if lessons.len() == 1 { "" } else { "s" },
+            if lessons.len() - failed == 1 { "s" } else { "" },
+            if seeds == 1 { "" } else { "s" },
+            mode.name(),
+        )?;
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

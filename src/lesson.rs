@@ -1,9 +1,13 @@
 //! The lesson model: what a lesson is, and finding one by slug or number.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::Serialize;
+
 use crate::engine::{
-    self, EngineError, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Side, Trace,
+    self, EngineError, Mode, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Side,
+    SideTrace, Trace,
 };
 
 /// One lesson: its page, its teaching code, and the run that demonstrates it.
@@ -52,31 +56,39 @@ impl Lesson {
     pub fn check(
         &self,
         seeds: u64,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> Result<Vec<BrokenClaim>, EngineError> {
-        let mut broken = Vec::new();
+        Ok(self.measure(Mode::Lockstep, seeds, progress)?.broken)
+    }
+
+    /// Runs the lesson in `mode` with seeds `1..=seeds`, counts what each side did,
+    /// and lists every run that breaks the mode's claims (see `Measured`).
+    pub fn measure(
+        &self,
+        mode: Mode,
+        seeds: u64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Measured, EngineError> {
+        let mut measured = Measured {
+            mode,
+            runs: 0,
+            naive_failed: BTreeMap::new(),
+            naive_lucky: 0,
+            spanning_runs: [0, 0],
+            correct_delivered: 0,
+            broken: Vec::new(),
+        };
+        let quiet_ms = (self.scenario)().limits.quiet_ms;
         for seed in 1..=seeds {
             progress(seed);
             let trace = self.run(RunOptions {
                 seed,
+                mode,
                 ..RunOptions::default()
             })?;
-            for (side, claim) in [
-                (Side::Naive, self.teaches),
-                (Side::Correct, OutcomeKind::Delivered),
-            ] {
-                let outcome = &trace.side(side).outcome;
-                if outcome.kind() != claim {
-                    broken.push(BrokenClaim {
-                        seed,
-                        side,
-                        claim,
-                        outcome: outcome.clone(),
-                    });
-                }
-            }
+            measured.add(self.teaches, quiet_ms, &trace);
         }
-        Ok(broken)
+        Ok(measured)
     }
 
     /// The lines of the teaching source between `ANCHOR: name` and `ANCHOR_END: name`.
@@ -186,6 +198,128 @@ impl std::fmt::Display for BrokenClaim {
     }
 }
 
+/// What a lesson's runs in one mode showed, seed by seed.
+///
+/// What must hold: in every mode the correct side delivers every message on every
+/// seed. In lockstep the naive side also fails, on every seed, the way its lesson
+/// says (`Lesson::teaches`). In free-run and direct the kernel decides how reads
+/// split, so the naive side may be lucky or fail another way: those rates are
+/// measured and reported, never judged.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measured {
+    pub mode: Mode,
+    pub runs: u64,
+    /// Runs in which the naive side failed, by how (`failure_name`).
+    pub naive_failed: BTreeMap<String, u64>,
+    /// Runs in which the naive side delivered every message.
+    pub naive_lucky: u64,
+    /// Per side (naive, correct): runs in which at least one `recv()` spanned a cut
+    /// (see `spans_a_cut`): where the relay cut the stream, or in direct, where one
+    /// of the sender's `send()` calls ended (the kernel merged two writes).
+    pub spanning_runs: [u64; 2],
+    /// Runs in which the correct side delivered every message.
+    pub correct_delivered: u64,
+    /// Runs that broke what must hold.
+    #[serde(skip)]
+    pub broken: Vec<BrokenClaim>,
+}
+
+impl Measured {
+    fn add(&mut self, teaches: OutcomeKind, quiet_ms: u64, trace: &Trace) {
+        self.runs += 1;
+        let naive = &trace.naive.outcome;
+        if naive.is_delivered() {
+            self.naive_lucky += 1;
+        } else {
+            *self
+                .naive_failed
+                .entry(failure_name(naive, quiet_ms))
+                .or_default() += 1;
+        }
+        if trace.correct.outcome.is_delivered() {
+            self.correct_delivered += 1;
+        }
+        for (count, side) in self.spanning_runs.iter_mut().zip(Side::BOTH) {
+            // Direct has no relay: there the only cuts are where the sender's
+            // `send()` calls ended.
+            let cuts = match self.mode {
+                Mode::Direct => send_boundaries(trace.side(side)),
+                Mode::Lockstep | Mode::FreeRun => trace.cuts.clone(),
+            };
+            if spans_a_cut(trace.side(side), &cuts) {
+                *count += 1;
+            }
+        }
+        let mut claims = vec![(Side::Correct, OutcomeKind::Delivered)];
+        if self.mode == Mode::Lockstep {
+            claims.insert(0, (Side::Naive, teaches));
+        }
+        for (side, claim) in claims {
+            let outcome = &trace.side(side).outcome;
+            if outcome.kind() != claim {
+                self.broken.push(BrokenClaim {
+                    seed: trace.seed,
+                    side,
+                    claim,
+                    outcome: outcome.clone(),
+                });
+            }
+        }
+    }
+
+    /// Runs in which the naive side failed, any way.
+    pub fn naive_failures(&self) -> u64 {
+        self.naive_failed.values().sum()
+    }
+
+    /// The seeds that broke a claim, each once.
+    pub fn broken_seeds(&self) -> usize {
+        self.broken
+            .iter()
+            .map(|b| b.seed)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    }
+}
+
+/// How a side failed, in a word or two: the outcome kind, with the error's kind for
+/// errors ("error: broken-pipe") and a note when only the time limit (`quiet_ms`)
+/// stopped it, rather than the exact detection.
+pub fn failure_name(outcome: &Outcome, quiet_ms: u64) -> String {
+    match outcome {
+        Outcome::Error { error, .. } => format!("error: {error}"),
+        Outcome::Stuck { waited_ms, .. } if *waited_ms >= quiet_ms => {
+            "stuck (time limit)".to_string()
+        }
+        other => other.kind().to_string(),
+    }
+}
+
+/// True when one of the side's `recv()` calls returned bytes on both sides of a cut:
+/// the call's bytes run from stream position `p` to `p + n` (`p` counts every byte
+/// the receiver read before), and some cut `c` has `p < c < p + n`. A cut the reader
+/// met at the edge of a `recv()` is not spanned.
+pub fn spans_a_cut(side: &SideTrace, cuts: &[usize]) -> bool {
+    let mut position = 0;
+    side.receiver_reads().any(|read| {
+        let (start, end) = (position, position + read.moved);
+        position = end;
+        cuts.iter().any(|&cut| start < cut && cut < end)
+    })
+}
+
+/// The stream offsets at which the side's sender's `send()` calls ended.
+pub fn send_boundaries(side: &SideTrace) -> Vec<usize> {
+    side.events
+        .iter()
+        .filter(|e| e.role == engine::Role::Sender && e.call == engine::Call::Send)
+        .scan(0, |end, send| {
+            *end += send.moved;
+            Some(*end)
+        })
+        .collect()
+}
+
 /// A lesson that does not exist.
 #[derive(Debug, thiserror::Error)]
 #[error("no lesson '{0}'; run 'sockstep list'")]
@@ -256,6 +390,69 @@ mod tests {
             "{text}"
         );
         assert!(real.check(3, |_| {}).unwrap().is_empty());
+    }
+
+    fn reads(moved: &[usize]) -> SideTrace {
+        use crate::engine::{Call, CallResult, Event, Role};
+        SideTrace {
+            side: Side::Naive,
+            events: moved
+                .iter()
+                .enumerate()
+                .map(|(seq, &n)| Event {
+                    seq: seq as u32,
+                    at_us: 0,
+                    role: Role::Receiver,
+                    call: Call::Recv,
+                    asked: 64,
+                    moved: n,
+                    offset: None,
+                    bytes: vec![b'x'; n],
+                    result: CallResult::Ok,
+                    line: None,
+                })
+                .collect(),
+            delivered: Vec::new(),
+            outcome: Outcome::Delivered {
+                messages: 0,
+                reports: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn a_read_spans_a_cut_only_when_its_bytes_lie_on_both_sides() {
+        // Reads of 0..4, 4..10: the cut at 4 is met at an edge, never spanned.
+        assert!(!spans_a_cut(&reads(&[4, 6]), &[4]));
+        // One read of 0..10 returns the pieces before and after the cut at 4.
+        assert!(spans_a_cut(&reads(&[10]), &[4]));
+        assert!(spans_a_cut(&reads(&[2, 8]), &[4]));
+        assert!(!spans_a_cut(&reads(&[10]), &[]));
+        assert!(!spans_a_cut(&reads(&[10]), &[10]));
+    }
+
+    #[test]
+    fn a_lucky_naive_side_breaks_only_lockstep() {
+        let lesson = find("partial-recv").unwrap().1;
+        let mut trace = lesson.run(RunOptions::default()).unwrap();
+        trace.naive.outcome = Outcome::Delivered {
+            messages: 1,
+            reports: 0,
+        };
+        for (mode, broken) in [(Mode::Lockstep, 1), (Mode::FreeRun, 0), (Mode::Direct, 0)] {
+            let mut measured = Measured {
+                mode,
+                runs: 0,
+                naive_failed: BTreeMap::new(),
+                naive_lucky: 0,
+                spanning_runs: [0, 0],
+                correct_delivered: 0,
+                broken: Vec::new(),
+            };
+            measured.add(lesson.teaches, 5_000, &trace);
+            assert_eq!(measured.naive_lucky, 1);
+            assert_eq!(measured.broken.len(), broken, "{mode:?}");
+        }
     }
 
     #[test]

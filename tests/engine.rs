@@ -51,7 +51,13 @@ fn length_prefix_splits_the_prefix_and_only_the_correct_side_delivers() {
         }
         other => panic!("naive should be wrong at message 1, was {other:?}"),
     }
-    assert_eq!(trace.correct.outcome, Outcome::Delivered { messages: 4 });
+    assert_eq!(
+        trace.correct.outcome,
+        Outcome::Delivered {
+            messages: 4,
+            reports: 0
+        }
+    );
     assert_eq!(trace.correct.delivered, trace.messages);
     // The naive side's first read got exactly the first piece: two digits.
     let first = trace.naive.receiver_reads().next().unwrap();

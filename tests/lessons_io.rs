@@ -191,7 +191,8 @@ fn errors_correct_server_reports_a_real_timeout_then_a_real_reset() {
             report(io::ErrorKind::ConnectionReset),
         ]
     );
-    // What the kernel returned, in order: data, data, the timeout, the reset.
+    // What the kernel returned, in order: data, data, the timeout, the client's last
+    // bytes, the reset.
     let reads: Vec<String> = correct
         .receiver_reads()
         .map(|e| match &e.result {
@@ -199,7 +200,7 @@ fn errors_correct_server_reports_a_real_timeout_then_a_real_reset() {
             other => format!("{other:?}"),
         })
         .collect();
-    assert_eq!(reads, ["Ok", "Ok", "TimedOut", "connection-reset"]);
+    assert_eq!(reads, ["Ok", "Ok", "TimedOut", "Ok", "connection-reset"]);
     // The client aborted, and the wire passed the reset on.
     assert_eq!(calls(correct, Role::Sender, Call::Abort).len(), 1);
     assert_eq!(calls(correct, Role::Relay, Call::Abort).len(), 1);
@@ -226,13 +227,26 @@ fn errors_naive_server_takes_the_silence_for_the_end_of_a_request() {
         }
         other => panic!("naive should deliver half a request, was {other:?}"),
     }
-    // It saw the reset too, and took it for the end as well.
+    // It saw the reset too, and took it for the end as well: it delivered the bytes
+    // before it as one more request, and answered into a broken pipe.
     let last = trace.naive.receiver_reads().last().unwrap();
     assert!(
         matches!(&last.result, CallResult::Error { error, .. } if error == "connection-reset"),
         "{last:?}"
     );
-    assert_eq!(trace.naive.delivered.len(), 2, "and reported nothing");
+    assert_eq!(
+        trace.naive.delivered,
+        [
+            b"fetch report 01\n".to_vec(),
+            errors::UNFINISHED[..8].to_vec(),
+            errors::UNFINISHED[8..12].to_vec()
+        ],
+        "and reported nothing"
+    );
+    let answers = calls(&trace.naive, Role::Receiver, Call::Send);
+    assert!(
+        matches!(&answers.last().unwrap().result, CallResult::Error { error, .. } if error == "broken-pipe")
+    );
 }
 
 #[test]

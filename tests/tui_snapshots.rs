@@ -200,13 +200,13 @@ fn stepping_shows_the_first_piece_on_both_sides() {
         let before = h.app.engine_events;
         h.key(KeyCode::Char(' '));
         // A step either completes a call or starts a recv() that waits: both report.
-        h.pump_until("the step is reported and both sides pause again", |app| {
+        h.pump_until("the step is reported and both sides settle again", |app| {
             app.engine_events > before
                 && app
                     .run
                     .as_ref()
                     .and_then(|r| r.status.as_ref())
-                    .is_some_and(|s| s.iter().all(|side| side.is_paused()))
+                    .is_some_and(|s| s.iter().all(|side| side.settled || side.stopped))
         });
     }
     let screen = h.screen(120, 40);

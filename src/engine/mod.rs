@@ -14,9 +14,10 @@ use std::net::SocketAddr;
 pub use cut::{CutAt, CutPlan, Framing, Pieces};
 pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
 pub use runner::{
-    Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning, run, start,
+    Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning, loopback_pair, run,
+    start,
 };
-pub use sock::{BufferedSock, Inbox, Sock, in_teaching_thread, is_report, report};
+pub use sock::{BufferedSock, Inbox, Pacing, Sock, in_teaching_thread, is_report, report};
 pub use trace::{
     Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, Side, SideTrace, Span, Trace,
 };

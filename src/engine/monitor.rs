@@ -8,7 +8,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::trace::{Event, Role, Side};
+use super::trace::{Event, Mode, Role, Side, causal_indices};
 
 /// The four one-way byte paths of a side: sender → relay → receiver, and back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,10 +212,13 @@ pub(crate) struct State {
     pub calls: u32,
     /// `Some(n)`: stepping, `n` calls may start. `None`: free running.
     pub permits: Option<u32>,
-    pub last_progress: Instant,
+    /// Counts recorded calls: the backstop's sign that something moved.
+    pub progress: u64,
     pub delivered: Vec<Vec<u8>>,
     /// Per actor: its socket has a read timeout, so a `read()` returns by itself.
     pub timed_reads: [bool; 2],
+    /// Events sent to the observer so far (the first `announced` of `events`).
+    pub announced: usize,
 }
 
 impl State {
@@ -265,6 +268,34 @@ impl State {
             || (pending > 0 && self.writer_is_waiting(link))
     }
 
+    /// Lockstep: a link holding part of a piece, whose writer now waits, delivers it
+    /// short only once nothing else could change whether the writer waits: its
+    /// reader waits too, and the other direction has nothing to do (or only the same
+    /// choice, which the forward direction makes first). Then it happens at the same
+    /// point of every run.
+    pub fn may_cut_short(&self, link: LinkId) -> bool {
+        let reader_waits = match self.activity(link.reader()) {
+            Activity::AtGate { .. } | Activity::Done => true,
+            Activity::Reading { wire, .. } => !self.wire(wire).readable(),
+            Activity::Running | Activity::Writing { .. } => false,
+        };
+        let other = link.reverse();
+        let other_waits = match self.link(other) {
+            LinkState::Gathering { pending } => {
+                // The forward direction's own short piece goes first.
+                let forward_cuts_short =
+                    link == LinkId::Backward && pending > 0 && self.writer_is_waiting(other);
+                !(self.wire(other.upstream()).readable()
+                    || self.writer_is_writing(other)
+                    || forward_cuts_short)
+            }
+            LinkState::Holding => !self.reader_is_ready(other),
+            LinkState::Busy => false,
+            LinkState::Refusing | LinkState::Finished => true,
+        };
+        reader_waits && other_waits
+    }
+
     fn actor_can_move(&self, actor: Actor) -> bool {
         match self.activity(actor) {
             Activity::Running | Activity::AtGate { .. } | Activity::Writing { .. } => true,
@@ -284,6 +315,55 @@ impl State {
             // Moves when the other direction finishes, which is tracked on its own.
             LinkState::Refusing | LinkState::Finished => false,
         }
+    }
+
+    /// In lockstep (and when stepping) one call starts at a time, by a fixed rule,
+    /// so the same seed gives the same run and each step the same screen: an actor's
+    /// call may start once nothing else can move but through the gate (the other
+    /// actor waits at the gate, in a `read()` with nothing to read, or is done; the
+    /// relay waits too), and when both wait at the gate the sender goes first.
+    /// A read with a timeout and nothing to read counts as waiting: only bytes or its
+    /// clock end it.
+    pub fn has_turn(&self, actor: Actor, lockstep: bool) -> bool {
+        let others_wait = [Actor::Sender, Actor::Receiver]
+            .into_iter()
+            .filter(|&other| other != actor)
+            .all(|other| match self.activity(other) {
+                Activity::AtGate { .. } | Activity::Done => true,
+                Activity::Reading { wire, .. } => !self.wire(wire).readable(),
+                Activity::Running | Activity::Writing { .. } => false,
+            });
+        let relay_waits = [LinkId::Forward, LinkId::Backward]
+            .into_iter()
+            .all(|link| !self.link_can_move(link, lockstep));
+        let first_at_gate = [Actor::Sender, Actor::Receiver]
+            .into_iter()
+            .find(|&a| a == actor || matches!(self.activity(a), Activity::AtGate { .. }));
+        others_wait && relay_waits && first_at_gate == Some(actor)
+    }
+
+    /// Stepping, and nothing can move until the next step (see `SideStatus::settled`).
+    pub fn settled(&self, lockstep: bool) -> bool {
+        let waits = |actor: Actor| match self.activity(actor) {
+            Activity::AtGate { .. } | Activity::Done => true,
+            Activity::Reading { .. } => !self.actor_can_move(actor),
+            Activity::Running | Activity::Writing { .. } => false,
+        };
+        self.permits == Some(0)
+            && waits(Actor::Sender)
+            && waits(Actor::Receiver)
+            && [LinkId::Forward, LinkId::Backward]
+                .into_iter()
+                .all(|link| !self.link_can_move(link, lockstep))
+    }
+
+    /// A teaching thread waits at the gate for the user to step.
+    pub fn waits_for_user(&self) -> bool {
+        self.permits == Some(0)
+            && self
+                .activity
+                .iter()
+                .any(|a| matches!(a, Activity::AtGate { .. }))
     }
 
     pub fn all_done(&self) -> bool {
@@ -323,6 +403,7 @@ pub(crate) struct Monitor {
     pub side: Side,
     pub started: Instant,
     pub limits: Limits,
+    pub mode: Mode,
     pub lockstep: bool,
     state: Mutex<State>,
     changed: Condvar,
@@ -333,7 +414,7 @@ impl Monitor {
     pub fn new(
         side: Side,
         limits: Limits,
-        lockstep: bool,
+        mode: Mode,
         stepping: bool,
         observer: Option<Sender<LiveEvent>>,
     ) -> Self {
@@ -341,7 +422,8 @@ impl Monitor {
             side,
             started: Instant::now(),
             limits,
-            lockstep,
+            mode,
+            lockstep: mode == Mode::Lockstep,
             state: Mutex::new(State {
                 activity: [Activity::Running; 2],
                 wires: [Wire::default(); 4],
@@ -350,9 +432,10 @@ impl Monitor {
                 events: Vec::new(),
                 calls: 0,
                 permits: stepping.then_some(0),
-                last_progress: Instant::now(),
+                progress: 0,
                 delivered: Vec::new(),
                 timed_reads: [false; 2],
+                announced: 0,
             }),
             changed: Condvar::new(),
             observer: observer.map(Mutex::new),
@@ -412,22 +495,42 @@ impl Monitor {
         });
     }
 
-    /// Records a completed call.
+    /// Records a completed call. Its news goes to the observer at once, except when
+    /// stepping: then it waits until the step is over (see `announce_held`).
     pub fn record(&self, state: &mut State, mut event: Event) {
         event.seq = state.events.len() as u32;
         event.at_us = self.started.elapsed().as_micros() as u64;
-        state.last_progress = Instant::now();
-        if let Some(observer) = &self.observer {
-            // A controller that has gone away no longer needs live events.
-            let _ = observer
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .send(LiveEvent::Call {
+        state.progress += 1;
+        state.events.push(event);
+        // Once stopped, the runner has told the observer all it held: tell it at once.
+        if state.permits.is_none() || state.stop.is_some() {
+            for event in &state.events[state.announced..] {
+                self.announce(LiveEvent::Call {
                     side: self.side,
                     event: event.clone(),
                 });
+            }
+            state.announced = state.events.len();
         }
-        state.events.push(event);
+    }
+
+    /// Sends the observer the calls it has not heard of, in the order of
+    /// `causal_order`: within a step, the relay and a blocked reader may finish in
+    /// any order, and a step must show the same calls in the same order every time.
+    pub fn announce_held(&self, state: &mut State) {
+        if self.observer.is_none() || state.announced == state.events.len() {
+            return;
+        }
+        for index in causal_indices(&state.events, self.mode) {
+            if index >= state.announced {
+                self.announce(LiveEvent::Call {
+                    side: self.side,
+                    event: state.events[index].clone(),
+                });
+            }
+        }
+        state.announced = state.events.len();
+        self.changed.notify_all();
     }
 
     pub fn announce_finished(&self) {
@@ -444,30 +547,33 @@ impl Monitor {
         }
     }
 
-    /// Called before each teaching-code call: waits at the step gate when stepping,
-    /// counts the call, and marks the actor as reading or running.
+    /// Called before each teaching-code call: waits at the gate for its turn (see
+    /// `State::has_turn`) and, when stepping, for a permit; counts the call, and marks
+    /// the actor as reading, writing or running.
     pub fn begin_call(&self, actor: Actor, call: CallKind, line: Option<u32>) -> Result<(), Stop> {
         let mut state = self.lock();
+        let scheduled = self.lockstep || state.permits.is_some();
         loop {
             if let Some(stop) = state.stop {
                 return Err(stop);
             }
-            match &mut state.permits {
-                None => break,
-                Some(0) => {
-                    let at_gate = Activity::AtGate { line };
-                    if state.activity[actor as usize] != at_gate {
-                        state.activity[actor as usize] = at_gate;
-                        self.changed.notify_all();
-                        self.announce(LiveEvent::Waiting { side: self.side });
-                    }
-                    state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-                }
-                Some(n) => {
+            let permitted = state.permits.is_none_or(|n| n > 0);
+            if permitted && (!scheduled || state.has_turn(actor, self.lockstep)) {
+                if let Some(n) = &mut state.permits {
                     *n -= 1;
-                    break;
+                    // The last step is over (nothing else moves): tell what it did
+                    // before this one begins.
+                    self.announce_held(&mut state);
                 }
+                break;
             }
+            let at_gate = Activity::AtGate { line };
+            if state.activity[actor as usize] != at_gate {
+                state.activity[actor as usize] = at_gate;
+                self.changed.notify_all();
+                self.announce(LiveEvent::Waiting { side: self.side });
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         state.calls += 1;
         if state.calls > self.limits.max_calls {
@@ -528,6 +634,10 @@ pub struct SideStatus {
     pub events: usize,
     /// The side has stopped: its programs finished or were stopped.
     pub stopped: bool,
+    /// Nothing moves until the next step: each program waits at the gate, in a
+    /// `recv()` that has nothing to return, or is done, and the relay waits too. A
+    /// step is over when its side is settled (or stopped).
+    pub settled: bool,
 }
 
 impl SideStatus {
@@ -558,6 +668,9 @@ impl Monitor {
             receiver: actor(Actor::Receiver),
             events: state.events.len(),
             stopped: state.stop.is_some(),
+            // Settled once the step's calls are announced too.
+            settled: state.announced == state.events.len()
+                && (state.stop.is_some() || state.settled(self.lockstep)),
         }
     }
 

@@ -24,11 +24,14 @@ pub(crate) struct LinkPlan<'a> {
     /// Do not read while the writer is inside `write()`, so its buffers fill and a
     /// send timeout makes `write()` return a short count.
     pub hold_while_writing: bool,
-    /// Free-run: pause up to this long before each piece, and never wait for the reader.
+    /// Free-run: at each cut pause up to this long (or not at all), and never wait
+    /// for the reader.
     pub free_run: Option<(Duration, u64)>,
 }
 
 enum Gather {
+    /// The next piece is all there: deliver it.
+    Covered,
     Read(usize),
     /// The writer is inside a `write()` that may not finish until someone reads:
     /// read what has arrived, waiting only briefly.
@@ -58,10 +61,15 @@ pub(crate) fn run_link(
 
 const READ_POLL: Duration = Duration::from_millis(2);
 
+/// A read that returned for no reason of the peer's: its timeout ran out, or a
+/// signal interrupted it (after SIGSTOP and SIGCONT, a read with a timeout fails
+/// with EINTR). Either way the relay just looks again.
 fn is_timeout(error: &std::io::Error) -> bool {
     matches!(
         error.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
     )
 }
 
@@ -124,23 +132,37 @@ fn relay(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let target = plan.cuts.iter().copied().find(|&cut| cut > offset);
-        // Gather the next piece, or as much as comes before the writer waits.
+        // Gather the next piece, or as much as comes before the writer waits. In
+        // lockstep, while the writer is inside `write()`, read on past the cut: the
+        // write then never waits for the relay, and the piece is written only after
+        // the write has returned, so the calls happen in the same order every time.
         let mut short = false;
-        while !end_of_stream && !short && target.is_none_or(|t| offset + pending.len() < t) {
-            let want = target.map_or(buf.len(), |t| t - offset - pending.len());
+        let lockstep = plan.free_run.is_none();
+        while !end_of_stream && !short {
+            let covered = target.is_some_and(|t| offset + pending.len() >= t);
+            let want = match target {
+                Some(t) if !covered => t - offset - pending.len(),
+                _ => buf.len(),
+            };
             let held = pending.len();
             let step = monitor.wait_for(|state| {
                 let up = state.wire(link.upstream());
                 let reader_gone = state.activity(link.reader()) == Activity::Done;
-                let step = if reader_gone && (held > 0 || up.in_flight() > 0) {
+                let writing = state.writer_is_writing(link) && !plan.hold_while_writing;
+                let step = if covered && !(lockstep && writing) {
+                    Gather::Covered
+                } else if reader_gone && (held > 0 || up.in_flight() > 0) {
                     Gather::ReaderGone
                 } else if up.in_flight() > 0 {
                     Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
                 } else if up.closed {
                     Gather::EndOfStream
-                } else if state.writer_is_writing(link) && !plan.hold_while_writing {
+                } else if writing {
                     Gather::ReadAhead(want.min(buf.len()))
-                } else if held > 0 && state.writer_is_waiting(link) {
+                } else if held > 0
+                    && state.writer_is_waiting(link)
+                    && (!lockstep || state.may_cut_short(link))
+                {
                     Gather::Short
                 } else {
                     state.links[index] = LinkState::Gathering { pending: held };
@@ -193,6 +215,7 @@ fn relay(
                     end_of_stream = got == 0;
                 }
                 Gather::Short => short = true,
+                Gather::Covered => break,
                 Gather::ReaderGone => return refuse(monitor, plan, upstream),
             }
         }
@@ -284,9 +307,15 @@ fn deliver(
     piece: &[u8],
     offset: usize,
 ) -> Result<(), LinkEnd> {
-    if let Some((longest_pause, _)) = plan.free_run {
-        let pause = rng.random_range(0..=longest_pause.as_micros() as u64);
-        std::thread::sleep(Duration::from_micros(pause));
+    if let Some((longest_pause, _)) = plan.free_run
+        && offset > 0
+    {
+        // A cut is the only pause: half the time none at all, so the piece follows
+        // the last one back to back and a reader not yet back in recv() gets both.
+        if rng.random_bool(0.5) {
+            let pause = rng.random_range(0..=longest_pause.as_micros() as u64);
+            std::thread::sleep(Duration::from_micros(pause));
+        }
     }
     wait_for_reader(monitor, plan, true)?;
     monitor.update(|state| {

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use super::EngineError;
 use super::cut::{CutPlan, Framing};
 use super::monitor::{
-    Activity, Actor, Limits, LinkId, LiveEvent, Monitor, SideStatus, Stop, WireId,
+    Activity, Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
 };
 use super::relay::{LinkPlan, run_link};
 use super::sock::{Cancelled, Inbox, Sock, WakerSlot, is_report};
-use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace};
+use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace, causal_order};
 
 /// A sender: writes the given messages to the socket.
 pub type SendFn = fn(&mut Sock, &[Vec<u8>]) -> io::Result<()>;
@@ -128,13 +128,16 @@ pub fn start(
 ) -> Result<RunHandle, EngineError> {
     let data = scenario.data();
     let (stream, spans) = scenario.framing.encode(&data);
-    let cuts = scenario.cuts.resolve(stream.len(), &spans, options.seed);
-    let lockstep = options.mode == Mode::Lockstep;
+    // Direct has no relay, so nothing cuts the stream but the kernel.
+    let cuts = match options.mode {
+        Mode::Direct => Vec::new(),
+        Mode::Lockstep | Mode::FreeRun => scenario.cuts.resolve(stream.len(), &spans, options.seed),
+    };
     let monitors = Side::BOTH.map(|side| {
         Arc::new(Monitor::new(
             side,
             scenario.limits,
-            lockstep,
+            options.mode,
             options.stepping,
             options.observer.clone(),
         ))
@@ -284,7 +287,7 @@ pub(crate) enum ActorEnd {
 
 /// A connected pair of loopback sockets: (connecting end, accepted end). Buffer
 /// sizes are set before connecting, so the window the peers agree on honours them.
-fn loopback_pair(tuning: SocketTuning) -> Result<(TcpStream, TcpStream), EngineError> {
+pub fn loopback_pair(tuning: SocketTuning) -> Result<(TcpStream, TcpStream), EngineError> {
     let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let listener =
         Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).map_err(EngineError::Bind)?;
@@ -331,6 +334,126 @@ fn run_side(
     seed: u64,
     tuning: SocketTuning,
 ) -> Result<SideTrace, EngineError> {
+    let (sender, receiver) = match mode {
+        Mode::Direct => run_direct(monitor, program, messages, tuning)?,
+        Mode::Lockstep | Mode::FreeRun => {
+            run_relayed(monitor, program, messages, cuts, mode, seed, tuning)?
+        }
+    };
+    let state = monitor.lock();
+    let outcome = classify(
+        messages.expected,
+        &state.delivered,
+        state.stop,
+        &sender,
+        &receiver,
+        &state.events,
+        monitor.limits.quiet_ms,
+    );
+    Ok(SideTrace {
+        side: monitor.side,
+        events: causal_order(state.events.clone(), mode),
+        delivered: state.delivered.clone(),
+        outcome,
+    })
+}
+
+/// Spawns the side's sender and receiver on their sockets.
+fn spawn_actors<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    monitor: &'scope Arc<Monitor>,
+    program: Program,
+    messages: Messages<'scope>,
+    [sender_sock, receiver_sock]: [Sock; 2],
+) -> [Result<thread::ScopedJoinHandle<'scope, ActorEnd>, EngineError>; 2] {
+    let side = monitor.side.name();
+    let sender = thread::Builder::new()
+        .name(format!("{side}-sender"))
+        .spawn_scoped(scope, move || {
+            run_actor(monitor, Actor::Sender, sender_sock, |sock| {
+                (program.send)(sock, messages.sent)
+            })
+        })
+        .map_err(EngineError::Thread);
+    let receiver = thread::Builder::new()
+        .name(format!("{side}-receiver"))
+        .spawn_scoped(scope, move || {
+            let mut inbox = Inbox::new(Arc::clone(monitor));
+            run_actor(monitor, Actor::Receiver, receiver_sock, |sock| {
+                (program.recv)(sock, &mut inbox)
+            })
+        })
+        .map_err(EngineError::Thread);
+    [sender, receiver]
+}
+
+fn join_actor(
+    handle: Result<thread::ScopedJoinHandle<'_, ActorEnd>, EngineError>,
+    name: &str,
+) -> Result<ActorEnd, EngineError> {
+    Ok(handle?
+        .join()
+        .unwrap_or(ActorEnd::Panicked(format!("{name} thread"))))
+}
+
+/// Direct: the sender's socket is connected straight to the receiver's, with no
+/// relay between them. The sender writes the `Up` wire and the receiver reads it;
+/// replies go the other way on `BackUp`. Each side counts its own calls, so the
+/// monitor still knows exactly what is in flight, and stuck code is still found.
+fn run_direct(
+    monitor: &Arc<Monitor>,
+    program: Program,
+    messages: Messages<'_>,
+    tuning: SocketTuning,
+) -> Result<(ActorEnd, ActorEnd), EngineError> {
+    let (sender_end, receiver_end) = loopback_pair(tuning)?;
+    monitor.update(|state| state.links = [LinkState::Finished; 2]);
+    let slots: [WakerSlot; 2] = [
+        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
+        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
+    ];
+    let socks = [
+        Sock::new(
+            sender_end,
+            Arc::clone(monitor),
+            Actor::Sender,
+            WireId::BackUp,
+            WireId::Up,
+        )
+        .with_waker(Arc::clone(&slots[0])),
+        Sock::new(
+            receiver_end,
+            Arc::clone(monitor),
+            Actor::Receiver,
+            WireId::Up,
+            WireId::BackUp,
+        )
+        .with_waker(Arc::clone(&slots[1])),
+    ];
+    thread::scope(|scope| {
+        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
+        if sender.is_err() || receiver.is_err() {
+            monitor.stop(Stop::Abandoned);
+        }
+        supervise(monitor, &[], &slots);
+        Ok((
+            join_actor(sender, "sender")?,
+            join_actor(receiver, "receiver")?,
+        ))
+    })
+}
+
+/// Lockstep and free-run: sender → relay → receiver over two connections, the relay
+/// cutting the stream at `cuts`.
+fn run_relayed(
+    monitor: &Arc<Monitor>,
+    program: Program,
+    messages: Messages<'_>,
+    cuts: &[usize],
+    mode: Mode,
+    seed: u64,
+    tuning: SocketTuning,
+) -> Result<(ActorEnd, ActorEnd), EngineError> {
     let (sender_end, relay_up) = loopback_pair(tuning)?;
     let (relay_down, receiver_end) = loopback_pair(SocketTuning::default())?;
     // Handles that wake blocked calls when the side stops. A teaching end's handle
@@ -342,11 +465,10 @@ fn run_side(
     ];
     let relay_up_back = clone(&relay_up)?;
     let relay_down_back = clone(&relay_down)?;
-    let free_run = (mode == Mode::FreeRun).then_some((Duration::from_millis(1), seed));
+    let free_run = (mode == Mode::FreeRun).then_some((FREE_RUN_LONGEST_PAUSE, seed));
     let side = monitor.side.name();
-
-    let (sender, receiver) = thread::scope(|scope| -> Result<_, EngineError> {
-        let sender_sock = Sock::new(
+    let socks = [
+        Sock::new(
             sender_end,
             Arc::clone(monitor),
             Actor::Sender,
@@ -354,32 +476,19 @@ fn run_side(
             WireId::Up,
         )
         .with_waker(Arc::clone(&slots[0]))
-        .settling_writes(tuning.is_set());
-        let receiver_sock = Sock::new(
+        .settling_writes(tuning.is_set()),
+        Sock::new(
             receiver_end,
             Arc::clone(monitor),
             Actor::Receiver,
             WireId::Down,
             WireId::BackUp,
         )
-        .with_waker(Arc::clone(&slots[1]));
-        let sender = thread::Builder::new()
-            .name(format!("{side}-sender"))
-            .spawn_scoped(scope, || {
-                run_actor(monitor, Actor::Sender, sender_sock, |sock| {
-                    (program.send)(sock, messages.sent)
-                })
-            })
-            .map_err(EngineError::Thread);
-        let receiver = thread::Builder::new()
-            .name(format!("{side}-receiver"))
-            .spawn_scoped(scope, || {
-                let mut inbox = Inbox::new(Arc::clone(monitor));
-                run_actor(monitor, Actor::Receiver, receiver_sock, |sock| {
-                    (program.recv)(sock, &mut inbox)
-                })
-            })
-            .map_err(EngineError::Thread);
+        .with_waker(Arc::clone(&slots[1])),
+    ];
+
+    thread::scope(|scope| -> Result<_, EngineError> {
+        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
         let forward = LinkPlan {
             link: LinkId::Forward,
             cuts,
@@ -409,35 +518,18 @@ fn run_side(
             monitor.stop(Stop::Abandoned);
         }
         supervise(monitor, &wakers, &slots);
-        let sender = sender?
-            .join()
-            .unwrap_or(ActorEnd::Panicked("sender thread".into()));
-        let receiver = receiver?
-            .join()
-            .unwrap_or(ActorEnd::Panicked("receiver thread".into()));
+        let sender = join_actor(sender, "sender")?;
+        let receiver = join_actor(receiver, "receiver")?;
         for relay in relays {
             let _ = relay?.join();
         }
         Ok((sender, receiver))
-    })?;
-
-    let state = monitor.lock();
-    let outcome = classify(
-        messages.expected,
-        &state.delivered,
-        state.stop,
-        &sender,
-        &receiver,
-        &state.events,
-        monitor.limits.quiet_ms,
-    );
-    Ok(SideTrace {
-        side: monitor.side,
-        events: state.events.clone(),
-        delivered: state.delivered.clone(),
-        outcome,
     })
 }
+
+/// Free-run: the relay pauses at most this long at a cut before writing the next
+/// piece (see `relay::deliver`).
+const FREE_RUN_LONGEST_PAUSE: Duration = Duration::from_millis(1);
 
 /// Runs teaching code on its socket; the socket is closed before the thread says it is done.
 fn run_actor(
@@ -466,11 +558,20 @@ fn run_actor(
     }
 }
 
+/// How often the supervisor looks at a side that is quiet.
+const LOOK_EVERY: Duration = Duration::from_millis(100);
+
 /// Watches the side until its programs finish or it must be stopped, then wakes
 /// every blocked call by shutting the sockets down.
 fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
     let quiet_limit = Duration::from_millis(monitor.limits.quiet_ms);
+    // Quiet time counts only while the process runs: between two looks at most
+    // `2 * LOOK_EVERY` is counted, so a pause (SIGSTOP, a debugger, a suspended
+    // laptop, a starved machine) does not make a waiting side look stuck.
+    let mut quiet = Duration::ZERO;
+    let mut last_look = Instant::now();
     let mut state = monitor.lock();
+    let mut seen = state.progress;
     loop {
         if state.stop.is_some() {
             break;
@@ -483,22 +584,26 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
             state.stop = Some(Stop::Stuck { role, line });
             break;
         }
-        if state
-            .activity
-            .iter()
-            .any(|a| matches!(a, Activity::AtGate { .. }))
-        {
-            // Waiting for the user to step is not being stuck.
-            state.last_progress = Instant::now();
+        if state.permits.is_some() && state.settled(monitor.lockstep) {
+            // The step is over: tell the observer what it did.
+            monitor.announce_held(&mut state);
         }
-        let quiet = state.last_progress.elapsed();
+        let now = Instant::now();
+        quiet += now.duration_since(last_look).min(2 * LOOK_EVERY);
+        last_look = now;
+        // Waiting for the user to step is not being stuck.
+        if state.progress != seen || state.waits_for_user() {
+            seen = state.progress;
+            quiet = Duration::ZERO;
+        }
         if quiet >= quiet_limit {
             let (role, line) = state.waiting_actor().unwrap_or((Role::Receiver, None));
             state.stop = Some(Stop::TimeLimit { role, line });
             break;
         }
-        state = monitor.wait_change(state, quiet_limit - quiet);
+        state = monitor.wait_change(state, LOOK_EVERY);
     }
+    monitor.announce_held(&mut state);
     drop(state);
     monitor.update(|_| {});
     for stream in wakers {
@@ -600,7 +705,9 @@ fn classify(
             expected: expected.len(),
         };
     }
+    let reports = delivered.iter().filter(|m| is_report(m)).count();
     Outcome::Delivered {
-        messages: delivered.len(),
+        messages: delivered.len() - reports,
+        reports,
     }
 }

@@ -8,6 +8,7 @@ use std::panic::Location;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rustix::event::{PollFd, PollFlags, poll};
 use socket2::SockRef;
 
 use super::monitor::{Activity, Actor, CallKind, LinkState, Monitor, Stop, WireId};
@@ -43,6 +44,21 @@ fn teaching_line(location: &Location<'_>) -> Option<u32> {
         .then(|| location.line())
 }
 
+/// Makes the system call again while a signal interrupts it (EINTR). No lesson
+/// sends a signal, so one comes only from outside the lesson: the process was
+/// stopped and continued (SIGSTOP, a debugger, a suspended laptop; Linux then fails
+/// a read or write that has a timeout with EINTR), or the terminal was resized. Such
+/// a pause must not change what a run shows. (A retried call waits its whole timeout
+/// again.)
+fn uninterrupted(mut call: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+    loop {
+        match call() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
 /// The runner's handle on a teaching socket, kept to wake a blocked call when the run
 /// stops. `Sock::abort` empties it, so that the program's close is the socket's last.
 pub(crate) type WakerSlot = Arc<Mutex<Option<TcpStream>>>;
@@ -60,6 +76,20 @@ pub struct Sock {
     /// Each write waits until the relay has taken what was written before, so it
     /// starts with empty socket buffers (set with small buffers: partial sends).
     settle_writes: bool,
+    pacing: Pacing,
+    /// With `pacing.interrupt`: the next read or write is the real one.
+    interrupted: bool,
+}
+
+/// How a plain socket (`Sock::plain`) paces the program using it, to try teaching
+/// code against slow and interrupted peers outside the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pacing {
+    /// Sleep this long before each read, write or wait: a slow peer.
+    pub pause: Duration,
+    /// Fail each read, write or wait once with `Interrupted` before making it, as a
+    /// signal arriving during the call does (EINTR).
+    pub interrupt: bool,
 }
 
 impl Sock {
@@ -79,7 +109,25 @@ impl Sock {
             reads_after_eof: 0,
             waker: Arc::default(),
             settle_writes: false,
+            pacing: Pacing::default(),
+            interrupted: false,
         }
+    }
+
+    /// A socket on its own: no relay, no step gate, no limits but the call count.
+    /// Its calls are real and recorded, as in a run; nobody reads the record.
+    /// For running teaching code against plain peers (`std::net` on the other end).
+    pub fn plain(stream: TcpStream, pacing: Pacing) -> Self {
+        let monitor = Arc::new(Monitor::new(
+            super::trace::Side::Correct,
+            super::monitor::Limits::default(),
+            super::trace::Mode::Direct,
+            false,
+            None,
+        ));
+        let mut sock = Sock::new(stream, monitor, Actor::Sender, WireId::BackDown, WireId::Up);
+        sock.pacing = pacing;
+        sock
     }
 
     /// The runner's other handle on this socket (see `WakerSlot`).
@@ -130,6 +178,24 @@ impl Sock {
         }
     }
 
+    /// Applies `pacing` before a read, write or wait: `Err` if this call is to be
+    /// interrupted instead of made.
+    fn pace(&mut self) -> io::Result<()> {
+        if !self.pacing.pause.is_zero() {
+            std::thread::sleep(self.pacing.pause);
+        }
+        if self.pacing.interrupt {
+            self.interrupted = !self.interrupted;
+            if self.interrupted {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "interrupted by a signal (a plain-peer test)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// One `write()`: returns how many bytes the kernel accepted, which may be fewer
     /// than `buf.len()`.
     #[track_caller]
@@ -139,7 +205,10 @@ impl Sock {
         if self.settle_writes {
             self.settle();
         }
-        let result = self.stream().and_then(|stream| stream.write(buf));
+        let result = self
+            .pace()
+            .and_then(|()| self.stream())
+            .and_then(|stream| uninterrupted(|| stream.write(buf)));
         let moved = *result.as_ref().unwrap_or(&0);
         self.finish(
             Call::Send,
@@ -160,7 +229,10 @@ impl Sock {
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let line = teaching_line(Location::caller());
         self.begin(CallKind::Read(self.in_wire), line);
-        let result = self.stream().and_then(|stream| stream.read(buf));
+        let result = self
+            .pace()
+            .and_then(|()| self.stream())
+            .and_then(|stream| uninterrupted(|| stream.read(buf)));
         let moved = *result.as_ref().unwrap_or(&0);
         let end_of_stream = moved == 0 && !buf.is_empty() && result.is_ok();
         self.finish(
@@ -181,6 +253,23 @@ impl Sock {
             }
         }
         result
+    }
+
+    /// Waits until the socket can take more bytes: `poll()` for `POLLOUT`, as
+    /// Python's `select.select([], [sock], [])`. Returns at once if it already can,
+    /// and also when the connection has failed (the next write says how).
+    #[track_caller]
+    pub fn wait_writable(&mut self) -> io::Result<()> {
+        let line = teaching_line(Location::caller());
+        self.begin(CallKind::Other, line);
+        let result = self.pace().and_then(|()| self.stream()).and_then(|stream| {
+            uninterrupted(|| {
+                let mut fds = [PollFd::new(&*stream, PollFlags::OUT)];
+                poll(&mut fds, None).map(|_| 0).map_err(io::Error::from)
+            })
+        });
+        self.finish(Call::Poll, 0, &[], &result, line, |_| {});
+        result.map(|_| ())
     }
 
     /// Calls `send()` until every byte is accepted.
@@ -218,6 +307,13 @@ impl Sock {
         Ok(())
     }
 
+    /// `std::io::Read::read_exact`: the same loop as `recv_exact`. Defined here so
+    /// the line of the caller, not a line of std, is recorded for each `recv()`.
+    #[track_caller]
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.recv_exact(buf)
+    }
+
     /// Shuts down one or both directions: `Shutdown::Write` sends end of stream.
     #[track_caller]
     pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
@@ -237,7 +333,7 @@ impl Sock {
     }
 
     /// Sets SO_RCVTIMEO: a later `recv()` that waits this long with nothing arriving
-    /// fails with `WouldBlock` (Linux's EAGAIN) or `TimedOut`. `None`: wait forever.
+    /// fails with `WouldBlock` (EAGAIN) on Unix, `TimedOut` on Windows. `None`: wait forever.
     #[track_caller]
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let line = teaching_line(Location::caller());
@@ -378,6 +474,22 @@ impl Inbox {
         Inbox { monitor }
     }
 
+    /// An inbox on its own, for teaching code run on a `Sock::plain`.
+    pub fn plain() -> Self {
+        Inbox::new(Arc::new(Monitor::new(
+            super::trace::Side::Correct,
+            super::monitor::Limits::default(),
+            super::trace::Mode::Direct,
+            false,
+            None,
+        )))
+    }
+
+    /// Every message and report delivered so far, in order.
+    pub fn delivered(&self) -> Vec<Vec<u8>> {
+        self.monitor.lock().delivered.clone()
+    }
+
     /// The receiver found that the connection failed, and tells the application how.
     ///
     /// A report reaches the application like a message: its bytes are `report(kind)`.
@@ -426,7 +538,7 @@ const REPORTED: [io::ErrorKind; 9] = [
 
 /// What `Inbox::report` hands the application for an error of this kind:
 /// `<connection-reset>`, `<broken-pipe>`, `<timed-out>`... A read timeout is
-/// `<timed-out>` whether the system says `WouldBlock` (Linux) or `TimedOut`.
+/// `<timed-out>` whether the system says `WouldBlock` (Unix) or `TimedOut` (Windows).
 /// A scenario can list the reports of the kinds in `REPORTED` among its messages.
 pub fn report(kind: io::ErrorKind) -> Vec<u8> {
     let kind = match kind {

@@ -31,23 +31,50 @@ pub enum Role {
     Relay,
 }
 
-/// How the relay delivers pieces.
+/// How the stream gets from the sender to the receiver.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// Each piece is written only once the receiver waits in `recv()` with nothing
-    /// unread, so every `recv()` returns exactly one piece. Reproducible.
+    /// A relay cuts the stream at the plan's offsets and writes each piece only once
+    /// the receiver waits in `recv()` with nothing unread, so every `recv()` returns
+    /// exactly one piece. Reproducible.
     #[default]
     Lockstep,
-    /// Pieces are written with real pauses and the kernel decides how reads split.
+    /// The relay cuts the stream at the same offsets but writes each piece as soon as
+    /// it has it, never waiting for the reader: the kernel may merge pieces that
+    /// arrive back to back, and a reader slow to call `recv()` gets them merged.
     FreeRun,
+    /// No relay: the sender's socket is connected straight to the receiver's, as in
+    /// a program written at home. The kernel alone decides how reads split.
+    Direct,
 }
 
 impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Lockstep, Mode::FreeRun, Mode::Direct];
+
     pub fn name(self) -> &'static str {
         match self {
             Mode::Lockstep => "lockstep",
             Mode::FreeRun => "free-run",
+            Mode::Direct => "direct",
+        }
+    }
+
+    /// The next mode, in the order of `ALL` (the TUI's `f` key cycles them).
+    pub fn next(self) -> Mode {
+        match self {
+            Mode::Lockstep => Mode::FreeRun,
+            Mode::FreeRun => Mode::Direct,
+            Mode::Direct => Mode::Lockstep,
+        }
+    }
+
+    /// One line for people: what the mode does.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Lockstep => "the relay cuts the stream and hands over one piece per recv()",
+            Mode::FreeRun => "the relay cuts the stream and forwards each piece at once",
+            Mode::Direct => "no relay: sender and receiver talk straight over loopback",
         }
     }
 }
@@ -70,6 +97,8 @@ pub enum Call {
     Abort,
     /// `set_read_timeout()`: later reads give up after the time set.
     SetTimeout,
+    /// `poll()`: waited until the socket could take more bytes.
+    Poll,
     /// The relay wrote one piece of the stream to the receiver.
     Piece,
     /// The teaching code handed a finished message to the application.
@@ -93,7 +122,8 @@ pub enum CallResult {
 /// One recorded call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Order of completion within its side.
+    /// Place in its side's listing (see `causal_order`): the same for the same seed
+    /// in lockstep, whatever thread the kernel ran first.
     pub seq: u32,
     /// Microseconds since the run started (monotonic clock).
     pub at_us: u64,
@@ -158,7 +188,13 @@ pub struct Span {
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Outcome {
     /// Every message, in order, byte for byte.
-    Delivered { messages: usize },
+    Delivered {
+        /// Data messages.
+        messages: usize,
+        /// Reports of how the connection failed (`engine::report`), counted apart.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        reports: usize,
+    },
     /// A message differs from what was sent.
     Wrong {
         index: usize,
@@ -238,9 +274,15 @@ impl Outcome {
     /// One sentence for people.
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Delivered { messages } => {
-                format!("delivered all {messages} message{}", plural(*messages))
-            }
+            Outcome::Delivered {
+                messages,
+                reports: 0,
+            } => format!("delivered all {messages} message{}", plural(*messages)),
+            Outcome::Delivered { messages, reports } => format!(
+                "delivered all {messages} message{} and {reports} report{}",
+                plural(*messages),
+                plural(*reports)
+            ),
             Outcome::Wrong {
                 index,
                 expected: Some(expected),
@@ -304,7 +346,7 @@ impl Outcome {
                 at_line(*line)
             ),
             Outcome::Spinning { calls, line, .. } => format!(
-                "spinning: recv() returned 0 (peer closed) and the loop{} called it again, {calls} times before it was stopped",
+                "spinning: recv() returned 0 (peer closed) {calls} times: the loop{} kept calling it until it was stopped",
                 at_line(*line)
             ),
             Outcome::Error {
@@ -314,6 +356,10 @@ impl Outcome {
             } => format!("error in the {}: {error}: {message}", role_name(*role)),
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -400,4 +446,107 @@ impl Trace {
             Side::Correct => &self.correct,
         }
     }
+}
+
+/// Puts a side's events in an order that does not depend on thread timing: each
+/// role's events (sender, relay, receiver) keep their program order, and the roles
+/// are merged by what each event needs to have happened first, by stream position:
+/// a piece comes after the sends of its bytes, a `recv()` after the pieces (in
+/// direct, the sends) of the bytes it returned, an end of stream or a reset after
+/// the peer's last write, a failed write after the peer's last call. Of the events
+/// whose needs are met, the sender's comes first, then the relay's, then the
+/// receiver's (the order in which lockstep lets them move). In lockstep a piece also
+/// waits until its receiver has read everything before it and is in `recv()`.
+///
+/// The same calls with the same results therefore list the same way, whichever
+/// thread the kernel ran first. Each event's `seq` becomes its place in this order.
+pub(crate) fn causal_order(events: Vec<Event>, mode: Mode) -> Vec<Event> {
+    let order = causal_indices(&events, mode);
+    let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(place, index)| {
+            let mut event = slots[index].take().expect("each event is placed once");
+            event.seq = place as u32;
+            event
+        })
+        .collect()
+}
+
+/// The order of `causal_order`, as indices into `events`.
+pub(crate) fn causal_indices(events: &[Event], mode: Mode) -> Vec<usize> {
+    use std::collections::VecDeque;
+    const ORDER: [Role; 3] = [Role::Sender, Role::Relay, Role::Receiver];
+    const SENDER: usize = 0;
+    const RELAY: usize = 1;
+    const RECEIVER: usize = 2;
+    let role_index = |role: Role| ORDER.iter().position(|&r| r == role).unwrap_or(0);
+    let is_write = |e: &Event| matches!(e.call, Call::Send | Call::Shutdown | Call::Abort);
+    let mut queues: [VecDeque<usize>; 3] = Default::default();
+    let mut writes_left = [0usize; 3];
+    let mut pieces_left = 0usize;
+    for (index, event) in events.iter().enumerate() {
+        let i = role_index(event.role);
+        writes_left[i] += usize::from(is_write(event));
+        pieces_left += usize::from(event.call == Call::Piece);
+        queues[i].push_back(index);
+    }
+    let (mut sent, mut pieced, mut read) = (0usize, 0usize, 0usize);
+    let (mut sent_back, mut read_back) = (0usize, 0usize);
+    let mut ordered = Vec::with_capacity(events.len());
+    while ordered.len() < events.len() {
+        let front = |i: usize| queues[i].front().map(|&index| &events[index]);
+        let ready = |i: usize| -> bool {
+            let Some(event) = front(i) else {
+                return false;
+            };
+            let ok = event.result == CallResult::Ok;
+            let peer = if i == SENDER { RECEIVER } else { SENDER };
+            match (i, event.call) {
+                (RELAY, Call::Piece) => {
+                    let offset = event.offset.unwrap_or(0);
+                    sent >= offset + event.moved
+                        && (mode != Mode::Lockstep
+                            || (read >= offset
+                                && front(RECEIVER).is_some_and(|e| e.call == Call::Recv)))
+                }
+                (RELAY, Call::Abort) => writes_left[SENDER] == 0,
+                (RECEIVER, Call::Recv) if ok => {
+                    let arrived = if mode == Mode::Direct { sent } else { pieced };
+                    arrived >= read + event.moved
+                }
+                (SENDER, Call::Recv) if ok => sent_back >= read_back + event.moved,
+                (_, Call::Recv) if !matches!(event.result, CallResult::TimedOut) => {
+                    writes_left[peer] == 0 && (i != RECEIVER || pieces_left == 0)
+                }
+                (_, Call::Send) if !ok && !matches!(event.result, CallResult::TimedOut) => {
+                    queues[peer].is_empty()
+                }
+                _ => true,
+            }
+        };
+        // When no event's needs are met (calls the rules do not foresee), the first
+        // role in order goes, so the result is still the same every time.
+        let i = (0..3)
+            .find(|&i| ready(i))
+            .or_else(|| (0..3).find(|&i| !queues[i].is_empty()))
+            .expect("an event is left");
+        let index = queues[i].pop_front().expect("the queue has an event");
+        let event = &events[index];
+        writes_left[i] -= usize::from(is_write(event));
+        match (i, event.call) {
+            (SENDER, Call::Send) => sent += event.moved,
+            (RELAY, Call::Piece) => {
+                pieced += event.moved;
+                pieces_left -= 1;
+            }
+            (RECEIVER, Call::Recv) => read += event.moved,
+            (RECEIVER, Call::Send) => sent_back += event.moved,
+            (SENDER, Call::Recv) => read_back += event.moved,
+            _ => {}
+        }
+        ordered.push(index);
+    }
+    ordered
 }

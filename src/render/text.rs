@@ -143,6 +143,7 @@ pub fn call_line(event: &Event) -> String {
         }
         (Call::Abort, CallResult::Ok) => "abort: close with a reset (RST)".to_string(),
         (Call::SetTimeout, CallResult::Ok) => "set a read timeout".to_string(),
+        (Call::Poll, CallResult::Ok) => "poll: wait until writable".to_string(),
         (Call::Flush, CallResult::Ok) => format!("flush → {}", event.moved),
         (Call::Buffer, CallResult::Ok) => format!("buffer {}", event.moved),
         (call, CallResult::TimedOut) => format!("{call:?} timed out").to_lowercase(),

@@ -57,7 +57,7 @@ pub fn send(sock: &mut Sock, lines: &[Vec<u8>]) -> io::Result<()> {
         }
         let mut framed = line.clone();
         framed.push(DELIMITER);
-        sock.send_all(&framed)?;
+        sock.write_all(&framed)?;
     }
     Ok(())
 }
@@ -83,7 +83,10 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     let mut chunk = [0u8; CHUNK];
     let mut buf = Vec::new(); // received, not yet delivered
     loop {
-        let n = sock.recv(&mut chunk)?;
+        let n = match sock.recv(&mut chunk) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             if buf.is_empty() {
                 return Ok(()); // closed between lines
@@ -99,17 +102,24 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
         let mut start = 0; // where the next line begins
         while let Some(i) = buf[scanned..].iter().position(|&b| b == DELIMITER) {
             let end = scanned + i;
+            check_length(end - start)?;
             inbox.deliver(&buf[start..end]);
             start = end + 1;
             scanned = start;
         }
         buf.drain(..start); // keep only the start of a line still to come
-        if buf.len() > MAX_LINE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a line longer than 8192 bytes",
-            ));
-        }
+        check_length(buf.len())?; // already too long, before its end arrives?
     }
+}
+
+/// Refuses a line longer than MAX_LINE: the limit is on the line, not on a read.
+fn check_length(len: usize) -> io::Result<()> {
+    if len > MAX_LINE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a line longer than 8192 bytes",
+        ));
+    }
+    Ok(())
 }
 // ANCHOR_END: correct

@@ -59,15 +59,17 @@ pub fn scenario() -> Scenario {
 
 // ANCHOR: client
 /// A client that fails twice: it goes silent in the middle of a request, and when
-/// the server speaks to it, its process dies and its kernel resets the connection.
+/// the server speaks to it, it sends a few more bytes, then its process dies and its
+/// kernel resets the connection.
 pub fn client(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
     for request in requests {
-        sock.send_all(request)?;
-        sock.recv_exact(&mut [0u8; REPLY.len()])?;
+        sock.write_all(request)?;
+        sock.read_exact(&mut [0u8; REPLY.len()])?;
     }
-    sock.send_all(&UNFINISHED[..REQUEST_LEN / 2])?; // half a request, then silence
-    sock.recv(&mut [0u8; 1])?; // until the server says anything at all
-    sock.abort() // SO_LINGER 0, then close: RST instead of FIN
+    sock.write_all(&UNFINISHED[..REQUEST_LEN / 2])?; // half a request, then silence
+    sock.read_exact(&mut [0u8; 1])?; // until the server says anything at all
+    sock.write_all(&UNFINISHED[REQUEST_LEN / 2..][..4])?; // a few more bytes...
+    sock.abort() // ...and it dies: SO_LINGER 0, then close: RST instead of FIN
 }
 // ANCHOR_END: client
 
@@ -87,7 +89,7 @@ pub fn naive(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
             return Ok(()); // nothing more: the client has gone
         }
         inbox.deliver(&request[..got]);
-        sock.send_all(REPLY)?;
+        sock.write_all(REPLY)?;
     }
 }
 // ANCHOR_END: naive
@@ -106,11 +108,12 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
                 return Ok(());
             }
             Ok(n) => got += n,
-            // Silence: WouldBlock on Linux, TimedOut elsewhere. Ask once, keep waiting.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {} // a signal: again
+            // Silence: WouldBlock on Unix, TimedOut on Windows. Ask once, keep waiting.
             Err(e) if is_timeout(&e) && !asked => {
                 inbox.report(&e);
                 asked = true;
-                if let Err(e) = sock.send_all(ARE_YOU_THERE) {
+                if let Err(e) = sock.write_all(ARE_YOU_THERE) {
                     inbox.report(&e); // BrokenPipe or ConnectionReset: it has gone
                     return Ok(());
                 }
@@ -124,7 +127,7 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
         if got == REQUEST_LEN {
             inbox.deliver(&request);
             got = 0;
-            if let Err(e) = sock.send_all(REPLY) {
+            if let Err(e) = sock.write_all(REPLY) {
                 inbox.report(&e);
                 return Ok(());
             }

@@ -30,9 +30,10 @@ pub const LESSON: Lesson = Lesson {
 };
 
 pub fn scenario() -> Scenario {
-    let messages = ["hello", "temperature 21C", "bye"];
+    // Binary data too: the third message has NUL bytes inside it.
+    let messages: [&[u8]; 4] = [b"hello", b"temperature 21C", b"id\0\x07\0\x2a raw", b"bye"];
     Scenario {
-        messages: messages.iter().map(|m| m.as_bytes().to_vec()).collect(),
+        messages: messages.iter().map(|m| m.to_vec()).collect(),
         framing: Framing::FixedLength {
             size: MSGLEN,
             pad: PAD,
@@ -69,7 +70,10 @@ impl<'a> FixedSocket<'a> {
         frame[..message.len()].copy_from_slice(message);
         let mut sent = 0;
         while sent < MSGLEN {
-            let n = self.sock.send(&frame[sent..])?;
+            let n = match self.sock.send(&frame[sent..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -90,6 +94,24 @@ fn unpad(frame: &[u8]) -> &[u8] {
     &frame[..len]
 }
 // ANCHOR_END: unpad
+
+// ANCHOR: msglen_mistake
+/// The mistake: a send loop that counts to MSGLEN over the message itself, with no
+/// padded frame. A shorter message runs out first: the next `send()` gets an empty
+/// slice and returns 0, which this loop takes for a broken connection. A longer one
+/// goes out whole, and every frame after it is out of step.
+pub fn send_unpadded(sock: &mut Sock, message: &[u8]) -> io::Result<()> {
+    let mut sent = 0;
+    while sent < MSGLEN {
+        let n = sock.send(&message[sent..])?;
+        if n == 0 {
+            return Err(io::Error::other("socket connection broken"));
+        }
+        sent += n;
+    }
+    Ok(())
+}
+// ANCHOR_END: msglen_mistake
 
 // ANCHOR: send
 pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
@@ -122,7 +144,10 @@ impl FixedSocket<'_> {
         let mut frame = [0u8; MSGLEN];
         let mut got = 0;
         while got < MSGLEN {
-            let n = self.sock.recv(&mut frame[got..])?;
+            let n = match self.sock.recv(&mut frame[got..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 if got == 0 {
                     return Ok(None);

@@ -53,7 +53,7 @@ pub fn naive(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
     for _ in requests {
         let mut reply = [0u8; REPLY.len()];
         // Waits for answers to requests that are still in our own buffer.
-        out.get_mut().recv_exact(&mut reply)?;
+        out.get_mut().read_exact(&mut reply)?;
     }
     Ok(())
 }
@@ -68,7 +68,7 @@ pub fn correct(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
     out.flush()?; // one send() for all the requests, before waiting for answers
     for _ in requests {
         let mut reply = [0u8; REPLY.len()];
-        out.get_mut().recv_exact(&mut reply)?;
+        out.get_mut().read_exact(&mut reply)?;
         if &reply != REPLY {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -87,7 +87,10 @@ pub fn server(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
         let mut request = [0u8; REQUEST_LEN];
         let mut got = 0;
         while got < REQUEST_LEN {
-            let n = sock.recv(&mut request[got..])?;
+            let n = match sock.recv(&mut request[got..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 if got == 0 {
                     return Ok(()); // closed between requests: done
@@ -100,7 +103,7 @@ pub fn server(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
             got += n;
         }
         inbox.deliver(&request);
-        sock.send_all(REPLY)?;
+        sock.write_all(REPLY)?;
     }
 }
 // ANCHOR_END: server

@@ -71,7 +71,7 @@ pub fn send(sock: &mut Sock, lines: &[Vec<u8>]) -> io::Result<()> {
         stream.extend_from_slice(line);
         stream.push(NEWLINE);
     }
-    sock.send_all(&stream)
+    sock.write_all(&stream)
 }
 // ANCHOR_END: send
 
@@ -139,6 +139,9 @@ impl LineReader {
         loop {
             if let Some(i) = self.buf[self.scanned..].iter().position(|&b| b == NEWLINE) {
                 let end = self.scanned + i;
+                if end > MAX_LINE {
+                    return Err(too_long()); // the limit is on the line, not on a read
+                }
                 let line = self.buf[..end].to_vec();
                 self.buf.drain(..=end); // the leftover stays, for the next call
                 self.scanned = 0;
@@ -148,7 +151,10 @@ impl LineReader {
             if self.buf.len() > MAX_LINE {
                 return Err(too_long());
             }
-            let n = sock.recv(&mut chunk)?;
+            let n = match sock.recv(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 return if self.buf.is_empty() {
                     Ok(None)

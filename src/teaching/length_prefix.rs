@@ -50,8 +50,8 @@ pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
             ));
         }
         let prefix = format!("{:05}", message.len());
-        sock.send_all(prefix.as_bytes())?;
-        sock.send_all(message)?;
+        sock.write_all(prefix.as_bytes())?;
+        sock.write_all(message)?;
     }
     Ok(())
 }
@@ -74,7 +74,10 @@ fn parse_length(digits: &[u8]) -> io::Result<usize> {
 fn recv_all(sock: &mut Sock, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
-        let n = sock.recv(&mut buf[got..])?;
+        let n = match sock.recv(&mut buf[got..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             break; // closed
         }

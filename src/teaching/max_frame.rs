@@ -70,10 +70,10 @@ pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
     for message in messages {
         let len = u32::try_from(message.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "message too long"))?;
-        sock.send_all(&len.to_be_bytes())?;
-        sock.send_all(message)?;
+        sock.write_all(&len.to_be_bytes())?;
+        sock.write_all(message)?;
     }
-    sock.send_all(&the_lie())?;
+    sock.write_all(&the_lie())?;
     // Wait for the answer: a line, or the server hanging up. A server that hangs up
     // with our bytes unread resets the connection: that is hanging up too.
     let mut answer = Vec::new();
@@ -82,6 +82,7 @@ pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
         match sock.recv(&mut chunk) {
             Ok(0) => break,
             Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {} // a signal: again
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
             Err(e) => return Err(e),
         }
@@ -97,7 +98,10 @@ fn read_prefix(sock: &mut Sock) -> io::Result<Option<usize>> {
     let mut prefix = [0u8; PREFIX_LEN];
     let mut got = 0;
     while got < PREFIX_LEN {
-        let n = sock.recv(&mut prefix[got..])?;
+        let n = match sock.recv(&mut prefix[got..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             if got == 0 {
                 return Ok(None);
@@ -145,7 +149,10 @@ fn read_frame(sock: &mut Sock) -> io::Result<Option<Vec<u8>>> {
     let mut body = vec![0u8; len]; // at most MAX_FRAME
     let mut got = 0;
     while got < len {
-        let n = sock.recv(&mut body[got..])?;
+        let n = match sock.recv(&mut body[got..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
@@ -162,7 +169,7 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
             Err(error) if error.kind() == io::ErrorKind::InvalidData => {
                 // The peer broke the protocol. Say why, and hang up: after a bad
                 // prefix, nothing tells where the next frame would start.
-                sock.send_all(format!("ERR {error}\n").as_bytes())?;
+                sock.write_all(format!("ERR {error}\n").as_bytes())?;
                 return Ok(());
             }
             Err(error) => return Err(error),

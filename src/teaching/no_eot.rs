@@ -53,7 +53,7 @@ pub fn send(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
         }
         let mut line = request.clone();
         line.push(NEWLINE);
-        sock.send_all(&line)?;
+        sock.write_all(&line)?;
         if read_line(sock)?.is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -72,7 +72,11 @@ fn read_line(sock: &mut Sock) -> io::Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
-        if sock.recv(&mut byte)? == 0 {
+        let n = match sock.recv(&mut byte) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
+        if n == 0 {
             if line.is_empty() {
                 return Ok(None);
             }
@@ -109,7 +113,7 @@ pub fn naive(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     }
     for line in request.split(|&b| b == NEWLINE).filter(|l| !l.is_empty()) {
         inbox.deliver(line);
-        sock.send_all(b"OK\n")?;
+        sock.write_all(b"OK\n")?;
     }
     Ok(())
 }
@@ -120,7 +124,7 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     // The newline, not the connection, ends each request.
     while let Some(request) = read_line(sock)? {
         inbox.deliver(&request);
-        sock.send_all(b"OK\n")?;
+        sock.write_all(b"OK\n")?;
     }
     Ok(()) // the client closed between requests: it has nothing more to ask
 }

@@ -42,7 +42,7 @@ pub fn scenario() -> Scenario {
 // ANCHOR: send
 pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
     for message in messages {
-        sock.send_all(message)?; // loops until the kernel took every byte
+        sock.write_all(message)?; // loops until the kernel took every byte
     }
     Ok(())
 }
@@ -64,7 +64,10 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     let mut got = 0;
     while got < GREETING_LEN {
         // Ask only for the bytes still missing, and add them after the others.
-        let n = sock.recv(&mut greeting[got..])?;
+        let n = match sock.recv(&mut greeting[got..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,

@@ -74,9 +74,30 @@ pub fn naive(sock: &mut Sock, uploads: &[Vec<u8>]) -> io::Result<()> {
 // ANCHOR: correct
 pub fn correct(sock: &mut Sock, uploads: &[Vec<u8>]) -> io::Result<()> {
     for upload in uploads {
-        sock.write_all(upload)?; // write() again and again until every byte is taken
+        let mut rest = &upload[..];
+        while !rest.is_empty() {
+            match sock.write(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => rest = &rest[n..], // a short count: write the rest next time
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {} // a signal: again
+                // No room at all before the send timeout: wait for room, then again.
+                Err(e) if is_timeout(&e) => match sock.wait_writable() {
+                    Err(e) if e.kind() != io::ErrorKind::Interrupted => return Err(e),
+                    _ => {} // room, or a signal: write again either way
+                },
+                Err(e) => return Err(e), // a real failure: reset, broken pipe
+            }
+        }
     }
     Ok(())
+}
+
+/// A send timeout that passed: WouldBlock on Unix (EAGAIN), TimedOut on Windows.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 // ANCHOR_END: correct
 
@@ -86,7 +107,10 @@ pub fn receive_upload(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     let mut upload = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let n = sock.recv(&mut chunk)?;
+        let n = match sock.recv(&mut chunk) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             break; // the sender closed: the upload is complete
         }

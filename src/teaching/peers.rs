@@ -50,9 +50,9 @@ pub fn scenario() -> Scenario {
 /// The client waits for the server to say something first.
 pub fn naive_client(sock: &mut Sock, greetings: &[Vec<u8>]) -> io::Result<()> {
     let mut welcome = [0u8; WELCOME.len()];
-    sock.recv_exact(&mut welcome)?; // "the server will greet me"
+    sock.read_exact(&mut welcome)?; // "the server will greet me"
     for greeting in greetings {
-        sock.send_all(greeting)?;
+        sock.write_all(greeting)?;
     }
     Ok(())
 }
@@ -61,9 +61,9 @@ pub fn naive_client(sock: &mut Sock, greetings: &[Vec<u8>]) -> io::Result<()> {
 /// The server waits for the client's greeting, then answers it.
 pub fn server(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     let mut greeting = [0u8; GREETING_LEN];
-    sock.recv_exact(&mut greeting)?; // "the client will greet me"
+    sock.read_exact(&mut greeting)?; // "the client will greet me"
     inbox.deliver(&greeting);
-    sock.send_all(WELCOME)?;
+    sock.write_all(WELCOME)?;
     Ok(())
 }
 // ANCHOR_END: naive
@@ -71,10 +71,10 @@ pub fn server(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
 /// The client speaks first, as the protocol says, then waits for the answer.
 pub fn client(sock: &mut Sock, greetings: &[Vec<u8>]) -> io::Result<()> {
     for greeting in greetings {
-        sock.send_all(greeting)?;
+        sock.write_all(greeting)?;
     }
     let mut welcome = [0u8; WELCOME.len()];
-    sock.recv_exact(&mut welcome)?;
+    sock.read_exact(&mut welcome)?;
     if &welcome != WELCOME {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -79,7 +79,7 @@ pub fn write_message(sock: &mut Sock, body: &[u8]) -> io::Result<()> {
     let mut message = header_len.to_be_bytes().to_vec();
     message.extend_from_slice(&header);
     message.extend_from_slice(body);
-    sock.send_all(&message)
+    sock.write_all(&message)
 }
 // ANCHOR_END: write_message
 
@@ -104,7 +104,10 @@ pub fn send(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
 fn recv_all(sock: &mut Sock, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
-        let n = sock.recv(&mut buf[got..])?;
+        let n = match sock.recv(&mut buf[got..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             break; // closed
         }

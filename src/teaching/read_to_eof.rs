@@ -49,7 +49,10 @@ fn read_to_end(sock: &mut Sock, max: usize) -> io::Result<Vec<u8>> {
     let mut all = Vec::new();
     let mut chunk = [0u8; 512];
     loop {
-        let n = sock.recv(&mut chunk)?;
+        let n = match sock.recv(&mut chunk) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             return Ok(all); // the end of the stream: the whole message
         }
@@ -66,7 +69,7 @@ fn read_to_end(sock: &mut Sock, max: usize) -> io::Result<Vec<u8>> {
 // ANCHOR: naive
 pub fn naive_client(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
     for request in requests {
-        sock.send_all(request)?;
+        sock.write_all(request)?;
     }
     // The server cannot know the request is over: the stream is still open.
     let response = read_to_end(sock, RESPONSE.len())?;
@@ -78,14 +81,14 @@ pub fn naive_client(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
 pub fn server(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     let request = read_to_end(sock, MAX_REQUEST)?;
     inbox.deliver(&request);
-    sock.send_all(RESPONSE)?; // the client's side is closed; ours is still open
+    sock.write_all(RESPONSE)?; // the client's side is closed; ours is still open
     Ok(()) // closing ends the response
 }
 // ANCHOR_END: naive
 
 pub fn client(sock: &mut Sock, requests: &[Vec<u8>]) -> io::Result<()> {
     for request in requests {
-        sock.send_all(request)?;
+        sock.write_all(request)?;
     }
     sock.shutdown(Shutdown::Write)?; // "that was all": the server's recv() returns 0
     let response = read_to_end(sock, RESPONSE.len())?; // still open this way

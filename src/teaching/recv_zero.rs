@@ -37,7 +37,7 @@ pub fn scenario() -> Scenario {
 // ANCHOR: send
 pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
     for message in messages {
-        sock.send_all(message)?;
+        sock.write_all(message)?;
     }
     Ok(()) // returning drops the socket: the peer's next recv() returns 0
 }
@@ -64,7 +64,10 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     let mut data = Vec::new();
     let mut buf = [0u8; 16];
     loop {
-        let n = sock.recv(&mut buf)?;
+        let n = match sock.recv(&mut buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             break; // the peer closed: nothing more will ever come
         }

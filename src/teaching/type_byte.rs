@@ -77,7 +77,7 @@ pub fn send(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
                 "the body's length does not match its type",
             ));
         }
-        sock.send_all(message)?; // the type byte and the body, back to back
+        sock.write_all(message)?; // the type byte and the body, back to back
     }
     Ok(())
 }
@@ -103,7 +103,10 @@ pub fn naive(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
 fn recv_exact(sock: &mut Sock, buf: &mut [u8]) -> io::Result<()> {
     let mut got = 0;
     while got < buf.len() {
-        let n = sock.recv(&mut buf[got..])?;
+        let n = match sock.recv(&mut buf[got..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -119,7 +122,11 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
     loop {
         let mut frame = [0u8; LONGEST];
         // Step one: the type byte. One byte cannot be split, but it can come alone.
-        if sock.recv(&mut frame[..1])? == 0 {
+        let n = match sock.recv(&mut frame[..1]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+            n => n?,
+        };
+        if n == 0 {
             return Ok(()); // closed between messages
         }
         // Step two: exactly as many bytes as the type says, however they arrive.

@@ -46,7 +46,7 @@ pub fn send(sock: &mut Sock, words: &[Vec<u8>]) -> io::Result<()> {
                 "every word must be exactly five bytes",
             ));
         }
-        sock.send_all(word)?;
+        sock.write_all(word)?;
     }
     Ok(()) // returning closes the connection
 }
@@ -72,7 +72,10 @@ pub fn correct(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
         let mut got = 0;
         while got < WORD_LEN {
             // As many recv() calls as it takes, each asking for what is missing.
-            let n = sock.recv(&mut word[got..])?;
+            let n = match sock.recv(&mut word[got..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: again
+                n => n?,
+            };
             if n == 0 {
                 if got == 0 {
                     return Ok(()); // closed between words: the end

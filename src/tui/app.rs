@@ -383,10 +383,7 @@ impl App {
                 }
             }
             KeyCode::Char('f') => {
-                self.mode = match self.mode {
-                    Mode::Lockstep => Mode::FreeRun,
-                    Mode::FreeRun => Mode::Lockstep,
-                };
+                self.mode = self.mode.next();
                 self.start_run();
             }
             KeyCode::Left | KeyCode::Char('p') => self.go_to(self.index.saturating_sub(1)),

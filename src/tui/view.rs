@@ -12,7 +12,7 @@ use super::app::{AUTOPLAY_SPEEDS_MS, App, Overlay, Pane};
 use super::bytes::{ByteView, CUT_AND_RECV};
 use super::{code, markdown};
 use crate::engine::trace::quote;
-use crate::engine::{ActorState, Call, Event, Mode, Role, Side, SideStatus};
+use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
 use crate::render::text::{CUT, RECV, call_line};
 
 /// Smallest terminal the TUI draws in.
@@ -197,10 +197,7 @@ pub fn render(frame: &mut Frame, app: &mut App, cache: &mut Cache) {
 
 fn render_header(frame: &mut Frame, app: &App, area: Rect) {
     let lesson = app.lesson();
-    let mode = match app.mode {
-        Mode::Lockstep => "lockstep",
-        Mode::FreeRun => "free-run",
-    };
+    let mode = app.mode.name();
     let mut spans = vec![
         Span::styled(
             " sockstep ",
@@ -250,7 +247,7 @@ fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
                     ("enter", "run"),
                     ("r", "new seed"),
                     ("s", "seed"),
-                    ("f", "free-run"),
+                    ("f", "mode"),
                     ("←→", "lesson"),
                     ("l", "list"),
                     ("x", "hex"),
@@ -647,7 +644,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("enter", "run both sides to the end"),
     ("r", "run again with a new seed"),
     ("s", "type a seed"),
-    ("f", "lockstep ↔ free-run (the kernel decides)"),
+    ("f", "mode: lockstep → free-run → direct"),
     ("← → / p n", "previous / next lesson"),
     ("l", "lesson list (✓ = completed)"),
     ("x", "bytes as text ↔ hex"),

@@ -1,0 +1,367 @@
+//! Sentences on the lesson pages that `sockstep check` does not prove by itself,
+//! each shown here by real runs over real sockets.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use common::{lesson, run};
+use sockstep::engine::{
+    Call, CallResult, Limits, Mode, Outcome, Role, SocketTuning, Trace, loopback_pair,
+};
+
+fn receiver_calls(trace: &Trace) -> Vec<&sockstep::engine::Event> {
+    trace
+        .naive
+        .events
+        .iter()
+        .filter(|e| e.role == Role::Receiver)
+        .collect()
+}
+
+/// partial-send: "reading the sizes back gives 4,608 and 4,096" (Linux).
+#[cfg(target_os = "linux")]
+#[test]
+fn partial_send_buffers_read_back_as_linux_sizes_them() {
+    let tuning = (lesson("partial-send").scenario)().sender_socket;
+    let (client, server) = loopback_pair(tuning).unwrap();
+    let client = socket2::SockRef::from(&client);
+    let server = socket2::SockRef::from(&server);
+    assert_eq!(tuning.send_buffer, Some(2048));
+    assert_eq!(tuning.recv_buffer, Some(2048));
+    assert_eq!(client.send_buffer_size().unwrap(), 4608);
+    assert_eq!(server.recv_buffer_size().unwrap(), 4096);
+}
+
+/// partial-send: "On an ordinary blocking socket, with no send timeout, Linux's
+/// write() waits until it has taken every byte, however big the write and however
+/// slow the reader."
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blocking_write_without_timeout_takes_every_byte() {
+    let (mut client, mut server) = loopback_pair(SocketTuning::default()).unwrap();
+    let reader = thread::spawn(move || {
+        let mut total = 0;
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            thread::sleep(Duration::from_millis(5));
+            match server.read(&mut chunk).unwrap() {
+                0 => return total,
+                n => total += n,
+            }
+        }
+    });
+    let big = vec![b'x'; 1 << 20];
+    assert_eq!(client.write(&big).unwrap(), big.len());
+    drop(client);
+    assert_eq!(reader.join().unwrap(), big.len());
+}
+
+/// partial-send: against a plain reader "the short counts still happen ... and a
+/// write that finds no room at all for the whole 2 ms fails instead". Shown against
+/// a reader that reads nothing until both writes are done.
+#[test]
+fn a_tight_socket_returns_short_then_fails_with_would_block() {
+    let tuning = (lesson("partial-send").scenario)().sender_socket;
+    let (mut client, mut server) = loopback_pair(tuning).unwrap();
+    let (done, writes_done) = mpsc::channel::<()>();
+    let reader = thread::spawn(move || {
+        writes_done.recv().unwrap();
+        let mut all = Vec::new();
+        server.read_to_end(&mut all).unwrap();
+        all.len()
+    });
+    let upload = vec![b'x'; 9000];
+    let first = client.write(&upload).unwrap();
+    assert!(
+        0 < first && first < upload.len(),
+        "first write took {first}"
+    );
+    let second = client.write(&upload[first..]).unwrap_err();
+    assert!(
+        matches!(
+            second.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{second}"
+    );
+    done.send(()).unwrap();
+    drop(client);
+    assert_eq!(reader.join().unwrap(), first);
+}
+
+/// errors: "after its recv() has failed with connection-reset, the naive server still
+/// answers, and that send → error broken-pipe"; the correct server never writes
+/// after the reset.
+#[test]
+fn errors_naive_server_writes_into_a_broken_pipe() {
+    for seed in 1..=30 {
+        let trace = run("errors", seed, Mode::Lockstep);
+        let naive = receiver_calls(&trace);
+        let reset = naive
+            .iter()
+            .position(|e| {
+                matches!(&e.result, CallResult::Error { error, .. } if error == "connection-reset")
+            })
+            .expect("the naive server's recv meets the reset");
+        assert_eq!(naive[reset].call, Call::Recv);
+        let last = naive.last().unwrap();
+        assert_eq!(last.call, Call::Send, "seed {seed}");
+        assert!(
+            matches!(&last.result, CallResult::Error { error, .. } if error == "broken-pipe"),
+            "seed {seed}: {:?}",
+            last.result
+        );
+        let correct = &trace.correct.events;
+        let reset = correct
+            .iter()
+            .position(|e| matches!(&e.result, CallResult::Error { error, .. } if error == "connection-reset"))
+            .expect("the correct server meets the reset");
+        assert!(
+            correct[reset..]
+                .iter()
+                .all(|e| !(e.role == Role::Receiver && e.call == Call::Send)),
+            "seed {seed}: the correct server writes after the reset"
+        );
+    }
+}
+
+/// length-prefix: "the naive server ... delivers an empty message where hello was
+/// sent ... parse_length fails ... On seeds 1 to 200 it ends this way every time,
+/// after one to six wrong messages ... the calls list ends with the recv of the
+/// bytes it could not parse", and with seed 3 those bytes are `005he`.
+#[test]
+fn length_prefix_naive_server_ends_on_a_prefix_it_cannot_parse() {
+    for seed in 1..=200 {
+        let trace = run("length-prefix", seed, Mode::Lockstep);
+        let delivered = &trace.naive.delivered;
+        assert_eq!(delivered.first().map(Vec::len), Some(0), "seed {seed}");
+        assert!(
+            (1..=6).contains(&delivered.len()),
+            "seed {seed}: {}",
+            delivered.len()
+        );
+        assert!(matches!(
+            trace.naive.outcome,
+            Outcome::Wrong { index: 0, .. }
+        ));
+        let last = *receiver_calls(&trace).last().unwrap();
+        assert_eq!(last.call, Call::Recv, "seed {seed}");
+        let text = String::from_utf8_lossy(&last.bytes);
+        assert!(
+            text.trim().parse::<usize>().is_err(),
+            "seed {seed}: {text:?} parses"
+        );
+        if seed == 3 {
+            assert_eq!(last.bytes, b"005he");
+        }
+    }
+}
+
+/// recv-zero: "the naive side's recv() returns 0 26 times, the first and 25 more".
+#[test]
+fn recv_zero_naive_loop_gets_26_zeros() {
+    assert_eq!(Limits::default().reads_after_eof, 25);
+    for seed in 1..=5 {
+        let trace = run("recv-zero", seed, Mode::Lockstep);
+        let zeros = receiver_calls(&trace)
+            .iter()
+            .filter(|e| e.result == CallResult::EndOfStream)
+            .count();
+        assert_eq!(zeros, 26);
+        assert!(
+            trace
+                .naive
+                .outcome
+                .describe()
+                .contains("returned 0 (peer closed) 26 times"),
+            "{}",
+            trace.naive.outcome.describe()
+        );
+    }
+}
+
+/// fixed-length: "The correct side delivers all 10 bytes intact ... stopping at the
+/// first NUL (strlen()) would deliver `id` and lose the rest."
+#[test]
+fn fixed_length_carries_nul_bytes_that_a_c_string_length_would_cut() {
+    let binary = &(lesson("fixed-length").scenario)().messages[2];
+    assert_eq!(binary.len(), 10);
+    assert!(binary.contains(&0) && binary.last() != Some(&0));
+    let c_string_len = binary.iter().position(|&b| b == 0).unwrap();
+    assert_eq!(&binary[..c_string_len], b"id");
+    for seed in 1..=20 {
+        let trace = run("fixed-length", seed, Mode::Lockstep);
+        assert_eq!(&trace.correct.delivered[2], binary, "seed {seed}");
+    }
+}
+
+/// fixed-length: the HOWTO's loop to MSGLEN over the message: "With hello it sends
+/// the 5 bytes, then calls send() with nothing left to send, which returns 0, and
+/// reports a broken connection ... With a 20-byte message, one send() takes all 20 ...
+/// the next frame starts with the message's last 4 bytes."
+#[test]
+fn fixed_length_msglen_mistake_on_a_real_socket() {
+    use sockstep::engine::{Pacing, Sock};
+    use sockstep::teaching::fixed_length::{MSGLEN, send_unpadded};
+
+    let connect = || {
+        let (client, server) = loopback_pair(SocketTuning::default()).unwrap();
+        (Sock::plain(client, Pacing::default()), server)
+    };
+    let read_all = |mut server: std::net::TcpStream| {
+        let mut wire = Vec::new();
+        server.read_to_end(&mut wire).unwrap();
+        wire
+    };
+
+    let (mut sock, server) = connect();
+    let error = send_unpadded(&mut sock, b"hello").unwrap_err();
+    assert_eq!(error.to_string(), "socket connection broken");
+    // ...on a connection that is fine: the next write goes out.
+    sock.write_all(b"!").unwrap();
+    drop(sock);
+    assert_eq!(read_all(server), b"hello!");
+
+    let (mut sock, server) = connect();
+    let long = b"twenty bytes, not 16";
+    assert_eq!(long.len(), 20);
+    send_unpadded(&mut sock, long).unwrap();
+    drop(sock);
+    let wire = read_all(server);
+    assert_eq!(wire, long);
+    // Read as MSGLEN-byte frames: the second frame starts with its last 4 bytes.
+    assert_eq!(wire.chunks(MSGLEN).nth(1), Some(&long[16..]));
+}
+
+/// errors: the correct side's outcome counts its one message and two reports apart.
+#[test]
+fn errors_outcome_counts_messages_and_reports_apart() {
+    let trace = run("errors", 1, Mode::Lockstep);
+    assert_eq!(
+        trace.correct.outcome.describe(),
+        "delivered all 1 message and 2 reports"
+    );
+    let trace = run("welcome", 1, Mode::Lockstep);
+    assert_eq!(trace.correct.outcome.describe(), "delivered all 2 messages");
+}
+
+/// partial-send: "That write() takes 4,096 bytes (on every seed)"; the correct
+/// upload takes "send 9000 → 4096, send 4904 → 3072 and send 1832 → 1832"; "the
+/// counts are the same on every run" (Linux's buffer sizes).
+#[cfg(target_os = "linux")]
+#[test]
+fn partial_send_counts_are_the_same_on_every_seed() {
+    let sends = |side: &sockstep::engine::SideTrace| -> Vec<(usize, usize)> {
+        side.events
+            .iter()
+            .filter(|e| e.role == Role::Sender && e.call == Call::Send)
+            .map(|e| (e.asked, e.moved))
+            .collect()
+    };
+    for seed in 1..=30 {
+        let trace = run("partial-send", seed, Mode::Lockstep);
+        assert_eq!(sends(&trace.naive), [(9000, 4096)], "seed {seed}");
+        assert_eq!(
+            sends(&trace.correct),
+            [(9000, 4096), (4904, 3072), (1832, 1832)],
+            "seed {seed}"
+        );
+    }
+}
+
+/// errors: "In Python the same failures are exceptions, ConnectionResetError and
+/// BrokenPipeError (both ConnectionErrors) ... Python ... ignore[s] SIGPIPE when a
+/// program starts". Needs python3: fails, never skips, without it.
+#[test]
+fn errors_python_raises_connection_reset_then_broken_pipe() {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/reset.py"))
+        .output()
+        .expect("python3 must be installed for this test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "SIG_IGN\nConnectionResetError True\nBrokenPipeError True\n"
+    );
+}
+
+/// errors: "In C a write to a broken connection also sends the process a SIGPIPE
+/// signal, which kills it unless the program ignores that signal ...; then send()
+/// returns -1 with errno set to EPIPE." Needs cc: fails, never skips, without it.
+#[cfg(unix)]
+#[test]
+fn errors_c_gets_sigpipe_unless_it_ignores_it() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
+
+    let dir = std::env::temp_dir().join(format!("sockstep-sigpipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join("sigpipe");
+    let built = Command::new("cc")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/sigpipe.c"
+        ))
+        .arg("-o")
+        .arg(&binary)
+        .status()
+        .expect("cc must be installed for this test");
+    assert!(built.success());
+    let killed = Command::new(&binary).output().unwrap();
+    let survivors = ["ignore", "nosignal"].map(|how| Command::new(&binary).arg(how).output());
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        killed.status.signal(),
+        Some(13),
+        "SIGPIPE: {:?}",
+        killed.status
+    );
+    for survivor in survivors {
+        let survivor = survivor.unwrap();
+        assert!(survivor.status.success(), "{:?}", survivor.status);
+        assert_eq!(String::from_utf8_lossy(&survivor.stdout), "EPIPE\n");
+    }
+}
+
+/// errors: "a process that dies with nothing unread in its sockets ends them with a
+/// FIN, and its peer sees Ok(0) ... Only if bytes sat unread in its socket does its
+/// kernel send a reset ... a connect() to a port where nobody listens ...
+/// ConnectionRefused". A real process is killed with SIGKILL. Needs python3.
+#[test]
+fn errors_a_crashed_process_closes_with_fin_unless_bytes_sat_unread() {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/crash.py"))
+        .output()
+        .expect("python3 must be installed for this test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "clean b''\nunread ConnectionResetError\nnobody listening ConnectionRefusedError\n"
+    );
+}
+
+/// errors: a read timeout that runs out is `WouldBlock` (EAGAIN) on Unix; std's
+/// documentation of `set_read_timeout` says Windows may give `TimedOut` instead.
+#[cfg(target_os = "linux")]
+#[test]
+fn errors_a_read_timeout_is_would_block_on_unix() {
+    let (_client, mut server) = loopback_pair(SocketTuning::default()).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(10)))
+        .unwrap();
+    let error = server.read(&mut [0u8; 1]).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(error.raw_os_error(), Some(11), "EAGAIN");
+}
