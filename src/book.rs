@@ -190,8 +190,7 @@ fn is_closed(block: &str) -> bool {
         return false;
     };
     lines
-        .filter(|line| !line.trim_start_matches([' ', '\t', '>']).trim().is_empty())
-        .last()
+        .rfind(|line| !line.trim_start_matches([' ', '\t', '>']).trim().is_empty())
         .and_then(fence)
         .is_some_and(|(m, l, only)| m == marker && l >= length && only)
 }
