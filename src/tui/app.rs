@@ -193,7 +193,7 @@ impl App {
         self.steps = 0;
         self.code_scroll = [0; 2];
         self.timeline_scroll = [0; 2];
-        self.page = self.lesson().page_text(self.pages_dir.as_deref());
+        self.load_page();
         let id = self.next_run_id;
         self.next_run_id += 1;
         let (tx, rx) = mpsc::channel();
@@ -302,6 +302,21 @@ impl App {
         }
     }
 
+    /// Loads the lesson's page; an author's page that cannot be shown is named on
+    /// screen, above the built-in page shown instead.
+    fn load_page(&mut self) {
+        self.page = match self.lesson().page_text(self.pages_dir.as_deref()) {
+            Ok(page) => page,
+            Err(error) => {
+                self.notice = Some(error.to_string());
+                format!(
+                    "**{error}**; showing the built-in page.\n\n{}",
+                    self.lesson().builtin_page_text()
+                )
+            }
+        };
+    }
+
     fn complete_lesson(&mut self) {
         let slug = self.lesson().slug;
         let seed = self.seed;
@@ -366,7 +381,7 @@ impl App {
         self.notice = None;
         if self.pages_dir.is_some() {
             // An author editing the pages sees each change at the next key.
-            self.page = self.lesson().page_text(self.pages_dir.as_deref());
+            self.load_page();
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             self.should_quit = true;
