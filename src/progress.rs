@@ -55,7 +55,9 @@ pub fn path() -> Result<PathBuf, ProgressError> {
 /// A progress file that was not progress JSON, moved aside instead of overwritten.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
-    /// Where that file is now.
+    /// Where the file was.
+    pub path: PathBuf,
+    /// Where it is now.
     pub kept_as: PathBuf,
     /// Where it stopped being progress JSON.
     pub line: usize,
@@ -63,13 +65,17 @@ pub struct SetAside {
 }
 
 impl std::fmt::Display for SetAside {
+    // File names only: it is shown in one footer line; `sockstep progress` shows
+    // the folder.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |path: &Path| path.file_name().unwrap_or_default().display().to_string();
         write!(
             f,
-            "the progress file was not valid JSON (line {}, column {}); kept it as {} and started afresh",
+            "{} was not valid JSON (line {}, column {}); kept it as {} and started afresh",
+            name(&self.path),
             self.line,
             self.column,
-            self.kept_as.display()
+            name(&self.kept_as),
         )
     }
 }
@@ -172,6 +178,7 @@ fn load_or_set_aside(path: &Path) -> Result<(Progress, Option<SetAside>), Progre
                 source,
             })?;
             let set_aside = SetAside {
+                path: path.to_owned(),
                 kept_as,
                 line,
                 column,
