@@ -128,3 +128,24 @@ fn two_tuis_at_once_keep_each_others_lessons() {
     assert_eq!(completed(&state), ["length-prefix", "recv-zero"]);
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn progress_that_can_be_read_but_not_locked_is_shown_and_left_alone() {
+    let state = state_dir("nolock");
+    let original = r#"{"completed":["welcome"],"last_seed":3}"#;
+    std::fs::write(state.join("progress.json"), original).unwrap();
+    // A folder where the lock file goes: it cannot be opened, even by root.
+    std::fs::create_dir(state.join("progress.json.lock")).unwrap();
+    let mut screen = Screen::start(&["tui"], 40, 200, &state);
+    // Welcome is done, so the tutorial opens at lesson 2, and says it will not save.
+    screen.wait_for("lesson 2 and the notice", |s| {
+        s.contains(FIRST_SCREEN) && s.contains(" 2/") && s.contains("progress will not be saved")
+    });
+    run_to_end(&mut screen);
+    screen.quit();
+    assert_eq!(
+        std::fs::read_to_string(state.join("progress.json")).unwrap(),
+        original
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}

@@ -133,13 +133,14 @@ impl App {
         let mut progress_path = config.progress_path;
         let (progress, notice) = match progress_path.as_deref().map(Progress::open) {
             Some(Ok((progress, set_aside))) => (progress, set_aside.map(|s| s.to_string())),
-            // What cannot be read must not be written over.
+            // What cannot be read (or locked) must not be written over; what can be
+            // read is still shown.
             Some(Err(error)) => {
-                progress_path = None;
-                (
-                    Progress::default(),
-                    Some(format!("{error}; progress will not be saved")),
-                )
+                let shown = progress_path
+                    .take()
+                    .and_then(|path| Progress::load(&path).ok())
+                    .unwrap_or_default();
+                (shown, Some(format!("{error}; progress will not be saved")))
             }
             None => (Progress::default(), None),
         };
