@@ -401,6 +401,18 @@ mod tests {
     }
 
     #[test]
+    fn a_block_in_a_list_item_stays_in_the_item() {
+        let page = "- first\n- ```sockstep\n  length-prefix seed=3\n  ```\n- third\n";
+        let out = process_page("p", page, None).unwrap();
+        assert_eq!(diagrams(&out), 1, "{out}");
+        let items = pulldown_cmark::Parser::new(&out)
+            .filter(|e| matches!(e, pulldown_cmark::Event::Start(pulldown_cmark::Tag::Item)))
+            .count();
+        assert_eq!(items, 3, "{out}");
+        assert!(out.ends_with("</div>\n- third\n"), "{out}");
+    }
+
+    #[test]
     fn an_indented_fake_fence_is_code_not_a_block() {
         let page = "text\n\n    ```sockstep\n    xyz\n    ```\n";
         assert_eq!(process_page("p", page, None).unwrap(), page);
