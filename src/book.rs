@@ -13,8 +13,10 @@
 //! run. Runs are in lockstep, so the book is the same on every build.
 
 use std::io::{Read, Write};
+use std::path::Path;
 
 use mdbook_preprocessor::book::{Book, BookItem};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use crate::engine::{Mode, RunOptions};
 use crate::lesson;
@@ -94,6 +96,13 @@ pub fn render_block(block: &Block) -> Result<String, String> {
             ..RunOptions::default()
         })
         .map_err(|e| format!("the run failed: {e}"))?;
+    if block.from > 0 && block.from >= trace.stream.len() {
+        return Err(format!(
+            "from={} is past the end of the run's stream, which is {} bytes",
+            block.from,
+            trace.stream.len()
+        ));
+    }
     let part = if block.from > 0 || block.to < trace.stream.len() {
         format!(
             ", bytes {} to {} of {}",
@@ -116,70 +125,159 @@ pub fn render_block(block: &Block) -> Result<String, String> {
     ))
 }
 
-/// Replaces every `sockstep` block of one page.
-pub fn process_page(page: &str, content: &str) -> Result<String, BlockError> {
-    let mut out = String::with_capacity(content.len());
-    let mut lines = content.lines().enumerate();
-    let mut fence: Option<String> = None;
-    while let Some((index, line)) = lines.next() {
-        let trimmed = line.trim_start();
-        if let Some(open) = &fence {
-            if trimmed.starts_with(open.as_str()) && trimmed.trim_end() == open {
-                fence = None;
+/// A `sockstep` block as the Markdown parser found it in a page.
+struct Found {
+    /// Byte range of the whole block, fences included.
+    range: std::ops::Range<usize>,
+    /// 1-based line of its opening fence.
+    line: usize,
+    body: String,
+    closed: bool,
+}
+
+/// Options as mdbook's own parser sets them, so blocks are found where mdbook finds
+/// them.
+fn markdown_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_DEFINITION_LIST
+        | Options::ENABLE_GFM
+}
+
+/// Every fenced block whose info string is `sockstep`, wherever CommonMark puts one
+/// (block quotes and list items too; never inside other code).
+fn find_blocks(text: &str) -> Vec<Found> {
+    let mut found = Vec::new();
+    let mut current: Option<Found> = None;
+    for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
+                if info.split_whitespace().next() == Some("sockstep") =>
+            {
+                current = Some(Found {
+                    line: text[..range.start].matches('\n').count() + 1,
+                    closed: is_closed(&text[range.clone()]),
+                    range,
+                    body: String::new(),
+                });
             }
-            out.push_str(line);
-            out.push('\n');
-            continue;
+            Event::Text(body) => {
+                if let Some(block) = &mut current {
+                    block.body.push_str(&body);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => found.extend(current.take()),
+            _ => {}
         }
-        let ticks = trimmed.len() - trimmed.trim_start_matches(['`', '~']).len();
-        if ticks >= 3 {
-            let marker = &trimmed[..ticks];
-            let info = trimmed[ticks..].trim();
-            if info == "sockstep" {
-                let mut body = String::new();
-                let mut closed = false;
-                for (_, line) in lines.by_ref() {
-                    if line.trim() == marker {
-                        closed = true;
-                        break;
-                    }
-                    body.push_str(line);
-                    body.push('\n');
-                }
-                let error = |problem: String| BlockError {
-                    page: page.to_string(),
-                    line: index + 1,
-                    problem,
-                };
-                if !closed {
-                    return Err(error("the block is never closed".into()));
-                }
-                let block = parse_block(&body).map_err(error)?;
-                out.push_str(&render_block(&block).map_err(error)?);
-                continue;
-            }
-            fence = Some(marker.to_string());
+    }
+    found
+}
+
+/// Whether a fenced block's text ends with a closing fence: the parser runs an
+/// unclosed one to the end of its container without a word.
+fn is_closed(block: &str) -> bool {
+    let fence = |line: &str| {
+        let line = line.trim_start_matches([' ', '\t', '>']).trim_end();
+        let marker = line.chars().next().filter(|c| matches!(c, '`' | '~'))?;
+        let length = line.len() - line.trim_start_matches(marker).len();
+        Some((marker, length, line.len() == length))
+    };
+    let mut lines = block.lines();
+    let Some((marker, length, _)) = lines.next().and_then(fence) else {
+        return false;
+    };
+    lines
+        .rfind(|line| !line.trim_start_matches([' ', '\t', '>']).trim().is_empty())
+        .and_then(fence)
+        .is_some_and(|(m, l, only)| m == marker && l >= length && only)
+}
+
+/// Replaces every `sockstep` block of one page. `source` is the page as its author
+/// wrote it (before mdbook expanded includes), when it can be read: errors then name
+/// the author's line.
+pub fn process_page(page: &str, content: &str, source: Option<&str>) -> Result<String, BlockError> {
+    let blocks = find_blocks(content);
+    // The same blocks in the same order in the author's file, unless an include
+    // brought in blocks of its own.
+    let author_lines: Option<Vec<usize>> = source
+        .map(|source| find_blocks(source).iter().map(|b| b.line).collect())
+        .filter(|lines: &Vec<usize>| lines.len() == blocks.len());
+    let mut out = String::with_capacity(content.len());
+    let mut written = 0;
+    for (index, found) in blocks.iter().enumerate() {
+        let error = |problem: String| BlockError {
+            page: page.to_string(),
+            line: author_lines
+                .as_ref()
+                .map_or(found.line, |lines| lines[index]),
+            problem,
+        };
+        if !found.closed {
+            return Err(error("the block is never closed".into()));
+        }
+        let block = parse_block(&found.body).map_err(error)?;
+        let html = render_block(&block).map_err(error)?;
+        out.push_str(&content[written..found.range.start]);
+        out.push_str(&in_container(
+            &html,
+            container_prefix(content, found.range.start),
+        ));
+        // The HTML ends its last line; the parser's range may stop short of it.
+        written = found.range.end;
+        if !content[..written].ends_with('\n') && content[written..].starts_with('\n') {
+            written += 1;
+        }
+    }
+    out.push_str(&content[written..]);
+    Ok(out)
+}
+
+/// What each further line of a block must start with to stay in the same block quote
+/// or list item as the block's first line: its `>` markers, and spaces for the rest.
+fn container_prefix(content: &str, start: usize) -> String {
+    let line_start = content[..start].rfind('\n').map_or(0, |i| i + 1);
+    content[line_start..start]
+        .chars()
+        .map(|c| if matches!(c, '>' | '\t') { c } else { ' ' })
+        .collect()
+}
+
+/// `html`'s lines after the first, each behind `prefix`.
+fn in_container(html: &str, prefix: String) -> String {
+    if prefix.is_empty() {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len());
+    for (i, line) in html.lines().enumerate() {
+        if i > 0 {
+            out.push_str(&prefix);
         }
         out.push_str(line);
         out.push('\n');
     }
-    Ok(out)
+    out
 }
 
-/// Runs every block of the book; the first bad one fails the build.
-pub fn process_book(mut book: Book) -> Result<Book, BlockError> {
+/// Runs every block of the book; the first bad one fails the build. `pages` is the
+/// folder of the page sources (`root/src` of the book).
+pub fn process_book(mut book: Book, pages: &Path, shown_as: &Path) -> Result<Book, BlockError> {
     let mut failure = None;
     book.for_each_mut(|item| {
         if failure.is_some() {
             return;
         }
         if let BookItem::Chapter(chapter) = item {
-            let page = chapter
-                .source_path
-                .as_ref()
-                .map(|p| format!("lessons/{}", p.display()))
-                .unwrap_or_else(|| chapter.name.clone());
-            match process_page(&page, &chapter.content) {
+            let (page, source) = match &chapter.source_path {
+                Some(path) => (
+                    shown_as.join(path).display().to_string(),
+                    std::fs::read_to_string(pages.join(path)).ok(),
+                ),
+                None => (chapter.name.clone(), None),
+            };
+            match process_page(&page, &chapter.content, source.as_deref()) {
                 Ok(content) => chapter.content = content,
                 Err(error) => failure = Some(error),
             }
@@ -193,8 +291,9 @@ pub fn process_book(mut book: Book) -> Result<Book, BlockError> {
 
 /// The preprocessor protocol: `[context, book]` JSON in, the book JSON out.
 pub fn run_preprocessor(input: impl Read, output: impl Write) -> anyhow::Result<()> {
-    let (_context, book) = mdbook_preprocessor::parse_input(input)?;
-    let book = process_book(book)?;
+    let (context, book) = mdbook_preprocessor::parse_input(input)?;
+    let src = &context.config.book.src;
+    let book = process_book(book, &context.root.join(src), src)?;
     serde_json::to_writer(output, &book)?;
     Ok(())
 }
@@ -240,7 +339,7 @@ mod tests {
     fn replaces_only_sockstep_blocks() {
         let page =
             "# T\n\n```rust\nlet x = 1;\n```\n\n```sockstep\nlength-prefix seed=3\n```\n\nafter\n";
-        let out = process_page("lessons/t.md", page).unwrap();
+        let out = process_page("lessons/t.md", page, None).unwrap();
         assert!(out.contains("```rust\nlet x = 1;\n```"));
         assert!(out.contains("<div class=\"sockstep-run\">"));
         assert!(out.contains("<span class=\"cut\">┊</span>"));
@@ -251,13 +350,85 @@ mod tests {
     #[test]
     fn a_sockstep_block_inside_another_fence_is_left_alone() {
         let page = "````markdown\n```sockstep\nlength-prefix\n```\n````\n";
-        assert_eq!(process_page("p", page).unwrap(), page);
+        assert_eq!(process_page("p", page, None).unwrap(), page);
+    }
+
+    /// The `<div class="sockstep-run">` diagrams in `out`.
+    fn diagrams(out: &str) -> usize {
+        out.matches("<div class=\"sockstep-run\">").count()
+    }
+
+    #[test]
+    fn a_closing_fence_longer_than_its_opener_ends_the_block() {
+        let page =
+            "```sockstep\nlength-prefix seed=3\n`````\n\ntext\n\n```sockstep\nrecv-zero\n```\n";
+        let out = process_page("p", page, None).unwrap();
+        assert_eq!(diagrams(&out), 2, "{out}");
+        assert!(!out.contains("```"), "{out}");
+        assert!(out.contains("\ntext\n"));
+    }
+
+    #[test]
+    fn a_block_in_a_block_quote_is_rendered_inside_the_quote() {
+        let page = "> Look:\n>\n> ```sockstep\n> length-prefix seed=3\n> ```\n\nafter\n";
+        let out = process_page("p", page, None).unwrap();
+        assert_eq!(diagrams(&out), 1, "{out}");
+        let quoted = &out[..out.find("\n\nafter").unwrap()];
+        assert!(quoted.lines().all(|l| l.starts_with('>')), "{out}");
+        // Markdown sees the diagram as HTML inside the quote.
+        let html: String = pulldown_cmark::Parser::new(&out)
+            .skip_while(|e| {
+                !matches!(
+                    e,
+                    pulldown_cmark::Event::Start(pulldown_cmark::Tag::BlockQuote(_))
+                )
+            })
+            .take_while(|e| {
+                !matches!(
+                    e,
+                    pulldown_cmark::Event::End(pulldown_cmark::TagEnd::BlockQuote(_))
+                )
+            })
+            .filter_map(|e| match e {
+                pulldown_cmark::Event::Html(html) => Some(html.into_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            html.contains("<div class=\"sockstep-run\">") && html.contains("</div>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_block_in_a_list_item_stays_in_the_item() {
+        let page = "- first\n- ```sockstep\n  length-prefix seed=3\n  ```\n- third\n";
+        let out = process_page("p", page, None).unwrap();
+        assert_eq!(diagrams(&out), 1, "{out}");
+        let items = pulldown_cmark::Parser::new(&out)
+            .filter(|e| matches!(e, pulldown_cmark::Event::Start(pulldown_cmark::Tag::Item)))
+            .count();
+        assert_eq!(items, 3, "{out}");
+        assert!(out.ends_with("</div>\n- third\n"), "{out}");
+    }
+
+    #[test]
+    fn an_indented_fake_fence_is_code_not_a_block() {
+        let page = "text\n\n    ```sockstep\n    xyz\n    ```\n";
+        assert_eq!(process_page("p", page, None).unwrap(), page);
+    }
+
+    #[test]
+    fn a_block_never_closed_is_an_error() {
+        let error = process_page("p", "a\n\n```sockstep\nlength-prefix\n", None).unwrap_err();
+        assert_eq!(error.line, 3);
+        assert!(error.problem.contains("never closed"), "{error}");
     }
 
     #[test]
     fn a_bad_block_names_page_line_and_problem() {
         let page = "intro\n\n```sockstep\nxyz seed=1\n```\n";
-        let error = process_page("lessons/bad.md", page)
+        let error = process_page("lessons/bad.md", page, None)
             .unwrap_err()
             .to_string();
         assert_eq!(

@@ -1,6 +1,6 @@
 //! The command line: `list`, `run`, `check`.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -153,26 +153,113 @@ enum MdbookAction {
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     quiet_teaching_panics();
-    let cli = Cli::parse();
-    match dispatch(cli) {
+    let mut out = Stdout::default();
+    let result = match Cli::try_parse() {
+        Ok(cli) => dispatch(cli, &mut out),
+        Err(usage) => print_usage(&usage, &mut out),
+    };
+    match result.and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    }) {
         Ok(code) => code,
         Err(error) => {
-            // The reader of our output went away (`sockstep run … | head`): not an error.
-            if error
-                .root_cause()
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            {
-                return ExitCode::SUCCESS;
+            if let Some(failure) = out.failure {
+                // The reader of our output went away (`sockstep run … | head`): not an error.
+                if failure.kind() == io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+                report(&format!("could not write to standard output: {failure}"));
+                return ExitCode::FAILURE;
             }
-            if let Some(unknown) = error.downcast_ref::<UnknownLesson>() {
-                eprintln!("error: {unknown}");
+            report(&describe(&error));
+            if error.downcast_ref::<UnknownLesson>().is_some() {
                 return ExitCode::from(2);
             }
-            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Standard output that keeps the error that stopped it, so that a closed pipe can
+/// end quietly and a full disk be named, whatever wrapped the error on its way up
+/// (`serde_json::Error`, anyhow context).
+#[derive(Default)]
+struct Stdout {
+    failure: Option<io::Error>,
+}
+
+impl Stdout {
+    fn keep<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        result.map_err(|error| {
+            let kind = error.kind();
+            self.failure.get_or_insert(error);
+            io::Error::from(kind)
+        })
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = io::stdout().write(buf);
+        self.keep(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = io::stdout().flush();
+        self.keep(result)
+    }
+}
+
+/// One line on standard error; if even that is closed there is no one left to tell.
+fn report(message: &str) {
+    let _ = writeln!(io::stderr(), "error: {message}");
+}
+
+/// The error and its causes, each cause once: many errors already end with their
+/// cause's text ("could not read F: Permission denied"), and anyhow's `{:#}` would
+/// repeat it.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// Help, version and usage errors, as clap prints them, but through `out` so that a
+/// closed or full standard output is handled like every other command's.
+fn print_usage(usage: &clap::Error, out: &mut Stdout) -> anyhow::Result<ExitCode> {
+    let code = ExitCode::from(u8::try_from(usage.exit_code()).unwrap_or(2));
+    let text = usage.render();
+    if usage.use_stderr() {
+        let styled = io::stderr().is_terminal() && no_color_unset();
+        let _ = write!(
+            io::stderr(),
+            "{}",
+            if styled {
+                text.ansi().to_string()
+            } else {
+                text.to_string()
+            }
+        );
+    } else {
+        let styled = io::stdout().is_terminal() && no_color_unset();
+        if styled {
+            write!(out, "{}", text.ansi())?;
+        } else {
+            write!(out, "{text}")?;
+        }
+    }
+    Ok(code)
+}
+
+fn no_color_unset() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A panic in teaching code is an outcome the trace records: print nothing for it.
@@ -185,18 +272,21 @@ fn quiet_teaching_panics() {
     }));
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Some(dir) = &cli.lessons
-        && !dir.is_dir()
-    {
-        anyhow::bail!("--lessons {}: no such folder", dir.display());
+fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &cli.lessons {
+        if dir.is_file() {
+            anyhow::bail!("--lessons {} is a file, not a folder", dir.display());
+        }
+        if !dir.is_dir() {
+            anyhow::bail!("--lessons {}: no such folder", dir.display());
+        }
     }
     match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
             tui(cli.lessons, None, None, Mode::Lockstep)
         }
         None => {
-            print_hint();
+            print_hint(out)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Tui {
@@ -210,9 +300,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             chosen_mode(mode, free_run),
         ),
-        Some(Command::Progress { reset }) => progress(reset),
+        Some(Command::Progress { reset }) => progress(reset, out),
         Some(Command::Mdbook { action: None }) => {
-            crate::book::run_preprocessor(std::io::stdin().lock(), std::io::stdout().lock())?;
+            crate::book::run_preprocessor(io::stdin().lock(), out)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Mdbook {
@@ -222,7 +312,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } else {
             ExitCode::FAILURE
         }),
-        Some(Command::List { json }) => list(json),
+        Some(Command::List { json }) => list(json, out),
         Some(Command::Run {
             lesson,
             seed,
@@ -238,6 +328,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             calls,
             width.into(),
+            out,
         ),
         Some(Command::Check {
             lesson,
@@ -245,7 +336,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             mode,
             free_run,
             json,
-        }) => check(lesson.as_deref(), seeds, chosen_mode(mode, free_run), json),
+        }) => check(
+            lesson.as_deref(),
+            seeds,
+            chosen_mode(mode, free_run),
+            json,
+            out,
+        ),
     }
 }
 
@@ -265,7 +362,7 @@ fn tui(
     let progress_path = match progress::path() {
         Ok(path) => Some(path),
         Err(error) => {
-            eprintln!("warning: {error}; progress will not be saved");
+            let _ = writeln!(io::stderr(), "warning: {error}; progress will not be saved");
             None
         }
     };
@@ -275,17 +372,17 @@ fn tui(
         start,
         seed,
         mode,
-        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: no_color_unset(),
         progress_path,
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress(reset: bool) -> anyhow::Result<ExitCode> {
+fn progress(reset: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let path = progress::path()?;
     if reset {
         Progress::reset(&path)?;
-        println!("progress cleared ({})", path.display());
+        writeln!(out, "progress cleared ({})", path.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     let saved = Progress::load(&path)?;
@@ -294,36 +391,38 @@ fn progress(reset: bool) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|l| saved.completed.contains(l.slug))
         .count();
-    println!(
+    writeln!(
+        out,
         "{done} of {} lessons completed ({})",
         lessons.len(),
         path.display()
-    );
+    )?;
     for (i, lesson) in lessons.iter().enumerate() {
         let mark = if saved.completed.contains(lesson.slug) {
             "✓"
         } else {
             " "
         };
-        println!("  {mark} {:>2} {}", i + 1, lesson.slug);
+        writeln!(out, "  {mark} {:>2} {}", i + 1, lesson.slug)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_hint() {
-    println!(
+fn print_hint(out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
         "sockstep: learn how TCP really moves bytes.\n\n\
          Run it in a terminal for the interactive tutorial, or try:\n  \
          sockstep list                    the lessons\n  \
          sockstep run length-prefix       run one and see the bytes\n  \
          sockstep check                   prove every lesson's claim\n  \
          sockstep --help                  everything else"
-    );
+    )
 }
 
 /// Colour on a terminal, unless NO_COLOR is set to anything non-empty.
 fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    io::stdout().is_terminal() && no_color_unset()
 }
 
 #[derive(Serialize)]
@@ -334,7 +433,7 @@ struct ListedLesson<'a> {
     teaches: OutcomeKind,
 }
 
-fn list(json: bool) -> anyhow::Result<ExitCode> {
+fn list(json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let lessons: Vec<ListedLesson> = lesson::all()
         .iter()
         .enumerate()
@@ -345,9 +444,8 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
             teaches: l.teaches,
         })
         .collect();
-    let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &lessons)?;
+        serde_json::to_writer_pretty(&mut *out, &lessons)?;
         writeln!(out)?;
     } else {
         let slug_width = lessons.iter().map(|l| l.slug.len()).max().unwrap_or(0);
@@ -365,6 +463,7 @@ fn run(
     json: bool,
     calls: bool,
     width: usize,
+    out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let (number, lesson) = lesson::find(query)?;
     let trace = lesson
@@ -374,9 +473,8 @@ fn run(
             ..RunOptions::default()
         })
         .with_context(|| format!("running lesson '{}'", lesson.slug))?;
-    let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &trace)?;
+        serde_json::to_writer_pretty(&mut *out, &trace)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -432,7 +530,13 @@ struct CheckedLesson<'a> {
     broken: Vec<String>,
 }
 
-fn check(query: Option<&str>, seeds: u64, mode: Mode, json: bool) -> anyhow::Result<ExitCode> {
+fn check(
+    query: Option<&str>,
+    seeds: u64,
+    mode: Mode,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     let lessons: Vec<(usize, &Lesson)> = match query {
         Some(query) => vec![lesson::find(query)?],
         None => lesson::all()
@@ -443,7 +547,6 @@ fn check(query: Option<&str>, seeds: u64, mode: Mode, json: bool) -> anyhow::Res
     };
     let progress = std::io::stderr().is_terminal();
     let mut failed = 0;
-    let mut out = std::io::stdout().lock();
     let mut checked = Vec::new();
     if !json {
         writeln!(
@@ -467,12 +570,16 @@ fn check(query: Option<&str>, seeds: u64, mode: Mode, json: bool) -> anyhow::Res
         let measured = lesson
             .measure(mode, seeds, |seed| {
                 if progress {
-                    eprint!("\r  checking {} seed {seed}/{seeds}…\x1b[K", lesson.slug);
+                    let _ = write!(
+                        io::stderr(),
+                        "\r  checking {} seed {seed}/{seeds}…\x1b[K",
+                        lesson.slug
+                    );
                 }
             })
             .with_context(|| format!("running lesson '{}'", lesson.slug))?;
         if progress {
-            eprint!("\r\x1b[K");
+            let _ = write!(io::stderr(), "\r\x1b[K");
         }
         let holds = measured.broken.is_empty();
         if !holds {
@@ -525,7 +632,7 @@ fn check(query: Option<&str>, seeds: u64, mode: Mode, json: bool) -> anyhow::Res
                 broken: measured.broken.iter().map(ToString::to_string).collect(),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &lines)?;
+        serde_json::to_writer_pretty(&mut *out, &lines)?;
         writeln!(out)?;
     } else {
         writeln!(

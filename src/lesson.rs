@@ -115,21 +115,92 @@ impl Lesson {
         lines
     }
 
-    /// The lesson's page: from `pages` (an author's live copy) when given and
-    /// readable, else the embedded one; mdbook includes replaced by the code.
-    pub fn page_text(&self, pages: Option<&Path>) -> String {
-        let live = pages
-            .and_then(|dir| std::fs::read_to_string(dir.join(format!("{}.md", self.slug))).ok());
+    /// The lesson's page: from `pages` (an author's live copy) when given and it has
+    /// this lesson's page, else the embedded one; mdbook includes replaced by the
+    /// code. A live page that exists but cannot be used is an error, never silently
+    /// replaced by the embedded one.
+    pub fn page_text(&self, pages: Option<&Path>) -> Result<String, PageError> {
+        let live = match pages {
+            Some(dir) => read_page(&dir.join(format!("{}.md", self.slug)))?,
+            None => None,
+        };
         let page = live.as_deref().unwrap_or(self.page);
-        resolve_includes(page, |path, name| {
+        Ok(resolve_includes(page, |path, name| {
             let path = path.trim_start_matches("../");
             if path == self.source_path {
                 return anchor(self.source, name);
             }
             let dir = pages?.parent()?;
             anchor(&std::fs::read_to_string(dir.join(path)).ok()?, name)
-        })
+        }))
     }
+
+    /// The embedded page, includes resolved.
+    pub fn builtin_page_text(&self) -> String {
+        self.page_text(None)
+            .expect("the embedded page needs no file")
+    }
+}
+
+/// Pages larger than this are refused: they are not lessons, and re-reading one on
+/// every key would stall the TUI.
+pub const MAX_PAGE_BYTES: u64 = 1_000_000;
+
+/// A live lesson page (`--lessons DIR`) that exists but cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("could not read {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not UTF-8 text (line {line})")]
+    NotUtf8 {
+        path: std::path::PathBuf,
+        line: usize,
+    },
+    #[error("{path} is {bytes} bytes; pages over 1 MB are refused")]
+    TooLarge {
+        path: std::path::PathBuf,
+        bytes: u64,
+    },
+}
+
+/// A page's text; `None` when there is no such file.
+fn read_page(path: &Path) -> Result<Option<String>, PageError> {
+    use std::io::Read;
+    let read_error = |source| PageError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_error(e)),
+    };
+    let too_large = |bytes| PageError::TooLarge {
+        path: path.to_owned(),
+        bytes,
+    };
+    let size = file.metadata().map_err(read_error)?.len();
+    if size > MAX_PAGE_BYTES {
+        return Err(too_large(size));
+    }
+    // The file may grow after the size was read: read no more than the limit allows.
+    let mut bytes = Vec::new();
+    file.take(MAX_PAGE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_PAGE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        PageError::NotUtf8 {
+            path: path.to_owned(),
+            line: good.iter().filter(|&&b| b == b'\n').count() + 1,
+        }
+    })
 }
 
 /// Replaces each `{{#include PATH:ANCHOR}}` with what `load(PATH, ANCHOR)` returns
@@ -458,7 +529,7 @@ mod tests {
     #[test]
     fn pages_show_the_code_that_runs() {
         for lesson in all() {
-            let page = lesson.page_text(None);
+            let page = lesson.builtin_page_text();
             assert!(!page.contains("{{#include"), "{}", lesson.slug);
             assert!(!page.contains("(missing:"), "{}: {page}", lesson.slug);
             for name in ["naive", "correct"] {
@@ -486,6 +557,20 @@ mod tests {
             assert_eq!(source[*number as usize - 1], *text);
         }
         assert!(lines[0].1.contains("pub fn naive"));
+    }
+
+    #[test]
+    fn a_live_folder_without_the_page_shows_the_built_in_one() {
+        let lesson = &all()[0];
+        let empty = std::env::temp_dir().join(format!("sockstep-no-pages-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        assert_eq!(
+            lesson.page_text(Some(&empty)).unwrap(),
+            lesson.builtin_page_text()
+        );
+        std::fs::write(empty.join(format!("{}.md", lesson.slug)), "# Mine\n").unwrap();
+        assert_eq!(lesson.page_text(Some(&empty)).unwrap(), "# Mine\n");
+        let _ = std::fs::remove_dir_all(&empty);
     }
 
     #[test]

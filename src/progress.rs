@@ -2,7 +2,7 @@
 //! directory (`$XDG_STATE_HOME/sockstep/progress.json` on Linux).
 
 use std::collections::BTreeSet;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,8 @@ pub enum ProgressError {
     },
     #[error("could not write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+    #[error("could not lock {path}: {source}")]
+    Lock { path: PathBuf, source: io::Error },
 }
 
 /// The progress file's path.
@@ -48,6 +50,34 @@ pub fn path() -> Result<PathBuf, ProgressError> {
             .join("sockstep"),
     };
     Ok(dir.join("progress.json"))
+}
+
+/// A progress file that was not progress JSON, moved aside instead of overwritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// Where the file was.
+    pub path: PathBuf,
+    /// Where it is now.
+    pub kept_as: PathBuf,
+    /// Where it stopped being progress JSON.
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for SetAside {
+    // File names only: it is shown in one footer line; `sockstep progress` shows
+    // the folder.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |path: &Path| path.file_name().unwrap_or_default().display().to_string();
+        write!(
+            f,
+            "{} was not valid JSON (line {}, column {}); kept it as {} and started afresh",
+            name(&self.path),
+            self.line,
+            self.column,
+            name(&self.kept_as),
+        )
+    }
 }
 
 impl Progress {
@@ -71,23 +101,54 @@ impl Progress {
         })
     }
 
-    /// Saves progress, replacing the file in one step so a crash cannot leave half of it.
-    pub fn save(&self, path: &Path) -> Result<(), ProgressError> {
+    /// Loads progress to work with. A file that is not progress JSON is moved aside
+    /// (`progress.json.bad-<unix time>`), never overwritten; a file that cannot be
+    /// read at all is an error, and the caller must not save over it.
+    pub fn open(path: &Path) -> Result<(Progress, Option<SetAside>), ProgressError> {
+        let _lock = Lock::take(path)?;
+        load_or_set_aside(path)
+    }
+
+    /// Changes the progress on disk: under a lock, reads what is there now (another
+    /// TUI's or a reset's work included), applies `change`, and replaces the file in
+    /// one step. Returns the progress now on disk. A running TUI saves only its
+    /// changes this way, so it can neither undo a reset nor another TUI's lessons.
+    pub fn update(
+        path: &Path,
+        change: impl FnOnce(&mut Progress),
+    ) -> Result<(Progress, Option<SetAside>), ProgressError> {
+        let _lock = Lock::take(path)?;
+        let (mut progress, set_aside) = load_or_set_aside(path)?;
+        change(&mut progress);
+        progress.write(path)?;
+        Ok((progress, set_aside))
+    }
+
+    /// Replaces the file in one step (a temporary file renamed over it), so a crash
+    /// or a full disk cannot leave half of it. Callers hold the lock.
+    fn write(&self, path: &Path) -> Result<(), ProgressError> {
         let write_error = |source| ProgressError::Write {
             path: path.to_owned(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(write_error)?;
-        }
         let temporary = path.with_extension("json.tmp");
-        let json = serde_json::to_string_pretty(self).expect("progress serialises");
-        std::fs::write(&temporary, json + "\n").map_err(write_error)?;
-        std::fs::rename(&temporary, path).map_err(write_error)
+        let json = serde_json::to_string_pretty(self).expect("progress serialises") + "\n";
+        let written = std::fs::File::create(&temporary)
+            .and_then(|mut file| {
+                file.write_all(json.as_bytes())?;
+                file.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&temporary, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written.map_err(write_error)
     }
 
-    /// Forgets everything.
+    /// Forgets everything. Under the lock, so a TUI saving at the same moment
+    /// either finishes first (and is forgotten) or starts from nothing.
     pub fn reset(path: &Path) -> Result<(), ProgressError> {
+        let _lock = Lock::take(path)?;
         match std::fs::remove_file(path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -107,6 +168,74 @@ impl Progress {
     }
 }
 
+/// Reads the progress file; one that is not progress JSON is renamed aside.
+fn load_or_set_aside(path: &Path) -> Result<(Progress, Option<SetAside>), ProgressError> {
+    match Progress::load(path) {
+        Err(ProgressError::Parse { line, column, .. }) => {
+            let kept_as = free_bad_name(path);
+            std::fs::rename(path, &kept_as).map_err(|source| ProgressError::Write {
+                path: path.to_owned(),
+                source,
+            })?;
+            let set_aside = SetAside {
+                path: path.to_owned(),
+                kept_as,
+                line,
+                column,
+            };
+            Ok((Progress::default(), Some(set_aside)))
+        }
+        loaded => loaded.map(|progress| (progress, None)),
+    }
+}
+
+/// `progress.json.bad-<unix time>`, with `-2`, `-3`… if that is taken: an earlier
+/// bad file is never overwritten either.
+fn free_bad_name(path: &Path) -> PathBuf {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let with_suffix = |suffix: String| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let mut candidate = with_suffix(format!(".bad-{seconds}"));
+    let mut n = 1;
+    while candidate.exists() {
+        n += 1;
+        candidate = with_suffix(format!(".bad-{seconds}-{n}"));
+    }
+    candidate
+}
+
+/// An exclusive lock on `progress.json.lock` next to the progress file, held while
+/// the file is read and replaced (the progress file itself is replaced by rename, so
+/// it cannot carry the lock). Released when dropped.
+struct Lock {
+    _held: std::fs::File,
+}
+
+impl Lock {
+    fn take(path: &Path) -> Result<Lock, ProgressError> {
+        let lock_error = |source| ProgressError::Lock {
+            path: path.with_extension("json.lock"),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(lock_error)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_extension("json.lock"))
+            .map_err(lock_error)?;
+        file.lock().map_err(lock_error)?;
+        Ok(Lock { _held: file })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,10 +250,12 @@ mod tests {
     fn saves_and_loads_and_resets() {
         let path = temp_file("roundtrip");
         assert_eq!(Progress::load(&path).unwrap(), Progress::default());
-        let mut progress = Progress::default();
-        progress.completed.insert("recv-zero".into());
-        progress.last_seed = Some(7);
-        progress.save(&path).unwrap();
+        let (progress, set_aside) = Progress::update(&path, |p| {
+            p.completed.insert("recv-zero".into());
+            p.last_seed = Some(7);
+        })
+        .unwrap();
+        assert_eq!(set_aside, None);
         assert_eq!(Progress::load(&path).unwrap(), progress);
         Progress::reset(&path).unwrap();
         assert_eq!(Progress::load(&path).unwrap(), Progress::default());
@@ -140,6 +271,42 @@ mod tests {
             error.contains("progress.json") && error.contains("line 2"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn updates_at_once_from_many_threads_all_land() {
+        let path = temp_file("concurrent");
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let path = &path;
+                scope.spawn(move || {
+                    for n in 0..20 {
+                        Progress::update(path, |p| {
+                            p.completed.insert(format!("{thread}-{n}"));
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(Progress::load(&path).unwrap().completed.len(), 160);
+    }
+
+    #[test]
+    fn a_second_bad_file_in_the_same_second_does_not_replace_the_first() {
+        let path = temp_file("bad-twice");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut kept = Vec::new();
+        for text in ["{,", "[,"] {
+            std::fs::write(&path, text).unwrap();
+            let (progress, set_aside) = Progress::open(&path).unwrap();
+            assert_eq!(progress, Progress::default());
+            let set_aside = set_aside.expect("set aside");
+            assert!(!path.exists());
+            assert_eq!(std::fs::read_to_string(&set_aside.kept_as).unwrap(), text);
+            kept.push(set_aside.kept_as);
+        }
+        assert_ne!(kept[0], kept[1]);
     }
 
     #[test]

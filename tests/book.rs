@@ -13,7 +13,16 @@ fn sockstep() -> Command {
 }
 
 fn preprocess(pages: &[(&str, &str)]) -> std::process::Output {
-    let context = PreprocessorContext::new(".".into(), Config::default(), "html".into());
+    preprocess_in(".".as_ref(), pages)
+}
+
+/// As mdbook calls the preprocessor for a book at `root` whose pages are in
+/// `root/lessons`; `pages` are their contents as mdbook passes them (includes
+/// already expanded).
+fn preprocess_in(root: &std::path::Path, pages: &[(&str, &str)]) -> std::process::Output {
+    let mut config = Config::default();
+    config.book.src = "lessons".into();
+    let context = PreprocessorContext::new(root.into(), config, "html".into());
     let mut book = Book::new();
     for (name, content) in pages {
         book.push_item(BookItem::Chapter(Chapter::new(
@@ -101,4 +110,48 @@ fn a_bad_block_fails_naming_the_page_and_the_block() {
     let output = preprocess(&[("opts", "```sockstep\nlength-prefix speed=9\n```\n")]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option 'speed'"));
+}
+
+#[test]
+fn a_bad_block_names_the_line_of_the_page_itself_not_after_includes() {
+    let root = std::env::temp_dir().join(format!("sockstep-book-lines-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("lessons")).unwrap();
+    // On disk the bad block is at line 5; mdbook hands over the page with the
+    // include expanded to twenty lines, which puts it at line 24.
+    let source = "# P\n\n{{#include ../src/x.rs:code}}\n\n```sockstep\nxyz\n```\n";
+    std::fs::write(root.join("lessons/p.md"), source).unwrap();
+    let code = "let x = 1;\n".repeat(20);
+    let expanded = source.replace("{{#include ../src/x.rs:code}}", code.trim_end());
+    let output = preprocess_in(&root, &[("p", &expanded)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("lessons/p.md: the sockstep block at line 5: no lesson 'xyz'"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_window_past_the_end_of_the_stream_is_an_error_not_an_empty_diagram() {
+    let stream = sockstep::lesson::find("welcome")
+        .unwrap()
+        .1
+        .run(Default::default())
+        .unwrap()
+        .stream
+        .len();
+    let block = format!(
+        "```sockstep\nwelcome from={stream} to={}\n```\n",
+        stream + 100
+    );
+    let output = preprocess(&[("w", &block)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "rendered a window with no bytes");
+    assert!(
+        stderr.contains(&format!(
+            "from={stream} is past the end of the run's stream, which is {stream} bytes"
+        )),
+        "{stderr}"
+    );
 }

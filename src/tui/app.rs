@@ -130,14 +130,18 @@ pub struct AppConfig {
 
 impl App {
     pub fn new(config: AppConfig, events: Sender<AppEvent>) -> App {
-        let (progress, notice) = match &config.progress_path {
-            Some(path) => match Progress::load(path) {
-                Ok(progress) => (progress, None),
-                Err(error) => (
-                    Progress::default(),
-                    Some(format!("{error}; starting afresh")),
-                ),
-            },
+        let mut progress_path = config.progress_path;
+        let (progress, notice) = match progress_path.as_deref().map(Progress::open) {
+            Some(Ok((progress, set_aside))) => (progress, set_aside.map(|s| s.to_string())),
+            // What cannot be read (or locked) must not be written over; what can be
+            // read is still shown.
+            Some(Err(error)) => {
+                let shown = progress_path
+                    .take()
+                    .and_then(|path| Progress::load(&path).ok())
+                    .unwrap_or_default();
+                (shown, Some(format!("{error}; progress will not be saved")))
+            }
             None => (Progress::default(), None),
         };
         let slugs: Vec<&str> = config.lessons.iter().map(|l| l.slug).collect();
@@ -168,7 +172,7 @@ impl App {
             list_scroll: 0,
             color: config.color,
             progress,
-            progress_path: config.progress_path,
+            progress_path,
             notice,
             should_quit: false,
             engine_events: 0,
@@ -190,7 +194,7 @@ impl App {
         self.steps = 0;
         self.code_scroll = [0; 2];
         self.timeline_scroll = [0; 2];
-        self.page = self.lesson().page_text(self.pages_dir.as_deref());
+        self.load_page();
         let id = self.next_run_id;
         self.next_run_id += 1;
         let (tx, rx) = mpsc::channel();
@@ -299,19 +303,49 @@ impl App {
         }
     }
 
-    fn complete_lesson(&mut self) {
-        let slug = self.lesson().slug.to_string();
-        self.progress.completed.insert(slug.clone());
-        self.progress.last_lesson = Some(slug);
-        self.progress.last_seed = Some(self.seed);
-        self.save_progress();
+    /// Loads the lesson's page; an author's page that cannot be shown is named on
+    /// screen, above the built-in page shown instead.
+    fn load_page(&mut self) {
+        self.page = match self.lesson().page_text(self.pages_dir.as_deref()) {
+            Ok(page) => page,
+            Err(error) => {
+                self.notice = Some(error.to_string());
+                format!(
+                    "**{error}**; showing the built-in page.\n\n{}",
+                    self.lesson().builtin_page_text()
+                )
+            }
+        };
     }
 
-    fn save_progress(&mut self) {
-        if let Some(path) = &self.progress_path
-            && let Err(error) = self.progress.save(path)
-        {
-            self.notice = Some(error.to_string());
+    fn complete_lesson(&mut self) {
+        let slug = self.lesson().slug;
+        let seed = self.seed;
+        self.change_progress(|progress| {
+            progress.completed.insert(slug.to_string());
+            progress.last_lesson = Some(slug.to_string());
+            progress.last_seed = Some(seed);
+        });
+    }
+
+    /// Applies `change` to the progress on disk (merged there with other TUIs' and
+    /// resets' work) and shows the result; without a file, to the shown one only.
+    fn change_progress(&mut self, change: impl Fn(&mut Progress)) {
+        let Some(path) = &self.progress_path else {
+            change(&mut self.progress);
+            return;
+        };
+        match Progress::update(path, &change) {
+            Ok((progress, set_aside)) => {
+                self.progress = progress;
+                if let Some(set_aside) = set_aside {
+                    self.notice = Some(set_aside.to_string());
+                }
+            }
+            Err(error) => {
+                change(&mut self.progress);
+                self.notice = Some(error.to_string());
+            }
         }
     }
 
@@ -334,8 +368,8 @@ impl App {
         if index != self.index {
             self.index = index;
             self.text_scroll = 0;
-            self.progress.last_lesson = Some(self.lesson().slug.to_string());
-            self.save_progress();
+            let slug = self.lesson().slug;
+            self.change_progress(|progress| progress.last_lesson = Some(slug.to_string()));
         }
         self.start_run();
     }
@@ -348,7 +382,7 @@ impl App {
         self.notice = None;
         if self.pages_dir.is_some() {
             // An author editing the pages sees each change at the next key.
-            self.page = self.lesson().page_text(self.pages_dir.as_deref());
+            self.load_page();
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             self.should_quit = true;
