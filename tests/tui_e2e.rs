@@ -6,18 +6,36 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nix::sys::termios::LocalFlags;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 struct Screen {
     parser: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote, for tests of escape codes.
+    raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     // Closing the master would hang up the program: keep it as long as the screen.
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+/// The binary with a clean, known environment: xterm-256color without truecolor.
+fn sockstep(args: &[&str], state_dir: &std::path::Path) -> CommandBuilder {
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_sockstep"));
+    command.args(args);
+    command.env("TERM", "xterm-256color");
+    command.env("SOCKSTEP_STATE_DIR", state_dir);
+    command.env_remove("NO_COLOR");
+    command.env_remove("COLORTERM");
+    command
 }
 
 impl Screen {
     fn start(args: &[&str], rows: u16, cols: u16, state_dir: &std::path::Path) -> Screen {
+        Screen::spawn(sockstep(args, state_dir), rows, cols)
+    }
+
+    fn spawn(command: CommandBuilder, rows: u16, cols: u16) -> Screen {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -26,11 +44,6 @@ impl Screen {
                 pixel_height: 0,
             })
             .expect("a pseudo-terminal");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_sockstep"));
-        command.args(args);
-        command.env("TERM", "xterm-256color");
-        command.env("SOCKSTEP_STATE_DIR", state_dir);
-        command.env_remove("NO_COLOR");
         let child = pty.slave.spawn_command(command).expect("the binary starts");
         drop(pty.slave);
         let parser = Arc::new(Mutex::new(vt100::Parser::new(
@@ -38,8 +51,9 @@ impl Screen {
             std::num::NonZero::new(cols).unwrap(),
             0,
         )));
+        let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pty.master.try_clone_reader().unwrap();
-        let sink = Arc::clone(&parser);
+        let (sink, raw_sink) = (Arc::clone(&parser), Arc::clone(&raw));
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -47,15 +61,77 @@ impl Screen {
                     break;
                 }
                 sink.lock().unwrap().process(&buf[..n]);
+                raw_sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
         let writer = pty.master.take_writer().unwrap();
         Screen {
             parser,
+            raw,
             writer,
             child,
-            _master: pty.master,
+            master: pty.master,
         }
+    }
+
+    /// Waits for the program to exit; kills it and fails if it does not within 30 s.
+    fn wait_exit(&mut self, what: &str) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "{what}: the program did not exit; the screen shows:\n{}",
+                    self.text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Fails unless the terminal is back as it was: main screen, cursor shown, no
+    /// mouse reporting, cooked (canonical, echoing) input.
+    fn assert_restored(&self) {
+        // Restoring is the last thing written: wait for the reader to catch up.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let restored = {
+                let parser = self.parser.lock().unwrap();
+                let screen = parser.screen();
+                !screen.alternate_screen()
+                    && !screen.hide_cursor()
+                    && screen.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+            };
+            if restored {
+                break;
+            }
+            let parser = self.parser.lock().unwrap();
+            let screen = parser.screen();
+            assert!(
+                Instant::now() < deadline,
+                "not restored: alternate screen {}, cursor hidden {}, mouse {:?}",
+                screen.alternate_screen(),
+                screen.hide_cursor(),
+                screen.mouse_protocol_mode()
+            );
+            drop(parser);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let termios = self.master.get_termios().expect("the pty's settings");
+        let cooked = LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG;
+        assert!(
+            termios.local_flags.contains(cooked),
+            "the tty was left raw: {:?}",
+            termios.local_flags
+        );
+    }
+
+    fn raw_output(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
     }
 
     fn text(&self) -> String {
@@ -85,7 +161,7 @@ impl Screen {
 
 #[test]
 fn step_through_a_lesson_then_quit_back_to_the_shell() {
-    let state = std::env::temp_dir().join(format!("sockstep-e2e-{}", std::process::id()));
+    let state = state_dir("steps");
     let mut screen = Screen::start(&["tui", "length-prefix", "--seed", "3"], 40, 120, &state);
     screen.wait_for("the first lesson screen", |s| {
         s.contains("length-prefix") && s.contains("paused before line")
@@ -132,7 +208,7 @@ fn step_through_a_lesson_then_quit_back_to_the_shell() {
 
 #[test]
 fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
-    let state = std::env::temp_dir().join(format!("sockstep-e2e-small-{}", std::process::id()));
+    let state = state_dir("small");
     let mut screen = Screen::start(&["tui"], 12, 40, &state);
     screen.wait_for("the size message", |s| {
         s.contains("needs a terminal of at least")
@@ -142,23 +218,245 @@ fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
-#[test]
-fn sigterm_restores_the_terminal() {
-    let state = std::env::temp_dir().join(format!("sockstep-e2e-term-{}", std::process::id()));
+fn state_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sockstep-e2e-{name}-{}", std::process::id()))
+}
+
+/// Sends `signal` from outside, as `kill` from another shell would.
+fn signal_restores_the_terminal_and_exits(signal: &str, status: u32) {
+    let state = state_dir(&format!("sig{signal}"));
     let mut screen = Screen::start(&["tui"], 40, 120, &state);
     screen.wait_for("the first screen", |s| s.contains("paused before line"));
+    {
+        let parser = screen.parser.lock().unwrap();
+        assert!(parser.screen().alternate_screen() && parser.screen().hide_cursor());
+    }
     let pid = screen.child.process_id().expect("a process id");
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    screen.child.wait().unwrap();
-    // Leaving the alternate screen is the last thing the binary writes.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while screen.parser.lock().unwrap().screen().alternate_screen() {
-        assert!(Instant::now() < deadline, "still on the alternate screen");
-        std::thread::sleep(Duration::from_millis(20));
+    let exit = screen.wait_exit(&format!("after SIG{signal}"));
+    assert_eq!(
+        (exit.exit_code(), exit.signal()),
+        (status, None),
+        "SIG{signal} should end with status {status}"
+    );
+    screen.assert_restored();
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn sigint_restores_the_terminal_and_exits_130() {
+    signal_restores_the_terminal_and_exits("INT", 130);
+}
+
+#[test]
+fn sigquit_restores_the_terminal_and_exits_131() {
+    signal_restores_the_terminal_and_exits("QUIT", 131);
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_143() {
+    signal_restores_the_terminal_and_exits("TERM", 143);
+}
+
+#[test]
+fn sighup_restores_the_terminal_and_exits_129() {
+    signal_restores_the_terminal_and_exits("HUP", 129);
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    let state = state_dir("panic");
+    let mut command = sockstep(&["tui"], &state);
+    // Read only by debug builds, which the tests run.
+    command.env("SOCKSTEP_DEBUG_PANIC_ON_KEY", "1");
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("paused before line"));
+    screen.send("x");
+    let exit = screen.wait_exit("after the panic");
+    assert_eq!(exit.exit_code(), 101, "a panic exits 101");
+    screen.assert_restored();
+    let text = screen.text();
+    assert!(
+        text.contains("SOCKSTEP_DEBUG_PANIC_ON_KEY"),
+        "the panic message is shown on the main screen:\n{text}"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn a_run_that_cannot_start_shows_its_error() {
+    let state = state_dir("nofiles");
+    let mut command = CommandBuilder::new("sh");
+    command.args([
+        "-c",
+        &format!(
+            "ulimit -n 16 && exec '{}' tui 1",
+            env!("CARGO_BIN_EXE_sockstep")
+        ),
+    ]);
+    command.env("TERM", "xterm-256color");
+    command.env("SOCKSTEP_STATE_DIR", &state);
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    screen.send("\r");
+    let text = screen.wait_for("the error on screen", |s| s.contains("open files"));
+    assert!(
+        !text.contains("running…"),
+        "still shown as running:\n{text}"
+    );
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn keys_after_a_4_kb_paste_into_the_seed_prompt_are_handled() {
+    let state = state_dir("paste");
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    screen.send("s");
+    screen.wait_for("the seed prompt", |s| s.contains("Run with seed"));
+    // One write, as a terminal delivers a paste; nothing more arrives after it.
+    screen.send(&format!("{}\r", "1".repeat(4096)));
+    screen.wait_for("the pasted seed in the header", |s| {
+        s.contains("seed 11111111111111111111 ")
+    });
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    screen.assert_restored();
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn q_after_300_queued_mouse_moves_quits() {
+    let state = state_dir("mouse");
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    // SGR mouse reports of a move with no button held, then q, in one write.
+    let moves: String = (0..300)
+        .map(|i| format!("\x1b[<35;{};{}M", 10 + i % 50, 5 + i % 20))
+        .collect();
+    screen.send(&format!("{moves}q"));
+    assert!(screen.wait_exit("after the moves and q").success());
+    screen.assert_restored();
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn the_seed_prompt_takes_any_u64() {
+    let state = state_dir("seed");
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    screen.send("s");
+    screen.wait_for("the seed prompt", |s| s.contains("Run with seed"));
+    // u64::MAX, then one digit too many, which the prompt refuses to add.
+    screen.send("184467440737095516159\r");
+    screen.wait_for("the largest seed in the header", |s| {
+        s.contains("seed 18446744073709551615 ")
+    });
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// Colour escape codes the program wrote: (truecolor, 256-colour, 16-colour).
+fn colour_codes(raw: &str) -> (usize, usize, usize) {
+    let truecolor = raw.matches("38;2;").count() + raw.matches("48;2;").count();
+    let indexed = raw.matches("38;5;").count() + raw.matches("48;5;").count();
+    // SGR parameters 30-37 and 90-97 (foreground), 40-47 and 100-107 (background).
+    let mut basic = 0;
+    for sgr in raw.split("\x1b[").skip(1) {
+        let Some(end) = sgr.find('m') else { continue };
+        let params = &sgr[..end];
+        if !params.bytes().all(|b| b.is_ascii_digit() || b == b';') {
+            continue;
+        }
+        let numbers: Vec<u32> = params.split(';').filter_map(|p| p.parse().ok()).collect();
+        let mut i = 0;
+        while i < numbers.len() {
+            match numbers[i] {
+                38 | 48 => i += if numbers.get(i + 1) == Some(&5) { 3 } else { 5 },
+                30..=37 | 40..=47 | 90..=97 | 100..=107 => {
+                    basic += 1;
+                    i += 1
+                }
+                _ => i += 1,
+            }
+        }
     }
+    (truecolor, indexed, basic)
+}
+
+/// The first frames' escape codes, once the code is highlighted, under `env`.
+fn first_frames(name: &str, env: &[(&str, &str)]) -> String {
+    let state = state_dir(name);
+    let mut command = sockstep(&["tui", "1"], &state);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    // Stepping redraws after the highlighter has loaded (it loads in the background).
+    screen.send(" ");
+    screen.wait_for("step 1", |s| s.contains("step 1 "));
+    screen.send(" ");
+    screen.wait_for("step 2", |s| s.contains("step 2 "));
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    let _ = std::fs::remove_dir_all(&state);
+    screen.raw_output()
+}
+
+#[test]
+fn truecolor_only_where_the_terminal_announces_it() {
+    let (truecolor, _, _) = colour_codes(&first_frames("24bit", &[("COLORTERM", "truecolor")]));
+    assert!(truecolor > 0, "COLORTERM=truecolor gets the 24-bit theme");
+
+    let (truecolor, indexed, _) = colour_codes(&first_frames("256", &[]));
+    assert_eq!(
+        truecolor, 0,
+        "xterm-256color without COLORTERM gets no 24-bit codes"
+    );
+    assert!(indexed > 0, "xterm-256color gets 256 colours");
+
+    let (truecolor, indexed, basic) = colour_codes(&first_frames("16", &[("TERM", "xterm")]));
+    assert_eq!(
+        (truecolor, indexed),
+        (0, 0),
+        "TERM=xterm gets 16 colours only"
+    );
+    assert!(basic > 0, "TERM=xterm still gets colour");
+}
+
+#[test]
+fn monochrome_terminals_and_no_color_get_no_colour() {
+    for (name, env) in [
+        ("mono", [("TERM", "xterm-mono"), ("COLORTERM", "truecolor")]),
+        ("nocolor", [("NO_COLOR", "1"), ("COLORTERM", "truecolor")]),
+    ] {
+        let codes = colour_codes(&first_frames(name, &env));
+        assert_eq!(codes, (0, 0, 0), "{env:?} gets no colour codes");
+    }
+}
+
+#[test]
+fn term_dumb_gets_a_clear_message_not_a_full_screen() {
+    let state = state_dir("dumb");
+    let mut command = sockstep(&["tui", "1"], &state);
+    command.env("TERM", "dumb");
+    let mut screen = Screen::spawn(command, 40, 120);
+    let exit = screen.wait_exit("with TERM=dumb");
+    assert_eq!(exit.exit_code(), 1);
+    let raw = screen.raw_output();
+    assert!(!raw.contains("\x1b[?1049h"), "no alternate screen: {raw:?}");
+    let text = screen.wait_for("the message", |s| s.contains("TERM=dumb"));
+    assert!(
+        text.contains("sockstep run"),
+        "it points to what works: {text}"
+    );
     let _ = std::fs::remove_dir_all(&state);
 }
