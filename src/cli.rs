@@ -207,7 +207,7 @@ fn tui(
             None
         }
     };
-    crate::tui::run(AppConfig {
+    let ending = crate::tui::run(AppConfig {
         lessons: lesson::all(),
         pages_dir: pages,
         start,
@@ -220,7 +220,7 @@ fn tui(
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         progress_path,
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(ending.exit_status()))
 }
 
 fn progress(reset: bool) -> anyhow::Result<ExitCode> {

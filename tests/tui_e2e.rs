@@ -139,15 +139,21 @@ impl Screen {
     }
 
     fn wait_for(&self, what: &str, condition: impl Fn(&str) -> bool) -> String {
+        self.wait_screen(what, |screen| condition(&screen.contents()));
+        self.text()
+    }
+
+    /// Waits until `condition` holds of the emulated screen (its modes too).
+    fn wait_screen(&self, what: &str, condition: impl Fn(&vt100::Screen) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let text = self.text();
-            if condition(&text) {
-                return text;
+            if condition(self.parser.lock().unwrap().screen()) {
+                return;
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; the screen shows:\n{text}"
+                "timed out waiting for {what}; the screen shows:\n{}",
+                self.text()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -226,11 +232,9 @@ fn state_dir(name: &str) -> std::path::PathBuf {
 fn signal_restores_the_terminal_and_exits(signal: &str, status: u32) {
     let state = state_dir(&format!("sig{signal}"));
     let mut screen = Screen::start(&["tui"], 40, 120, &state);
-    screen.wait_for("the first screen", |s| s.contains("paused before line"));
-    {
-        let parser = screen.parser.lock().unwrap();
-        assert!(parser.screen().alternate_screen() && parser.screen().hide_cursor());
-    }
+    screen.wait_screen("the first screen drawn", |s| {
+        s.contents().contains("paused before line") && s.alternate_screen() && s.hide_cursor()
+    });
     let pid = screen.child.process_id().expect("a process id");
     let killed = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
@@ -273,6 +277,8 @@ fn a_panic_restores_the_terminal() {
     let mut command = sockstep(&["tui"], &state);
     // Read only by debug builds, which the tests run.
     command.env("SOCKSTEP_DEBUG_PANIC_ON_KEY", "1");
+    // Symbolising a backtrace of the debug binary can take longer than the wait.
+    command.env("RUST_BACKTRACE", "0");
     let mut screen = Screen::spawn(command, 40, 120);
     screen.wait_for("the first screen", |s| s.contains("paused before line"));
     screen.send("x");
