@@ -369,12 +369,19 @@ fn the_seed_prompt_takes_any_u64() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
-/// Colour escape codes the program wrote: (truecolor, 256-colour, 16-colour).
-fn colour_codes(raw: &str) -> (usize, usize, usize) {
-    let truecolor = raw.matches("38;2;").count() + raw.matches("48;2;").count();
-    let indexed = raw.matches("38;5;").count() + raw.matches("48;5;").count();
-    // SGR parameters 30-37 and 90-97 (foreground), 40-47 and 100-107 (background).
-    let mut basic = 0;
+/// The colours the program's SGR escape codes set, foreground and background.
+#[derive(Debug, PartialEq)]
+enum Colour {
+    /// `38;2;r;g;b`
+    Rgb,
+    /// `38;5;n`
+    Indexed(u8),
+    /// 30–37, 90–97 and their backgrounds.
+    Basic,
+}
+
+fn colours(raw: &str) -> Vec<Colour> {
+    let mut found = Vec::new();
     for sgr in raw.split("\x1b[").skip(1) {
         let Some(end) = sgr.find('m') else { continue };
         let params = &sgr[..end];
@@ -384,21 +391,32 @@ fn colour_codes(raw: &str) -> (usize, usize, usize) {
         let numbers: Vec<u32> = params.split(';').filter_map(|p| p.parse().ok()).collect();
         let mut i = 0;
         while i < numbers.len() {
-            match numbers[i] {
-                38 | 48 => i += if numbers.get(i + 1) == Some(&5) { 3 } else { 5 },
-                30..=37 | 40..=47 | 90..=97 | 100..=107 => {
-                    basic += 1;
-                    i += 1
+            match (numbers[i], numbers.get(i + 1)) {
+                (38 | 48, Some(5)) => {
+                    found.push(Colour::Indexed(
+                        numbers.get(i + 2).copied().unwrap_or(0) as u8
+                    ));
+                    i += 3;
+                }
+                (38 | 48, Some(2)) => {
+                    found.push(Colour::Rgb);
+                    i += 5;
+                }
+                (30..=37 | 40..=47 | 90..=97 | 100..=107, _) => {
+                    found.push(Colour::Basic);
+                    i += 1;
                 }
                 _ => i += 1,
             }
         }
     }
-    (truecolor, indexed, basic)
+    found
 }
 
-/// The first frames' escape codes, once the code is highlighted, under `env`.
-fn first_frames(name: &str, env: &[(&str, &str)]) -> String {
+/// Every escape code written under `env` until the code is drawn highlighted
+/// (`highlighted`: the highlighter loads in the background), or, in monochrome,
+/// until two steps have been drawn.
+fn first_frames(name: &str, env: &[(&str, &str)], highlighted: bool) -> String {
     let state = state_dir(name);
     let mut command = sockstep(&["tui", "1"], &state);
     for (key, value) in env {
@@ -406,7 +424,14 @@ fn first_frames(name: &str, env: &[(&str, &str)]) -> String {
     }
     let mut screen = Screen::spawn(command, 40, 120);
     screen.wait_for("the first screen", |s| s.contains("step 0"));
-    // Stepping redraws after the highlighter has loaded (it loads in the background).
+    if highlighted {
+        // Row 3, column 6: the `pub` that starts the naive code.
+        screen.wait_screen("the code highlighted", |s| {
+            s.cell(3, 6).is_some_and(|cell| {
+                cell.contents() == "p" && cell.fgcolor() != vt100::Color::Default
+            })
+        });
+    }
     screen.send(" ");
     screen.wait_for("step 1", |s| s.contains("step 1 "));
     screen.send(" ");
@@ -419,23 +444,30 @@ fn first_frames(name: &str, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn truecolor_only_where_the_terminal_announces_it() {
-    let (truecolor, _, _) = colour_codes(&first_frames("24bit", &[("COLORTERM", "truecolor")]));
-    assert!(truecolor > 0, "COLORTERM=truecolor gets the 24-bit theme");
+    let truecolor = colours(&first_frames("24bit", &[("COLORTERM", "truecolor")], true));
+    assert!(
+        truecolor.contains(&Colour::Rgb),
+        "COLORTERM=truecolor gets the 24-bit theme"
+    );
 
-    let (truecolor, indexed, _) = colour_codes(&first_frames("256", &[]));
-    assert_eq!(
-        truecolor, 0,
+    let xterm_256 = colours(&first_frames("256", &[], true));
+    assert!(
+        !xterm_256.contains(&Colour::Rgb),
         "xterm-256color without COLORTERM gets no 24-bit codes"
     );
-    assert!(indexed > 0, "xterm-256color gets 256 colours");
-
-    let (truecolor, indexed, basic) = colour_codes(&first_frames("16", &[("TERM", "xterm")]));
-    assert_eq!(
-        (truecolor, indexed),
-        (0, 0),
-        "TERM=xterm gets 16 colours only"
+    assert!(
+        xterm_256.iter().any(|c| matches!(c, Colour::Indexed(16..))),
+        "xterm-256color gets the theme in 256 colours"
     );
-    assert!(basic > 0, "TERM=xterm still gets colour");
+
+    let xterm = colours(&first_frames("16", &[("TERM", "xterm")], true));
+    assert!(!xterm.is_empty(), "TERM=xterm still gets colour");
+    assert!(
+        xterm
+            .iter()
+            .all(|c| matches!(c, Colour::Basic | Colour::Indexed(..16))),
+        "TERM=xterm gets the 16 colours only: {xterm:?}"
+    );
 }
 
 #[test]
@@ -444,8 +476,8 @@ fn monochrome_terminals_and_no_color_get_no_colour() {
         ("mono", [("TERM", "xterm-mono"), ("COLORTERM", "truecolor")]),
         ("nocolor", [("NO_COLOR", "1"), ("COLORTERM", "truecolor")]),
     ] {
-        let codes = colour_codes(&first_frames(name, &env));
-        assert_eq!(codes, (0, 0, 0), "{env:?} gets no colour codes");
+        let found = colours(&first_frames(name, &env, false));
+        assert_eq!(found, [], "{env:?} gets no colour codes");
     }
 }
 

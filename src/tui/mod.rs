@@ -6,6 +6,7 @@ pub mod app;
 pub mod bytes;
 pub mod code;
 pub mod markdown;
+pub mod palette;
 pub mod view;
 
 use std::io::{self, Stdout, stdout};
@@ -24,6 +25,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 pub use app::{App, AppConfig, AppEvent};
+pub use palette::Palette;
 
 /// Puts the terminal back as it was: mouse capture off, main screen, cursor shown,
 /// cooked mode. Safe to call more than once.
@@ -112,7 +114,7 @@ fn forward_signals(events: Sender<AppEvent>, received: Arc<AtomicI32>) -> io::Re
 }
 
 /// Runs the TUI until the user quits or a signal ends it.
-pub fn run(config: AppConfig) -> anyhow::Result<Ending> {
+pub fn run(config: AppConfig, palette: Palette) -> anyhow::Result<Ending> {
     let (tx, rx) = mpsc::channel();
     let signal = Arc::new(AtomicI32::new(0));
     install_panic_hook();
@@ -124,7 +126,7 @@ pub fn run(config: AppConfig) -> anyhow::Result<Ending> {
             return Err(error.into());
         }
     };
-    let result = event_loop(&mut terminal, config, tx, rx);
+    let result = event_loop(&mut terminal, config, palette, tx, rx);
     restore_terminal();
     let _ = terminal.show_cursor();
     result?;
@@ -159,6 +161,7 @@ fn panic_on_key_requested() -> bool {
 fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     config: AppConfig,
+    palette: Palette,
     tx: Sender<AppEvent>,
     rx: mpsc::Receiver<AppEvent>,
 ) -> anyhow::Result<()> {
@@ -167,7 +170,10 @@ fn event_loop(
     let mut next_tick: Option<Instant> = None;
     let panic_on_key = panic_on_key_requested();
     loop {
-        terminal.draw(|frame| view::render(frame, &mut app, &mut cache))?;
+        terminal.draw(|frame| {
+            view::render(frame, &mut app, &mut cache);
+            palette.fit_buffer(frame.buffer_mut());
+        })?;
         // Wait for the next event, or the next autoplay tick.
         next_tick = match (app.tick_interval(), next_tick) {
             (None, _) => None,
