@@ -146,10 +146,6 @@ fn setup(
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     forward_signals(tx.clone(), Arc::clone(signal))?;
     forward_input(tx.clone());
-    let ready = tx.clone();
-    code::warm_up(move || {
-        let _ = ready.send(AppEvent::HighlightReady);
-    });
     Ok(terminal)
 }
 
@@ -165,6 +161,7 @@ fn event_loop(
     tx: Sender<AppEvent>,
     rx: mpsc::Receiver<AppEvent>,
 ) -> anyhow::Result<()> {
+    let mut ready = Some(tx.clone());
     let mut app = App::new(config, tx);
     let mut cache = view::Cache::default();
     let mut next_tick: Option<Instant> = None;
@@ -174,6 +171,13 @@ fn event_loop(
             view::render(frame, &mut app, &mut cache);
             palette.fit_buffer(frame.buffer_mut());
         })?;
+        if let Some(ready) = ready.take() {
+            // Only now: loading the highlighter is CPU-heavy for tens of
+            // milliseconds, and on a busy machine it slowed the first frame.
+            code::warm_up(move || {
+                let _ = ready.send(AppEvent::HighlightReady);
+            });
+        }
         // Wait for the next event, or the next autoplay tick.
         next_tick = match (app.tick_interval(), next_tick) {
             (None, _) => None,
