@@ -13,7 +13,7 @@ use std::io::{self, Stdout, stdout};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossterm::cursor::Show;
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
@@ -144,6 +144,15 @@ fn setup(
     // No `clear()`: the alternate screen starts empty, and clearing would ask the
     // terminal for the cursor position, an answer the input thread could swallow.
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    // Opens crossterm's input reader (its descriptors) now, before a run takes
+    // descriptors of its own: opened lazily by the input thread, it could fail
+    // when they were short (ulimit -n), and the TUI quit without a word.
+    event::poll(Duration::ZERO).map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("could not read the terminal's input: {error}"),
+        )
+    })?;
     forward_signals(tx.clone(), Arc::clone(signal))?;
     forward_input(tx.clone());
     Ok(terminal)
