@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::lesson::{self, Lesson, Measured, UnknownLesson};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
-use crate::tui::AppConfig;
+use crate::tui::{AppConfig, Palette};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -359,6 +359,13 @@ fn tui(
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("the interactive tutorial needs a terminal; try 'sockstep run' instead");
     }
+    if std::env::var("TERM").is_ok_and(|term| crate::tui::palette::is_dumb(&term)) {
+        anyhow::bail!(
+            "TERM=dumb cannot draw the interactive tutorial's screen; \
+             try 'sockstep run LESSON' (and 'sockstep list'), or set TERM to your terminal's type"
+        );
+    }
+    let palette = Palette::from_env();
     let progress_path = match progress::path() {
         Ok(path) => Some(path),
         Err(error) => {
@@ -366,16 +373,19 @@ fn tui(
             None
         }
     };
-    crate::tui::run(AppConfig {
-        lessons: lesson::all(),
-        pages_dir: pages,
-        start,
-        seed,
-        mode,
-        color: no_color_unset(),
-        progress_path,
-    })?;
-    Ok(ExitCode::SUCCESS)
+    let ending = crate::tui::run(
+        AppConfig {
+            lessons: lesson::all(),
+            pages_dir: pages,
+            start,
+            seed,
+            mode,
+            color: palette.has_color(),
+            progress_path,
+        },
+        palette,
+    )?;
+    Ok(ExitCode::from(ending.exit_status()))
 }
 
 fn progress(reset: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {

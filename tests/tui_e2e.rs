@@ -2,90 +2,15 @@
 //! through a terminal emulator (vt100). Waits on what the screen shows, with a time
 //! limit, never on fixed sleeps.
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+#[path = "common/screen.rs"]
+mod screen;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-
-struct Screen {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    // Closing the master would hang up the program: keep it as long as the screen.
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
-
-impl Screen {
-    fn start(args: &[&str], rows: u16, cols: u16, state_dir: &std::path::Path) -> Screen {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("a pseudo-terminal");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_sockstep"));
-        command.args(args);
-        command.env("TERM", "xterm-256color");
-        command.env("SOCKSTEP_STATE_DIR", state_dir);
-        command.env_remove("NO_COLOR");
-        let child = pty.slave.spawn_command(command).expect("the binary starts");
-        drop(pty.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZero::new(rows).unwrap(),
-            std::num::NonZero::new(cols).unwrap(),
-            0,
-        )));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let sink = Arc::clone(&parser);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        Screen {
-            parser,
-            writer,
-            child,
-            _master: pty.master,
-        }
-    }
-
-    fn text(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, what: &str, condition: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = self.text();
-            if condition(&text) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen shows:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-}
+use portable_pty::CommandBuilder;
+use screen::{Screen, sockstep};
 
 #[test]
 fn step_through_a_lesson_then_quit_back_to_the_shell() {
-    let state = std::env::temp_dir().join(format!("sockstep-e2e-{}", std::process::id()));
+    let state = state_dir("steps");
     let mut screen = Screen::start(&["tui", "length-prefix", "--seed", "3"], 40, 120, &state);
     screen.wait_for("the first lesson screen", |s| {
         s.contains("length-prefix") && s.contains("paused before line")
@@ -104,26 +29,21 @@ fn step_through_a_lesson_then_quit_back_to_the_shell() {
     }
     // Run to the end: the cut marker and both verdicts appear.
     screen.send("\r");
-    let text = screen.wait_for("both verdicts", |s| {
-        s.contains("Naive ✗") && s.contains("Correct ✓")
+    // One condition: a frame is written in pieces, and the verdicts in the header
+    // can be seen before the byte view below them is redrawn.
+    let text = screen.wait_for("both verdicts and the cut inside the prefix", |s| {
+        s.contains("Naive ✗") && s.contains("Correct ✓") && s.contains("00┃005")
     });
-    assert!(
-        text.contains("00┃005"),
-        "the cut inside the prefix:\n{text}"
-    );
     assert!(text.contains('✓') && text.contains('✗'));
 
     // Help, then quit.
     screen.send("?");
     screen.wait_for("the help overlay", |s| s.contains("Keys (any key closes)"));
     screen.send("q");
-    let status = screen.child.wait().expect("the binary exits");
+    let status = screen.wait_exit("after q");
     assert!(status.success(), "exit status {status:?}");
-    let parser = screen.parser.lock().unwrap();
-    assert!(
-        !parser.screen().alternate_screen(),
-        "the alternate screen was left"
-    );
+    // Waits for the reader to see the last bytes: checking at once raced it.
+    screen.assert_restored();
     // The lesson was run to the end: progress remembers it.
     let progress = std::fs::read_to_string(state.join("progress.json")).unwrap();
     assert!(progress.contains("length-prefix"), "{progress}");
@@ -132,7 +52,7 @@ fn step_through_a_lesson_then_quit_back_to_the_shell() {
 
 #[test]
 fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
-    let state = std::env::temp_dir().join(format!("sockstep-e2e-small-{}", std::process::id()));
+    let state = state_dir("small");
     let mut screen = Screen::start(&["tui"], 12, 40, &state);
     screen.wait_for("the size message", |s| {
         s.contains("needs a terminal of at least")
@@ -142,23 +62,276 @@ fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
-#[test]
-fn sigterm_restores_the_terminal() {
-    let state = std::env::temp_dir().join(format!("sockstep-e2e-term-{}", std::process::id()));
+fn state_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sockstep-e2e-{name}-{}", std::process::id()))
+}
+
+/// Sends `signal` from outside, as `kill` from another shell would.
+fn signal_restores_the_terminal_and_exits(signal: &str, status: u32) {
+    let state = state_dir(&format!("sig{signal}"));
     let mut screen = Screen::start(&["tui"], 40, 120, &state);
-    screen.wait_for("the first screen", |s| s.contains("paused before line"));
+    screen.wait_screen("the first screen drawn", |s| {
+        s.contents().contains("paused before line") && s.alternate_screen() && s.hide_cursor()
+    });
     let pid = screen.child.process_id().expect("a process id");
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    screen.child.wait().unwrap();
-    // Leaving the alternate screen is the last thing the binary writes.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while screen.parser.lock().unwrap().screen().alternate_screen() {
-        assert!(Instant::now() < deadline, "still on the alternate screen");
-        std::thread::sleep(Duration::from_millis(20));
+    let exit = screen.wait_exit(&format!("after SIG{signal}"));
+    assert_eq!(
+        (exit.exit_code(), exit.signal()),
+        (status, None),
+        "SIG{signal} should end with status {status}"
+    );
+    screen.assert_restored();
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn sigint_restores_the_terminal_and_exits_130() {
+    signal_restores_the_terminal_and_exits("INT", 130);
+}
+
+#[test]
+fn sigquit_restores_the_terminal_and_exits_131() {
+    signal_restores_the_terminal_and_exits("QUIT", 131);
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_143() {
+    signal_restores_the_terminal_and_exits("TERM", 143);
+}
+
+#[test]
+fn sighup_restores_the_terminal_and_exits_129() {
+    signal_restores_the_terminal_and_exits("HUP", 129);
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    let state = state_dir("panic");
+    let mut command = sockstep(&["tui"], &state);
+    // Read only by debug builds, which the tests run.
+    command.env("SOCKSTEP_DEBUG_PANIC_ON_KEY", "1");
+    // Just the message, which the test reads on the screen.
+    command.env("RUST_BACKTRACE", "0");
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("paused before line"));
+    screen.send("x");
+    let exit = screen.wait_exit("after the panic");
+    assert_eq!(exit.exit_code(), 101, "a panic exits 101");
+    screen.assert_restored();
+    // Printed after the restore, so on the main screen, where the user sees it.
+    screen.wait_for("the panic message", |s| {
+        s.contains("SOCKSTEP_DEBUG_PANIC_ON_KEY")
+    });
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn a_run_that_cannot_start_shows_its_error() {
+    let state = state_dir("nofiles");
+    let mut command = CommandBuilder::new("sh");
+    command.args([
+        "-c",
+        &format!(
+            "ulimit -n 16 && exec '{}' tui 1",
+            env!("CARGO_BIN_EXE_sockstep")
+        ),
+    ]);
+    command.env("TERM", "xterm-256color");
+    command.env("SOCKSTEP_STATE_DIR", &state);
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    screen.send("\r");
+    let text = screen.wait_for("the error on screen", |s| s.contains("open files"));
+    assert!(
+        !text.contains("running…"),
+        "still shown as running:\n{text}"
+    );
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn keys_after_a_4_kb_paste_into_the_seed_prompt_are_handled() {
+    let state = state_dir("paste");
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    screen.send("s");
+    screen.wait_for("the seed prompt", |s| s.contains("Run with seed"));
+    // One write, as a terminal delivers a paste; nothing more arrives after it.
+    screen.send(&format!("{}\r", "1".repeat(4096)));
+    screen.wait_for("the pasted seed in the header", |s| {
+        s.contains("seed 11111111111111111111 ")
+    });
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    screen.assert_restored();
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn q_after_300_queued_mouse_moves_quits() {
+    let state = state_dir("mouse");
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    // SGR mouse reports of a move with no button held, then q, in one write.
+    let moves: String = (0..300)
+        .map(|i| format!("\x1b[<35;{};{}M", 10 + i % 50, 5 + i % 20))
+        .collect();
+    screen.send(&format!("{moves}q"));
+    assert!(screen.wait_exit("after the moves and q").success());
+    screen.assert_restored();
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn the_seed_prompt_takes_any_u64() {
+    let state = state_dir("seed");
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    screen.send("s");
+    screen.wait_for("the seed prompt", |s| s.contains("Run with seed"));
+    // u64::MAX, then one digit too many, which the prompt refuses to add.
+    screen.send("184467440737095516159\r");
+    screen.wait_for("the largest seed in the header", |s| {
+        s.contains("seed 18446744073709551615 ")
+    });
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// The colours the program's SGR escape codes set, foreground and background.
+#[derive(Debug, PartialEq)]
+enum Colour {
+    /// `38;2;r;g;b`
+    Rgb,
+    /// `38;5;n`
+    Indexed(u8),
+    /// 30–37, 90–97 and their backgrounds.
+    Basic,
+}
+
+fn colours(raw: &str) -> Vec<Colour> {
+    let mut found = Vec::new();
+    for sgr in raw.split("\x1b[").skip(1) {
+        let Some(end) = sgr.find('m') else { continue };
+        let params = &sgr[..end];
+        if !params.bytes().all(|b| b.is_ascii_digit() || b == b';') {
+            continue;
+        }
+        let numbers: Vec<u32> = params.split(';').filter_map(|p| p.parse().ok()).collect();
+        let mut i = 0;
+        while i < numbers.len() {
+            match (numbers[i], numbers.get(i + 1)) {
+                (38 | 48, Some(5)) => {
+                    found.push(Colour::Indexed(
+                        numbers.get(i + 2).copied().unwrap_or(0) as u8
+                    ));
+                    i += 3;
+                }
+                (38 | 48, Some(2)) => {
+                    found.push(Colour::Rgb);
+                    i += 5;
+                }
+                (30..=37 | 40..=47 | 90..=97 | 100..=107, _) => {
+                    found.push(Colour::Basic);
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
     }
+    found
+}
+
+/// Every escape code written under `env` until the code is drawn highlighted
+/// (`highlighted`: the highlighter loads in the background), or, in monochrome,
+/// until two steps have been drawn.
+fn first_frames(name: &str, env: &[(&str, &str)], highlighted: bool) -> String {
+    let state = state_dir(name);
+    let mut command = sockstep(&["tui", "1"], &state);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("step 0"));
+    if highlighted {
+        // Row 3, column 6: the `pub` that starts the naive code.
+        screen.wait_screen("the code highlighted", |s| {
+            s.cell(3, 6).is_some_and(|cell| {
+                cell.contents() == "p" && cell.fgcolor() != vt100::Color::Default
+            })
+        });
+    }
+    screen.send(" ");
+    screen.wait_for("step 1", |s| s.contains("step 1 "));
+    screen.send(" ");
+    screen.wait_for("step 2", |s| s.contains("step 2 "));
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    let _ = std::fs::remove_dir_all(&state);
+    screen.raw_output()
+}
+
+#[test]
+fn truecolor_only_where_the_terminal_announces_it() {
+    let truecolor = colours(&first_frames("24bit", &[("COLORTERM", "truecolor")], true));
+    assert!(
+        truecolor.contains(&Colour::Rgb),
+        "COLORTERM=truecolor gets the 24-bit theme"
+    );
+
+    let xterm_256 = colours(&first_frames("256", &[], true));
+    assert!(
+        !xterm_256.contains(&Colour::Rgb),
+        "xterm-256color without COLORTERM gets no 24-bit codes"
+    );
+    assert!(
+        xterm_256.iter().any(|c| matches!(c, Colour::Indexed(16..))),
+        "xterm-256color gets the theme in 256 colours"
+    );
+
+    let xterm = colours(&first_frames("16", &[("TERM", "xterm")], true));
+    assert!(!xterm.is_empty(), "TERM=xterm still gets colour");
+    assert!(
+        xterm
+            .iter()
+            .all(|c| matches!(c, Colour::Basic | Colour::Indexed(..16))),
+        "TERM=xterm gets the 16 colours only: {xterm:?}"
+    );
+}
+
+#[test]
+fn monochrome_terminals_and_no_color_get_no_colour() {
+    for (name, env) in [
+        ("mono", [("TERM", "xterm-mono"), ("COLORTERM", "truecolor")]),
+        ("nocolor", [("NO_COLOR", "1"), ("COLORTERM", "truecolor")]),
+    ] {
+        let found = colours(&first_frames(name, &env, false));
+        assert_eq!(found, [], "{env:?} gets no colour codes");
+    }
+}
+
+#[test]
+fn term_dumb_gets_a_clear_message_not_a_full_screen() {
+    let state = state_dir("dumb");
+    let mut command = sockstep(&["tui", "1"], &state);
+    command.env("TERM", "dumb");
+    let mut screen = Screen::spawn(command, 40, 120);
+    let exit = screen.wait_exit("with TERM=dumb");
+    assert_eq!(exit.exit_code(), 1);
+    let raw = screen.raw_output();
+    assert!(!raw.contains("\x1b[?1049h"), "no alternate screen: {raw:?}");
+    let text = screen.wait_for("the message", |s| s.contains("TERM=dumb"));
+    assert!(
+        text.contains("sockstep run"),
+        "it points to what works: {text}"
+    );
     let _ = std::fs::remove_dir_all(&state);
 }

@@ -161,7 +161,12 @@ pub fn start(
                     expected: &messages,
                     sent: &data,
                 };
-                run_side(&monitor, program, messages, &cuts, mode, seed, tuning)
+                let result = run_side(&monitor, program, messages, &cuts, mode, seed, tuning);
+                if result.is_err() {
+                    // A side that could not set up still ends: its watcher waits for this.
+                    monitor.announce_finished();
+                }
+                result
             })
             .map_err(EngineError::Thread)?;
         threads[index] = Some(handle);

@@ -28,7 +28,7 @@ pub enum AppEvent {
     HighlightReady,
     /// Time for the next autoplay step.
     Tick,
-    /// SIGTERM or SIGHUP: leave now.
+    /// An ending signal, or the terminal stopped answering: leave now.
     Terminate,
 }
 
@@ -509,7 +509,12 @@ impl App {
             KeyCode::Backspace => {
                 typed.pop();
             }
-            KeyCode::Char(c) if c.is_ascii_digit() && typed.len() < 19 => typed.push(c),
+            // Any u64, like the command line: a digit that would overflow is not taken.
+            KeyCode::Char(c)
+                if c.is_ascii_digit() && format!("{typed}{c}").parse::<u64>().is_ok() =>
+            {
+                typed.push(c)
+            }
             _ => {}
         }
         self.overlay = Overlay::SeedInput { typed };

@@ -6,12 +6,16 @@ pub mod app;
 pub mod bytes;
 pub mod code;
 pub mod markdown;
+pub mod palette;
 pub mod view;
 
 use std::io::{self, Stdout, stdout};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crossterm::cursor::Show;
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
 use crossterm::execute;
 use crossterm::terminal::{
@@ -21,13 +25,41 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 pub use app::{App, AppConfig, AppEvent};
+pub use palette::Palette;
 
-/// Puts the terminal back as it was: mouse capture off, main screen, cooked mode.
-/// Safe to call more than once.
+/// Puts the terminal back as it was: mouse capture off, main screen, cursor shown,
+/// cooked mode. Safe to call more than once.
 pub fn restore_terminal() {
-    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen);
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
     let _ = disable_raw_mode();
 }
+
+/// How the TUI ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The user quit.
+    Quit,
+    /// A signal (SIGINT, SIGQUIT, SIGTERM, SIGHUP) asked it to stop.
+    Signal(i32),
+}
+
+impl Ending {
+    /// The conventional exit status: 0, or 128 + the signal's number.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Ending::Quit => 0,
+            Ending::Signal(signal) => 128u8.saturating_add(signal as u8),
+        }
+    }
+}
+
+/// Signals that end the TUI, each with the terminal restored.
+const ENDING_SIGNALS: [i32; 4] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGQUIT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+];
 
 /// Restores the terminal before any panic message is printed, except for panics
 /// in teaching code: those are outcomes the run records, and the UI stays up.
@@ -61,62 +93,100 @@ fn forward_input(events: Sender<AppEvent>) {
         });
 }
 
-fn forward_signals(events: Sender<AppEvent>) -> io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])?;
+/// The first ending signal is recorded in `received` and handed to the event loop,
+/// which leaves cleanly. Should the loop not answer (stuck drawing to a blocked
+/// terminal, say), a second one restores the terminal and exits from here.
+fn forward_signals(events: Sender<AppEvent>, received: Arc<AtomicI32>) -> io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new(ENDING_SIGNALS)?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if signals.forever().next().is_some() {
-                let _ = events.send(AppEvent::Terminate);
+            for signal in signals.forever() {
+                if received.swap(signal, Ordering::SeqCst) == 0 {
+                    let _ = events.send(AppEvent::Terminate);
+                } else {
+                    restore_terminal();
+                    std::process::exit(Ending::Signal(signal).exit_status().into());
+                }
             }
         })?;
     Ok(())
 }
 
-/// Runs the TUI until the user quits.
-pub fn run(config: AppConfig) -> anyhow::Result<()> {
+/// Runs the TUI until the user quits or a signal ends it.
+pub fn run(config: AppConfig, palette: Palette) -> anyhow::Result<Ending> {
     let (tx, rx) = mpsc::channel();
+    let signal = Arc::new(AtomicI32::new(0));
     install_panic_hook();
     enable_raw_mode()?;
-    let mut terminal = match setup(&tx) {
+    let mut terminal = match setup(&tx, &signal) {
         Ok(terminal) => terminal,
         Err(error) => {
             restore_terminal();
             return Err(error.into());
         }
     };
-    let result = event_loop(&mut terminal, config, tx, rx);
+    let result = event_loop(&mut terminal, config, palette, tx, rx);
     restore_terminal();
     let _ = terminal.show_cursor();
-    result
+    result?;
+    Ok(match signal.load(Ordering::SeqCst) {
+        0 => Ending::Quit,
+        signal => Ending::Signal(signal),
+    })
 }
 
-fn setup(tx: &Sender<AppEvent>) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+fn setup(
+    tx: &Sender<AppEvent>,
+    signal: &Arc<AtomicI32>,
+) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
     // No `clear()`: the alternate screen starts empty, and clearing would ask the
     // terminal for the cursor position, an answer the input thread could swallow.
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
-    forward_signals(tx.clone())?;
+    // Opens crossterm's input reader (its descriptors) now, before a run takes
+    // descriptors of its own: opened lazily by the input thread, it could fail
+    // when they were short (ulimit -n), and the TUI quit without a word.
+    event::poll(Duration::ZERO).map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("could not read the terminal's input: {error}"),
+        )
+    })?;
+    forward_signals(tx.clone(), Arc::clone(signal))?;
     forward_input(tx.clone());
-    let ready = tx.clone();
-    code::warm_up(move || {
-        let _ = ready.send(AppEvent::HighlightReady);
-    });
     Ok(terminal)
+}
+
+/// Tests of the panic path set this in debug builds: the first key then panics.
+fn panic_on_key_requested() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("SOCKSTEP_DEBUG_PANIC_ON_KEY").is_some()
 }
 
 fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     config: AppConfig,
+    palette: Palette,
     tx: Sender<AppEvent>,
     rx: mpsc::Receiver<AppEvent>,
 ) -> anyhow::Result<()> {
+    let mut ready = Some(tx.clone());
     let mut app = App::new(config, tx);
     let mut cache = view::Cache::default();
     let mut next_tick: Option<Instant> = None;
+    let panic_on_key = panic_on_key_requested();
     loop {
-        terminal.draw(|frame| view::render(frame, &mut app, &mut cache))?;
+        terminal.draw(|frame| {
+            view::render(frame, &mut app, &mut cache);
+            palette.fit_buffer(frame.buffer_mut());
+        })?;
+        if let Some(ready) = ready.take() {
+            // Only now: loading the highlighter is CPU-heavy for tens of
+            // milliseconds, and on a busy machine it slowed the first frame.
+            code::warm_up(move || {
+                let _ = ready.send(AppEvent::HighlightReady);
+            });
+        }
         // Wait for the next event, or the next autoplay tick.
         next_tick = match (app.tick_interval(), next_tick) {
             (None, _) => None,
@@ -135,9 +205,14 @@ fn event_loop(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        app.handle(event);
         // Merge a burst (a run's events, a resize storm) into one redraw.
-        while let Ok(event) = rx.try_recv() {
+        let burst = std::iter::once(event).chain(std::iter::from_fn(|| rx.try_recv().ok()));
+        for event in burst {
+            if panic_on_key && matches!(event, AppEvent::Key(_)) {
+                panic!(
+                    "a key arrived and SOCKSTEP_DEBUG_PANIC_ON_KEY is set (a test of the panic path)"
+                );
+            }
             app.handle(event);
         }
         if app.should_quit {
