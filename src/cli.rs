@@ -4,7 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
@@ -126,6 +126,24 @@ enum Command {
         /// Print the counts as JSON, one object per lesson.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script.
+    ///
+    /// For example, in bash: `source <(sockstep completions bash)`; or save it where
+    /// your shell looks for completions (bash-completion, zsh's $fpath, fish's
+    /// ~/.config/fish/completions/sockstep.fish).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder.
+    ///
+    /// Read it with `sockstep man | man -l -`.
+    Man {
+        /// Write sockstep.1 and one sockstep-COMMAND.1 per command into this folder
+        /// (which must exist) instead of printing sockstep.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -313,6 +331,14 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         }),
         Some(Command::List { json }) => list(json, out),
+        Some(Command::Completions { shell }) => {
+            // clap_complete panics on a failed write: write the finished script ourselves.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "sockstep", &mut script);
+            out.write_all(&script)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man { dir }) => man(dir, out),
         Some(Command::Run {
             lesson,
             seed,
@@ -414,6 +440,25 @@ fn progress(reset: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
             " "
         };
         writeln!(out, "  {mark} {:>2} {}", i + 1, lesson.slug)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn man(dir: Option<PathBuf>, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let command = Cli::command();
+    match dir {
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            out.write_all(&page)?;
+        }
+        Some(dir) => {
+            if !dir.is_dir() {
+                anyhow::bail!("man --dir {}: no such folder", dir.display());
+            }
+            clap_mangen::generate_to(command, &dir)
+                .with_context(|| format!("writing the manual pages into {}", dir.display()))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -178,3 +178,105 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
     assert!(output.status.success());
 }
+
+/// Asks bash's completion function what it offers after `words`, as a Tab would.
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let script = stdout(&sockstep(&["completions", "bash"]));
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let program = format!(
+        "{script}\nCOMP_WORDS=({words}); COMP_CWORD={cword}; \
+         _sockstep sockstep '{current}' '{previous}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        words = quoted.join(" "),
+        current = words[cword],
+        previous = words[cword - 1],
+    );
+    let output = Command::new("bash")
+        .args(["-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout(&output).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn bash_completion_offers_commands_and_modes() {
+    assert_eq!(bash_completes(&["sockstep", "che"]), ["check"]);
+    let commands = bash_completes(&["sockstep", ""]);
+    for command in [
+        "tui",
+        "list",
+        "run",
+        "check",
+        "progress",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            commands.iter().any(|c| c == command),
+            "{command} in {commands:?}"
+        );
+    }
+    assert_eq!(
+        bash_completes(&["sockstep", "run", "--mode", ""]),
+        ["lockstep", "free-run", "direct"]
+    );
+}
+
+#[test]
+fn completions_for_every_shell_name_the_commands() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let output = sockstep(&["completions", shell]);
+        assert!(output.status.success(), "{shell}");
+        assert!(stdout(&output).contains("check"), "{shell}");
+    }
+    let unknown = sockstep(&["completions", "tcsh"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("possible values"));
+}
+
+#[test]
+fn man_prints_a_page_with_every_command() {
+    let page = stdout(&sockstep(&["man"]));
+    assert!(page.contains(".TH sockstep 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for command in ["run", "check", "completions"] {
+        assert!(
+            page.contains(&format!("sockstep\\-{command}(1)")),
+            "{command}"
+        );
+    }
+}
+
+#[test]
+fn man_dir_writes_one_page_per_command() {
+    let dir = std::env::temp_dir().join(format!("sockstep-man-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = sockstep(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(output.status.success());
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    std::fs::remove_dir_all(&dir).unwrap();
+    for page in [
+        "sockstep.1",
+        "sockstep-run.1",
+        "sockstep-check.1",
+        "sockstep-man.1",
+    ] {
+        assert!(pages.iter().any(|p| p == page), "{page} in {pages:?}");
+    }
+    let missing = sockstep(&["man", "--dir", "/no/such/folder"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "error: man --dir /no/such/folder: no such folder\n"
+    );
+}

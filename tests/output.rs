@@ -18,6 +18,9 @@ const COMMANDS: &[&[&str]] = &[
     &["--help"],
     &["--version"],
     &["list", "--help"],
+    &["completions", "bash"],
+    &["completions", "zsh"],
+    &["man"],
 ];
 
 fn sockstep(args: &[&str], stdout: Stdio, state: &std::path::Path) -> Output {
