@@ -7,12 +7,12 @@ use proptest::prelude::*;
 use sockstep::engine::{
     self, Call, CutAt, CutPlan, Limits, Mode, Role, RunOptions, Scenario, SocketTuning, Trace,
 };
-use sockstep::lesson;
+use sockstep::teaching;
 use sockstep::teaching::{fixed_length, max_frame, protocol};
 
 /// The lesson's own framing (and sender), with `messages` cut at `cuts`.
 fn scenario(slug: &str, messages: Vec<Vec<u8>>, cuts: &[usize]) -> Scenario {
-    let base = (lesson::find(slug).unwrap().1.scenario)();
+    let base = (teaching::find(slug).unwrap().1.scenario)();
     Scenario {
         messages,
         framing: base.framing,
@@ -26,7 +26,7 @@ fn scenario(slug: &str, messages: Vec<Vec<u8>>, cuts: &[usize]) -> Scenario {
 
 /// Runs the lesson's correct program on both sides.
 fn run_correct(slug: &str, scenario: &Scenario, mode: Mode) -> Trace {
-    let lesson = lesson::find(slug).unwrap().1;
+    let lesson = teaching::find(slug).unwrap().1;
     engine::run(
         slug,
         scenario,
@@ -226,7 +226,7 @@ fn free_run_any_cuts_still_deliver_for_every_framing() {
 fn the_property_can_fail_a_receiver_that_ignores_cuts() {
     // The check above is not vacuous: the naive delimiter receiver, under the same
     // kind of run, fails for a cut inside a line.
-    let lesson = lesson::find("delimiter").unwrap().1;
+    let lesson = teaching::find("delimiter").unwrap().1;
     let messages = vec![b"first line".to_vec(), b"second".to_vec()];
     let trace = engine::run(
         "delimiter",
