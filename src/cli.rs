@@ -1,4 +1,4 @@
-//! The command line: `list`, `run`, `check`.
+//! The command line: the subcommands (`Command`), each one's options, and what it does.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

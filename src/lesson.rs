@@ -1,6 +1,6 @@
 //! The lesson model: what a lesson is, what its pages and runs show, and what its
-//! runs prove. The registry of lessons (`crate::teaching`) builds `Lesson` values;
-//! this module never reads it.
+//! runs prove. The registry of lessons (the `teaching` module) builds `Lesson`
+//! values; this module, a floor below it, never reads it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,7 +13,7 @@ use crate::engine::{
 };
 
 /// One lesson: its page, its teaching code, and the run that demonstrates it. Built by
-/// the registry (`crate::teaching`) from a teaching file's `Demo` and the lesson's slug.
+/// the registry (the `teaching` module) from a teaching file's `Demo` and the lesson's slug.
 pub struct Lesson {
     /// Stable name used on the command line and in URLs.
     pub slug: &'static str,

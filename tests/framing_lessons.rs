@@ -1,4 +1,5 @@
-//! Real-socket tests of lessons 1, 8-12, 14 and 16: each one shows what its page says.
+//! Real-socket tests of the framing lessons (welcome, no-eot, fixed-length, type-byte,
+//! delimiter, leftover, max-frame, protocol): each one shows what its page says.
 
 mod common;
 

@@ -1,5 +1,6 @@
-//! Property: for every framing of lessons 1, 8-12, 14 and 16, however the wire cuts
-//! a random sequence of messages, the lesson's correct receiver delivers exactly the
+//! Property: for the framing of each framing lesson (welcome, no-eot, fixed-length,
+//! type-byte, delimiter, leftover, max-frame, protocol), however the wire cuts a
+//! random sequence of messages, the lesson's correct receiver delivers exactly the
 //! messages that were sent, over real sockets.
 
 use proptest::prelude::*;

@@ -1,5 +1,5 @@
-//! Real-socket tests of lessons 2, 3, 4, 7 and 15 (peers, flush, partial-send,
-//! read-to-eof, errors): each shows what its page says, for the reason it says.
+//! Real-socket tests of the lessons peers, flush, partial-send, read-to-eof and
+//! errors: each shows what its page says, for the reason it says.
 
 mod common;
 
