@@ -51,14 +51,14 @@ pub fn anchor_tag(side: Side) -> &'static str {
     }
 }
 
-/// A page's title: its first line without the `# `. Evaluated when the registry is
-/// compiled, so a page that does not start with its title fails the build.
-pub const fn page_title(page: &'static str) -> &'static str {
+/// A page's title: its first line without the `# `. The registry evaluates it when it
+/// is compiled, so a page that does not start with its title fails the build with
+/// the message `untitled`.
+pub const fn page_title(page: &'static str, untitled: &'static str) -> &'static str {
     let bytes = page.as_bytes();
-    assert!(
-        bytes.len() > 2 && bytes[0] == b'#' && bytes[1] == b' ',
-        "a lesson page must start with its title, as `# Title`"
-    );
+    if bytes.len() <= 2 || bytes[0] != b'#' || bytes[1] != b' ' {
+        panic!("{}", untitled);
+    }
     let mut end = 2;
     while end < bytes.len() && bytes[end] != b'\n' && bytes[end] != b'\r' {
         end += 1;
@@ -69,10 +69,11 @@ pub const fn page_title(page: &'static str) -> &'static str {
 }
 
 impl Lesson {
-    /// A lesson from its files (the registry derives them from the slug) and the
-    /// teaching file's `Demo`.
+    /// A lesson from its files and title (the registry derives them from the slug) and
+    /// the teaching file's `Demo`.
     pub const fn new(
         slug: &'static str,
+        title: &'static str,
         page: &'static str,
         source: &'static str,
         source_path: &'static str,
@@ -80,7 +81,7 @@ impl Lesson {
     ) -> Lesson {
         Lesson {
             slug,
-            title: page_title(page),
+            title,
             page,
             source,
             source_path,
@@ -523,6 +524,7 @@ mod tests {
         };
         Lesson::new(
             "fixture",
+            page_title(page, "the fixture's page has no title"),
             page,
             SOURCE,
             "src/teaching/fixture.rs",
@@ -537,16 +539,17 @@ mod tests {
 
     #[test]
     fn the_title_is_the_first_line_of_the_page() {
-        assert_eq!(page_title("# One cut\n\ntext"), "One cut");
-        assert_eq!(page_title("# One cut\r\n"), "One cut");
-        assert_eq!(page_title("# Only a title"), "Only a title");
+        let title = |page| page_title(page, "untitled");
+        assert_eq!(title("# One cut\n\ntext"), "One cut");
+        assert_eq!(title("# One cut\r\n"), "One cut");
+        assert_eq!(title("# Only a title"), "Only a title");
         assert_eq!(fixture("# A fixture\n").title, "A fixture");
     }
 
     #[test]
-    #[should_panic(expected = "must start with its title")]
+    #[should_panic(expected = "x.md must start with its title")]
     fn a_page_without_a_title_is_refused() {
-        page_title("Some text\n# Title\n");
+        page_title("Some text\n# Title\n", "x.md must start with its title");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `lessons/SLUG.md`, whose first line `# Title` is its title). See CONTRIBUTING.md,
 //! "Writing a lesson".
 
-use crate::lesson::Lesson;
+use crate::lesson::{Lesson, page_title};
 
 /// Declares each lesson's module and builds `LESSONS` from it, in the order given,
 /// with every path derived from the module and the slug.
@@ -16,13 +16,20 @@ macro_rules! lessons {
         $(pub mod $module;)+
 
         /// Every lesson, in teaching order.
-        static LESSONS: &[Lesson] = &[$(Lesson::new(
-            $slug,
-            include_str!(concat!("../../lessons/", $slug, ".md")),
-            include_str!(concat!(stringify!($module), ".rs")),
-            concat!("src/teaching/", stringify!($module), ".rs"),
-            $module::DEMO,
-        )),+];
+        static LESSONS: &[Lesson] = &[$({
+            const PAGE: &str = include_str!(concat!("../../lessons/", $slug, ".md"));
+            Lesson::new(
+                $slug,
+                page_title(
+                    PAGE,
+                    concat!("lessons/", $slug, ".md must start with its title, as `# Title`"),
+                ),
+                PAGE,
+                include_str!(concat!(stringify!($module), ".rs")),
+                concat!("src/teaching/", stringify!($module), ".rs"),
+                $module::DEMO,
+            )
+        }),+];
     };
 }
 
