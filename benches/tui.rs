@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sockstep::engine::Mode;
-use sockstep::lesson;
+use sockstep::teaching;
 use sockstep::tui::view::{self, Cache};
 use sockstep::tui::{App, AppConfig, AppEvent};
 
@@ -58,9 +58,9 @@ fn main() {
     let started = Instant::now();
     let mut app = App::new(
         AppConfig {
-            lessons: lesson::all(),
+            lessons: teaching::all(),
             pages_dir: None,
-            start: Some(lesson::find("length-prefix").unwrap().0 - 1),
+            start: Some(teaching::find("length-prefix").unwrap().0 - 1),
             seed: Some(3),
             mode: Mode::Lockstep,
             color: true,

@@ -19,8 +19,8 @@ use mdbook_preprocessor::book::{Book, BookItem};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use crate::engine::{Mode, RunOptions};
-use crate::lesson;
 use crate::render::html;
+use crate::teaching;
 
 /// A `sockstep` block the preprocessor cannot render.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +88,7 @@ pub fn parse_block(body: &str) -> Result<Block, String> {
 
 /// The diagram of a real run for one block.
 pub fn render_block(block: &Block) -> Result<String, String> {
-    let (number, lesson) = lesson::find(&block.lesson).map_err(|e| e.to_string())?;
+    let (number, lesson) = teaching::find(&block.lesson).map_err(|e| e.to_string())?;
     let trace = lesson
         .run(RunOptions {
             seed: block.seed,

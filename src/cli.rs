@@ -1,4 +1,4 @@
-//! The command line: `list`, `run`, `check`.
+//! The command line: the subcommands (`Command`), each one's options, and what it does.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -10,9 +10,10 @@ use serde::Serialize;
 use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
 use std::path::PathBuf;
 
-use crate::lesson::{self, Lesson, Measured, UnknownLesson};
+use crate::lesson::{Lesson, Measured};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
+use crate::teaching::{self, UnknownLesson};
 use crate::tui::{AppConfig, Palette};
 
 #[derive(Parser, Debug)]
@@ -379,7 +380,7 @@ fn tui(
     mode: Mode,
 ) -> anyhow::Result<ExitCode> {
     let start = lesson
-        .map(lesson::find)
+        .map(teaching::find)
         .transpose()?
         .map(|(number, _)| number - 1);
     if !std::io::stdout().is_terminal() {
@@ -401,7 +402,7 @@ fn tui(
     };
     let ending = crate::tui::run(
         AppConfig {
-            lessons: lesson::all(),
+            lessons: teaching::all(),
             pages_dir: pages,
             start,
             seed,
@@ -422,7 +423,7 @@ fn progress(reset: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let saved = Progress::load(&path)?;
-    let lessons = lesson::all();
+    let lessons = teaching::all();
     let done = lessons
         .iter()
         .filter(|l| saved.completed.contains(l.slug))
@@ -489,7 +490,7 @@ struct ListedLesson<'a> {
 }
 
 fn list(json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let lessons: Vec<ListedLesson> = lesson::all()
+    let lessons: Vec<ListedLesson> = teaching::all()
         .iter()
         .enumerate()
         .map(|(i, l)| ListedLesson {
@@ -520,7 +521,7 @@ fn run(
     width: usize,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let (number, lesson) = lesson::find(query)?;
+    let (number, lesson) = teaching::find(query)?;
     let trace = lesson
         .run(RunOptions {
             seed,
@@ -593,8 +594,8 @@ fn check(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let lessons: Vec<(usize, &Lesson)> = match query {
-        Some(query) => vec![lesson::find(query)?],
-        None => lesson::all()
+        Some(query) => vec![teaching::find(query)?],
+        None => teaching::all()
             .iter()
             .enumerate()
             .map(|(i, l)| (i + 1, l))

@@ -1,4 +1,6 @@
-//! The lesson model: what a lesson is, and finding one by slug or number.
+//! The lesson model: what a lesson is, what its pages and runs show, and what its
+//! runs prove. The registry of lessons (the `teaching` module) builds `Lesson`
+//! values; this module, a floor below it, never reads it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,10 +12,12 @@ use crate::engine::{
     SideTrace, Trace,
 };
 
-/// One lesson: its page, its teaching code, and the run that demonstrates it.
+/// One lesson: its page, its teaching code, and the run that demonstrates it. Built by
+/// the registry (the `teaching` module) from a teaching file's `Demo` and the lesson's slug.
 pub struct Lesson {
     /// Stable name used on the command line and in URLs.
     pub slug: &'static str,
+    /// The page's title: its first line, `# Title`.
     pub title: &'static str,
     /// The page's markdown (also the book's source).
     pub page: &'static str,
@@ -28,7 +32,66 @@ pub struct Lesson {
     pub teaches: OutcomeKind,
 }
 
+/// What a teaching file declares (as `pub const DEMO`): the run and what it teaches.
+/// The registry adds the slug, the page and the file.
+pub struct Demo {
+    pub scenario: fn() -> Scenario,
+    pub naive: Program,
+    pub correct: Program,
+    /// The failure the naive side shows; the correct side always delivers.
+    pub teaches: OutcomeKind,
+}
+
+/// The name of the anchor (`ANCHOR: naive`) around a side's code in a teaching file.
+/// Kept apart from `Side::name`, the name shown to a student.
+pub fn anchor_tag(side: Side) -> &'static str {
+    match side {
+        Side::Naive => "naive",
+        Side::Correct => "correct",
+    }
+}
+
+/// A page's title: its first line without the `# `. The registry evaluates it when it
+/// is compiled, so a page that does not start with its title fails the build with
+/// the message `untitled`.
+pub const fn page_title(page: &'static str, untitled: &'static str) -> &'static str {
+    let bytes = page.as_bytes();
+    if bytes.len() <= 2 || bytes[0] != b'#' || bytes[1] != b' ' {
+        panic!("{}", untitled);
+    }
+    let mut end = 2;
+    while end < bytes.len() && bytes[end] != b'\n' && bytes[end] != b'\r' {
+        end += 1;
+    }
+    let (line, _) = page.split_at(end);
+    let (_, title) = line.split_at(2);
+    title
+}
+
 impl Lesson {
+    /// A lesson from its files and title (the registry derives them from the slug) and
+    /// the teaching file's `Demo`.
+    pub const fn new(
+        slug: &'static str,
+        title: &'static str,
+        page: &'static str,
+        source: &'static str,
+        source_path: &'static str,
+        demo: Demo,
+    ) -> Lesson {
+        Lesson {
+            slug,
+            title,
+            page,
+            source,
+            source_path,
+            scenario: demo.scenario,
+            naive: demo.naive,
+            correct: demo.correct,
+            teaches: demo.teaches,
+        }
+    }
+
     /// Runs the lesson's scenario, naive and correct side by side.
     pub fn run(&self, options: RunOptions) -> Result<Trace, EngineError> {
         engine::run(
@@ -69,15 +132,7 @@ impl Lesson {
         seeds: u64,
         mut progress: impl FnMut(u64),
     ) -> Result<Measured, EngineError> {
-        let mut measured = Measured {
-            mode,
-            runs: 0,
-            naive_failed: BTreeMap::new(),
-            naive_lucky: 0,
-            spanning_runs: [0, 0],
-            correct_delivered: 0,
-            broken: Vec::new(),
-        };
+        let mut measured = Measured::new(mode);
         let quiet_ms = (self.scenario)().limits.quiet_ms;
         for seed in 1..=seeds {
             progress(seed);
@@ -113,6 +168,11 @@ impl Lesson {
             inside |= line.trim_start().starts_with("//") && line.contains(&start);
         }
         lines
+    }
+
+    /// The side's code (its anchor's lines), each line with its number in the file.
+    pub fn side_code(&self, side: Side) -> Vec<(u32, &'static str)> {
+        self.anchor_lines(anchor_tag(side))
     }
 
     /// The lesson's page: from `pages` (an author's live copy) when given and it has
@@ -296,7 +356,22 @@ pub struct Measured {
 }
 
 impl Measured {
-    fn add(&mut self, teaches: OutcomeKind, quiet_ms: u64, trace: &Trace) {
+    /// No runs yet.
+    pub fn new(mode: Mode) -> Measured {
+        Measured {
+            mode,
+            runs: 0,
+            naive_failed: BTreeMap::new(),
+            naive_lucky: 0,
+            spanning_runs: [0, 0],
+            correct_delivered: 0,
+            broken: Vec::new(),
+        }
+    }
+
+    /// Counts one run of a lesson that teaches `teaches`, whose scenario's time limit
+    /// is `quiet_ms`.
+    pub fn add(&mut self, teaches: OutcomeKind, quiet_ms: u64, trace: &Trace) {
         self.runs += 1;
         let naive = &trace.naive.outcome;
         if naive.is_delivered() {
@@ -391,77 +466,9 @@ pub fn send_boundaries(side: &SideTrace) -> Vec<usize> {
         .collect()
 }
 
-/// A lesson that does not exist.
-#[derive(Debug, thiserror::Error)]
-#[error("no lesson '{0}'; run 'sockstep list'")]
-pub struct UnknownLesson(pub String);
-
-/// All lessons, in order.
-pub fn all() -> &'static [Lesson] {
-    crate::teaching::LESSONS
-}
-
-/// The lesson with this slug, or this number (1-based).
-pub fn find(query: &str) -> Result<(usize, &'static Lesson), UnknownLesson> {
-    let lessons = all();
-    let by_number = query
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=lessons.len()).contains(n))
-        .map(|n| n - 1);
-    by_number
-        .or_else(|| lessons.iter().position(|l| l.slug == query))
-        .map(|i| (i + 1, &lessons[i]))
-        .ok_or_else(|| UnknownLesson(query.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_by_slug_and_by_number() {
-        let (number, lesson) = find("length-prefix").unwrap();
-        assert_eq!(find(&number.to_string()).unwrap().1.slug, lesson.slug);
-        assert_eq!(find("1").unwrap().0, 1);
-    }
-
-    #[test]
-    fn unknown_lesson_names_itself_and_the_way_out() {
-        let err = find("xyz").err().unwrap();
-        assert_eq!(err.to_string(), "no lesson 'xyz'; run 'sockstep list'");
-        assert!(find("0").is_err());
-        assert!(find("999").is_err());
-    }
-
-    #[test]
-    fn every_lesson_shows_its_naive_and_correct_code() {
-        for lesson in all() {
-            for name in ["naive", "correct"] {
-                let code = lesson.anchor(name).unwrap_or_default();
-                assert!(code.contains("fn "), "{} has no {name} anchor", lesson.slug);
-            }
-        }
-    }
-
-    #[test]
-    fn check_reports_each_seed_where_a_claim_breaks() {
-        let real = find("partial-recv").unwrap().1;
-        // The same code, with a false claim: that the naive side delivers.
-        let false_claim = Lesson {
-            teaches: OutcomeKind::Delivered,
-            ..*real
-        };
-        let broken = false_claim.check(3, |_| {}).unwrap();
-        assert_eq!(broken.iter().map(|b| b.seed).collect::<Vec<_>>(), [1, 2, 3]);
-        assert!(broken.iter().all(|b| b.side == Side::Naive));
-        let text = broken[0].to_string();
-        assert!(
-            text.starts_with("seed 1: the naive side should be delivered but was wrong"),
-            "{text}"
-        );
-        assert!(real.check(3, |_| {}).unwrap().is_empty());
-    }
 
     fn reads(moved: &[usize]) -> SideTrace {
         use crate::engine::{Call, CallResult, Event, Role};
@@ -502,66 +509,82 @@ mod tests {
         assert!(!spans_a_cut(&reads(&[10]), &[10]));
     }
 
-    #[test]
-    fn a_lucky_naive_side_breaks_only_lockstep() {
-        let lesson = find("partial-recv").unwrap().1;
-        let mut trace = lesson.run(RunOptions::default()).unwrap();
-        trace.naive.outcome = Outcome::Delivered {
-            messages: 1,
-            reports: 0,
+    /// A lesson that is never run: only its page and source are read.
+    fn fixture(page: &'static str) -> Lesson {
+        const SOURCE: &str = "//! A fixture.\n\
+            // ANCHOR: naive\n\
+            pub fn naive() {}\n\
+            // ANCHOR_END: naive\n\
+            // ANCHOR: correct\n\
+            pub fn correct() {}\n\
+            // ANCHOR_END: correct\n";
+        let never = Program {
+            send: |_, _| unreachable!("the fixture never runs"),
+            recv: |_, _| unreachable!("the fixture never runs"),
         };
-        for (mode, broken) in [(Mode::Lockstep, 1), (Mode::FreeRun, 0), (Mode::Direct, 0)] {
-            let mut measured = Measured {
-                mode,
-                runs: 0,
-                naive_failed: BTreeMap::new(),
-                naive_lucky: 0,
-                spanning_runs: [0, 0],
-                correct_delivered: 0,
-                broken: Vec::new(),
-            };
-            measured.add(lesson.teaches, 5_000, &trace);
-            assert_eq!(measured.naive_lucky, 1);
-            assert_eq!(measured.broken.len(), broken, "{mode:?}");
-        }
+        Lesson::new(
+            "fixture",
+            page_title(page, "the fixture's page has no title"),
+            page,
+            SOURCE,
+            "src/teaching/fixture.rs",
+            Demo {
+                scenario: || unreachable!("the fixture never runs"),
+                naive: never,
+                correct: never,
+                teaches: OutcomeKind::Wrong,
+            },
+        )
     }
 
     #[test]
-    fn pages_show_the_code_that_runs() {
-        for lesson in all() {
-            let page = lesson.builtin_page_text();
-            assert!(!page.contains("{{#include"), "{}", lesson.slug);
-            assert!(!page.contains("(missing:"), "{}: {page}", lesson.slug);
-            for name in ["naive", "correct"] {
-                let code = lesson.anchor(name).unwrap();
-                assert!(
-                    page.contains(code.trim_end()),
-                    "{} shows its {name} code",
-                    lesson.slug
-                );
-            }
-            assert!(
-                page.contains("```sockstep"),
-                "{} has a run diagram",
-                lesson.slug
-            );
-        }
+    fn the_title_is_the_first_line_of_the_page() {
+        let title = |page| page_title(page, "untitled");
+        assert_eq!(title("# One cut\n\ntext"), "One cut");
+        assert_eq!(title("# One cut\r\n"), "One cut");
+        assert_eq!(title("# Only a title"), "Only a title");
+        assert_eq!(fixture("# A fixture\n").title, "A fixture");
     }
 
     #[test]
-    fn anchor_lines_carry_the_file_line_numbers() {
-        let lesson = find("length-prefix").unwrap().1;
-        let lines = lesson.anchor_lines("naive");
+    #[should_panic(expected = "x.md must start with its title")]
+    fn a_page_without_a_title_is_refused() {
+        page_title("Some text\n# Title\n", "x.md must start with its title");
+    }
+
+    #[test]
+    fn a_side_s_code_is_its_anchor_with_the_file_line_numbers() {
+        let lesson = fixture("# A fixture\n");
+        assert_eq!(lesson.side_code(Side::Naive), [(3, "pub fn naive() {}")]);
+        assert_eq!(
+            lesson.side_code(Side::Correct),
+            [(6, "pub fn correct() {}")]
+        );
         let source: Vec<&str> = lesson.source.lines().collect();
-        for (number, text) in &lines {
-            assert_eq!(source[*number as usize - 1], *text);
+        for side in Side::BOTH {
+            for (number, text) in lesson.side_code(side) {
+                assert_eq!(source[number as usize - 1], text);
+            }
         }
-        assert!(lines[0].1.contains("pub fn naive"));
+    }
+
+    #[test]
+    fn a_page_includes_its_own_source_by_anchor() {
+        let lesson = fixture("# A fixture\n{{#include ../src/teaching/fixture.rs:correct}}\n");
+        assert_eq!(
+            lesson.builtin_page_text(),
+            "# A fixture\npub fn correct() {}\n"
+        );
+        let other = fixture("# A fixture\n{{#include ../src/teaching/other.rs:naive}}\n");
+        assert_eq!(
+            other.builtin_page_text(),
+            "# A fixture\n(missing: ../src/teaching/other.rs:naive)\n"
+        );
     }
 
     #[test]
     fn a_live_folder_without_the_page_shows_the_built_in_one() {
-        let lesson = &all()[0];
+        let lesson = fixture("# A fixture\n");
         let empty = std::env::temp_dir().join(format!("sockstep-no-pages-{}", std::process::id()));
         std::fs::create_dir_all(&empty).unwrap();
         assert_eq!(
@@ -571,13 +594,5 @@ mod tests {
         std::fs::write(empty.join(format!("{}.md", lesson.slug)), "# Mine\n").unwrap();
         assert_eq!(lesson.page_text(Some(&empty)).unwrap(), "# Mine\n");
         let _ = std::fs::remove_dir_all(&empty);
-    }
-
-    #[test]
-    fn slugs_are_unique() {
-        let mut slugs: Vec<_> = all().iter().map(|l| l.slug).collect();
-        slugs.sort();
-        slugs.dedup();
-        assert_eq!(slugs.len(), all().len());
     }
 }

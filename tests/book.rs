@@ -134,7 +134,7 @@ fn a_bad_block_names_the_line_of_the_page_itself_not_after_includes() {
 
 #[test]
 fn a_window_past_the_end_of_the_stream_is_an_error_not_an_empty_diagram() {
-    let stream = sockstep::lesson::find("welcome")
+    let stream = sockstep::teaching::find("welcome")
         .unwrap()
         .1
         .run(Default::default())

@@ -98,7 +98,7 @@ fn check_proves_every_lesson() {
     let output = sockstep(&["check", "--seeds", "5"]);
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
-    let lessons = sockstep::lesson::all().len();
+    let lessons = sockstep::teaching::all().len();
     assert_eq!(text.lines().filter(|l| l.starts_with('✓')).count(), lessons);
     assert!(text.contains(&format!("{lessons} of {lessons} lessons hold on 5 seeds")));
 }
@@ -128,7 +128,7 @@ fn without_a_terminal_sockstep_prints_a_hint_instead_of_drawing() {
 fn progress_shows_and_resets() {
     let dir = std::env::temp_dir().join(format!("sockstep-cli-progress-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let slug = sockstep::lesson::all()[0].slug;
+    let slug = sockstep::teaching::all()[0].slug;
     std::fs::write(
         dir.join("progress.json"),
         format!("{{\"completed\": [\"{slug}\"], \"last_seed\": 4}}"),
@@ -142,7 +142,7 @@ fn progress_shows_and_resets() {
             .unwrap()
     };
     let shown = stdout(&run(&["progress"]));
-    let total = sockstep::lesson::all().len();
+    let total = sockstep::teaching::all().len();
     assert!(
         shown.contains(&format!("1 of {total} lessons completed")),
         "{shown}"

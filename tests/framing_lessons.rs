@@ -1,4 +1,5 @@
-//! Real-socket tests of lessons 1, 8-12, 14 and 16: each one shows what its page says.
+//! Real-socket tests of the framing lessons (welcome, no-eot, fixed-length, type-byte,
+//! delimiter, leftover, max-frame, protocol): each one shows what its page says.
 
 mod common;
 
@@ -373,6 +374,7 @@ fn every_teaching_file_has_naive_and_correct_anchors_holding_the_calls() {
         for (side, name) in [(Side::Naive, "naive"), (Side::Correct, "correct")] {
             let lines = anchor_lines(lesson, name);
             assert!(lesson.anchor(name).unwrap().contains("fn "));
+            let shown: Vec<u32> = lesson.side_code(side).iter().map(|(n, _)| *n).collect();
             // The receiver's program is on screen: at least its delivery happens in
             // the anchor the TUI shows for that side.
             let delivers = trace
@@ -383,6 +385,10 @@ fn every_teaching_file_has_naive_and_correct_anchors_holding_the_calls() {
             for event in delivers {
                 let line = event.line.unwrap();
                 assert!(lines.contains(&line), "{slug} {name}: line {line}");
+                assert!(
+                    shown.contains(&line),
+                    "{slug} {name}: line {line} on screen"
+                );
             }
         }
     }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use sockstep::engine::{
     self, CutAt, CutPlan, Framing, Limits, Mode, RunOptions, Scenario, SocketTuning,
 };
-use sockstep::lesson;
+use sockstep::teaching;
 
 fn scenario(messages: Vec<Vec<u8>>, framing: Framing, cuts: &[usize]) -> Scenario {
     Scenario {
@@ -21,7 +21,7 @@ fn scenario(messages: Vec<Vec<u8>>, framing: Framing, cuts: &[usize]) -> Scenari
 }
 
 fn run_correct(slug: &str, scenario: &Scenario, mode: Mode) -> engine::Trace {
-    let lesson = lesson::find(slug).unwrap().1;
+    let lesson = teaching::find(slug).unwrap().1;
     engine::run(
         slug,
         scenario,
@@ -78,7 +78,7 @@ proptest! {
     ) {
         let mut scenario = scenario(messages, Framing::AsciiLength { digits: 5 }, &[]);
         scenario.cuts = CutPlan::pieces(engine::Pieces::Slicer { average, variation });
-        let lesson = lesson::find("length-prefix").unwrap().1;
+        let lesson = teaching::find("length-prefix").unwrap().1;
         let trace = engine::run(lesson.slug, &scenario, lesson.correct, lesson.correct,
             RunOptions { seed, ..RunOptions::default() }).unwrap();
         let joined: Vec<u8> = trace.correct.pieces().flat_map(|e| e.bytes.clone()).collect();

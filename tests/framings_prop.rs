@@ -1,5 +1,6 @@
-//! Property: for every framing of lessons 1, 8-12, 14 and 16, however the wire cuts
-//! a random sequence of messages, the lesson's correct receiver delivers exactly the
+//! Property: for the framing of each framing lesson (welcome, no-eot, fixed-length,
+//! type-byte, delimiter, leftover, max-frame, protocol), however the wire cuts a
+//! random sequence of messages, the lesson's correct receiver delivers exactly the
 //! messages that were sent, over real sockets.
 
 use proptest::prelude::*;
@@ -7,12 +8,12 @@ use proptest::prelude::*;
 use sockstep::engine::{
     self, Call, CutAt, CutPlan, Limits, Mode, Role, RunOptions, Scenario, SocketTuning, Trace,
 };
-use sockstep::lesson;
+use sockstep::teaching;
 use sockstep::teaching::{fixed_length, max_frame, protocol};
 
 /// The lesson's own framing (and sender), with `messages` cut at `cuts`.
 fn scenario(slug: &str, messages: Vec<Vec<u8>>, cuts: &[usize]) -> Scenario {
-    let base = (lesson::find(slug).unwrap().1.scenario)();
+    let base = (teaching::find(slug).unwrap().1.scenario)();
     Scenario {
         messages,
         framing: base.framing,
@@ -26,7 +27,7 @@ fn scenario(slug: &str, messages: Vec<Vec<u8>>, cuts: &[usize]) -> Scenario {
 
 /// Runs the lesson's correct program on both sides.
 fn run_correct(slug: &str, scenario: &Scenario, mode: Mode) -> Trace {
-    let lesson = lesson::find(slug).unwrap().1;
+    let lesson = teaching::find(slug).unwrap().1;
     engine::run(
         slug,
         scenario,
@@ -226,7 +227,7 @@ fn free_run_any_cuts_still_deliver_for_every_framing() {
 fn the_property_can_fail_a_receiver_that_ignores_cuts() {
     // The check above is not vacuous: the naive delimiter receiver, under the same
     // kind of run, fails for a cut inside a line.
-    let lesson = lesson::find("delimiter").unwrap().1;
+    let lesson = teaching::find("delimiter").unwrap().1;
     let messages = vec![b"first line".to_vec(), b"second".to_vec()];
     let trace = engine::run(
         "delimiter",

@@ -1,5 +1,5 @@
-//! Real-socket tests of lessons 2, 3, 4, 7 and 15 (peers, flush, partial-send,
-//! read-to-eof, errors): each shows what its page says, for the reason it says.
+//! Real-socket tests of the lessons peers, flush, partial-send, read-to-eof and
+//! errors: each shows what its page says, for the reason it says.
 
 mod common;
 
@@ -9,7 +9,7 @@ use sockstep::engine::{
     self, Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, RunOptions, Side, SideTrace,
     Trace, report,
 };
-use sockstep::lesson;
+use sockstep::teaching;
 use sockstep::teaching::{errors, flush, partial_send, peers, read_to_eof};
 
 use common::lesson;
@@ -70,7 +70,7 @@ fn the_lessons_sit_at_their_numbers() {
         (7, "read-to-eof"),
         (15, "errors"),
     ] {
-        assert_eq!(lesson::find(&number.to_string()).unwrap().1.slug, slug);
+        assert_eq!(teaching::find(&number.to_string()).unwrap().1.slug, slug);
     }
 }
 

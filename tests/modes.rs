@@ -21,7 +21,7 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn direct_has_no_relay_and_every_correct_side_delivers() {
-    for lesson in sockstep::lesson::all() {
+    for lesson in sockstep::teaching::all() {
         for seed in 1..=3 {
             let trace = run(lesson.slug, seed, Mode::Direct);
             assert_eq!(trace.mode, Mode::Direct);

@@ -3,7 +3,7 @@
 //! sockets are counted.
 
 use sockstep::engine::{Mode, RunOptions};
-use sockstep::lesson;
+use sockstep::teaching;
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
@@ -13,7 +13,7 @@ fn open_fds() -> usize {
 
 #[test]
 fn two_hundred_runs_leave_no_socket_or_thread_behind() {
-    let lessons = lesson::all();
+    let lessons = teaching::all();
     // One run first, so anything created once per process (not per run) exists.
     lessons[0].run(RunOptions::default()).unwrap();
     let before = open_fds();

@@ -8,7 +8,8 @@ use std::thread;
 use std::time::Duration;
 
 use sockstep::engine::{Inbox, Pacing, Sock, is_report, loopback_pair};
-use sockstep::lesson::{self, Lesson};
+use sockstep::lesson::Lesson;
+use sockstep::teaching;
 
 /// How long a call may wait before the test fails instead of hanging.
 const BACKSTOP: Duration = Duration::from_secs(20);
@@ -66,7 +67,7 @@ fn run_plain(lesson: &Lesson, sender: Pacing, receiver: Pacing) -> Vec<Vec<u8>> 
 }
 
 fn every_lesson(sender: Pacing, receiver: Pacing) {
-    for lesson in lesson::all() {
+    for lesson in teaching::all() {
         run_plain(lesson, sender, receiver);
     }
 }
@@ -116,7 +117,7 @@ fn partial_send_correct_client_fills_a_plain_std_reader() {
 }
 
 fn fill_a_slow_std_reader(pacing: Pacing) {
-    let lesson = lesson::find("partial-send").unwrap().1;
+    let lesson = teaching::find("partial-send").unwrap().1;
     let scenario = (lesson.scenario)();
     let (client, mut server) = loopback_pair(scenario.sender_socket).unwrap();
     server.set_read_timeout(Some(BACKSTOP)).unwrap();
@@ -155,7 +156,7 @@ fn a_plain_sock_writes_real_bytes() {
 /// failing peer to make them, so it is left to the tests above.
 #[test]
 fn correct_receivers_deliver_from_a_slow_std_writer() {
-    for lesson in lesson::all() {
+    for lesson in teaching::all() {
         let scenario = (lesson.scenario)();
         if scenario.messages.iter().any(|m| is_report(m)) {
             continue;

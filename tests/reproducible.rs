@@ -29,7 +29,7 @@ fn listing(trace: &Trace) -> String {
 
 #[test]
 fn every_lesson_lists_the_same_calls_in_the_same_order_for_the_same_seed() {
-    for lesson in sockstep::lesson::all() {
+    for lesson in sockstep::teaching::all() {
         for seed in 1..=6 {
             let first = run(lesson.slug, seed, Mode::Lockstep);
             for _ in 0..3 {
@@ -120,7 +120,7 @@ fn steps_of(slug: &str, seed: u64) -> Vec<[Vec<String>; 2]> {
 
 #[test]
 fn stepping_shows_the_same_calls_after_each_step_every_time() {
-    for lesson in sockstep::lesson::all() {
+    for lesson in sockstep::teaching::all() {
         let first = steps_of(lesson.slug, 2);
         assert!(first.len() > 2, "{}: {} steps", lesson.slug, first.len());
         let again = steps_of(lesson.slug, 2);

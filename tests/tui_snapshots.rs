@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sockstep::engine::{ActorState, Mode, Side};
-use sockstep::lesson;
+use sockstep::teaching;
 use sockstep::tui::view::{self, Cache};
 use sockstep::tui::{App, AppConfig, AppEvent};
 
@@ -22,10 +22,10 @@ struct Harness {
 impl Harness {
     fn new(slug: &str, seed: u64) -> Harness {
         let (tx, events) = mpsc::channel();
-        let start = lesson::find(slug).unwrap().0 - 1;
+        let start = teaching::find(slug).unwrap().0 - 1;
         let app = App::new(
             AppConfig {
-                lessons: lesson::all(),
+                lessons: teaching::all(),
                 pages_dir: None,
                 start: Some(start),
                 seed: Some(seed),
@@ -155,10 +155,10 @@ fn a_tiny_terminal_gets_a_message_not_a_broken_screen() {
 
 #[test]
 fn keys_change_lesson_mode_and_seed() {
-    let first = lesson::all()[0].slug;
+    let first = teaching::all()[0].slug;
     let mut h = Harness::new(first, 1);
     h.key(KeyCode::Right);
-    assert_eq!(h.app.lesson().slug, lesson::all()[1].slug);
+    assert_eq!(h.app.lesson().slug, teaching::all()[1].slug);
     h.key(KeyCode::Left);
     h.key(KeyCode::Left); // already first: stays
     assert_eq!(h.app.index, 0);
@@ -241,7 +241,7 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_pick_a_lesson() {
     // Click the second row of the lesson list.
     h.key(KeyCode::Char('l'));
     let screen = h.screen(120, 40);
-    let slug = lesson::all()[0].slug;
+    let slug = teaching::all()[0].slug;
     let first_row = screen
         .lines()
         .position(|l| l.contains(" 1 ") && l.contains(slug))
@@ -279,12 +279,12 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
     let dir = std::env::temp_dir().join(format!("sockstep-live-pages-{}", std::process::id()));
     let pages = dir.join("lessons");
     std::fs::create_dir_all(&pages).unwrap();
-    let slug = lesson::all()[0].slug;
+    let slug = teaching::all()[0].slug;
     std::fs::write(pages.join(format!("{slug}.md")), "# First draft\n").unwrap();
     let (tx, _events) = mpsc::channel();
     let mut app = App::new(
         AppConfig {
-            lessons: lesson::all(),
+            lessons: teaching::all(),
             pages_dir: Some(pages.clone()),
             start: Some(0),
             seed: Some(1),

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -16,12 +16,7 @@ pub const CHUNK: usize = 4096;
 /// Longest line the receiver keeps, so a peer cannot make it buffer forever.
 pub const MAX_LINE: usize = 8192;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "delimiter",
-    title: "A delimiter ends each message, not each read",
-    page: include_str!("../../lessons/delimiter.md"),
-    source: include_str!("delimiter.rs"),
-    source_path: "src/teaching/delimiter.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

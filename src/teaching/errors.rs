@@ -4,7 +4,7 @@
 use std::io;
 use std::time::Duration;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Program, Scenario, Sock, SocketTuning, report,
@@ -21,12 +21,7 @@ pub const ARE_YOU_THERE: &[u8; 3] = b"??\n";
 /// The request the client starts and never finishes.
 pub const UNFINISHED: &[u8; 16] = b"fetch report 02\n";
 
-pub const LESSON: Lesson = Lesson {
-    slug: "errors",
-    title: "When the network fails: reset, broken pipe, timeout",
-    page: include_str!("../../lessons/errors.md"),
-    source: include_str!("errors.rs"),
-    source_path: "src/teaching/errors.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program {
         send: client,

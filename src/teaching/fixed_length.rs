@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -14,12 +14,7 @@ pub const MSGLEN: usize = 16;
 /// ...filled up with this byte, which no message ends with.
 pub const PAD: u8 = 0;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "fixed-length",
-    title: "Fixed length: pad, and read exactly MSGLEN",
-    page: include_str!("../../lessons/fixed-length.md"),
-    source: include_str!("fixed_length.rs"),
-    source_path: "src/teaching/fixed_length.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

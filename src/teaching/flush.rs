@@ -3,7 +3,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -14,12 +14,7 @@ pub const REQUEST_LEN: usize = 8;
 /// ...and the server answers each one with this.
 pub const REPLY: &[u8; 3] = b"OK\n";
 
-pub const LESSON: Lesson = Lesson {
-    slug: "flush",
-    title: "A buffered writer sends nothing until it is flushed",
-    page: include_str!("../../lessons/flush.md"),
-    source: include_str!("flush.rs"),
-    source_path: "src/teaching/flush.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program {
         send: naive,

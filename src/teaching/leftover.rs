@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -15,12 +15,7 @@ pub const CHUNK: usize = 4096;
 /// Longest line the receiver keeps, so a peer cannot make it buffer forever.
 pub const MAX_LINE: usize = 8192;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "leftover",
-    title: "Keep the leftover: one read, two messages",
-    page: include_str!("../../lessons/leftover.md"),
-    source: include_str!("leftover.rs"),
-    source_path: "src/teaching/leftover.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

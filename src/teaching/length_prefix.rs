@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -12,12 +12,7 @@ use crate::engine::{
 /// The protocol: each message is preceded by its length in five ASCII digits.
 pub const PREFIX_LEN: usize = 5;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "length-prefix",
-    title: "A length prefix can arrive split",
-    page: include_str!("../../lessons/length-prefix.md"),
-    source: include_str!("length_prefix.rs"),
-    source_path: "src/teaching/length_prefix.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

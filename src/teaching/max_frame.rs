@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -19,12 +19,7 @@ pub const CLAIMED: u32 = 4_000_000_000;
 /// What the peer then sends of that frame, before it sits and waits for an answer.
 pub const SENT_OF_IT: &[u8] = b"the first bytes of a 4 GB frame, and then nothing";
 
-pub const LESSON: Lesson = Lesson {
-    slug: "max-frame",
-    title: "A length prefix can lie: set a maximum",
-    page: include_str!("../../lessons/max-frame.md"),
-    source: include_str!("max_frame.rs"),
-    source_path: "src/teaching/max_frame.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

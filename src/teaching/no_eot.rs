@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -13,12 +13,7 @@ pub const NEWLINE: u8 = b'\n';
 /// Longest line either side accepts, so a peer cannot make a line grow forever.
 pub const MAX_LINE: usize = 1024;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "no-eot",
-    title: "Nothing marks the end of a message",
-    page: include_str!("../../lessons/no-eot.md"),
-    source: include_str!("no_eot.rs"),
-    source_path: "src/teaching/no_eot.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

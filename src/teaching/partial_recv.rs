@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -11,12 +11,7 @@ use crate::engine::{
 /// The protocol: the client sends one greeting of exactly this many bytes.
 pub const GREETING_LEN: usize = 32;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "partial-recv",
-    title: "A read returns what has arrived, not a message",
-    page: include_str!("../../lessons/partial-recv.md"),
-    source: include_str!("partial_recv.rs"),
-    source_path: "src/teaching/partial_recv.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Program, Scenario, Sock, SocketTuning,
@@ -14,12 +14,7 @@ pub const UPLOAD_LEN: usize = 9_000;
 /// The receiver refuses an upload longer than this.
 pub const MAX_UPLOAD: usize = 64 * 1024;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "partial-send",
-    title: "One write() can send only part of the data",
-    page: include_str!("../../lessons/partial-send.md"),
-    source: include_str!("partial_send.rs"),
-    source_path: "src/teaching/partial_send.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program {
         send: naive,

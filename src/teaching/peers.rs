@@ -3,7 +3,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -14,12 +14,7 @@ pub const GREETING_LEN: usize = 16;
 /// ...and the server answers with this.
 pub const WELCOME: &[u8; 16] = b"welcome, client\n";
 
-pub const LESSON: Lesson = Lesson {
-    slug: "peers",
-    title: "Two peers: the protocol says who speaks first",
-    page: include_str!("../../lessons/peers.md"),
-    source: include_str!("peers.rs"),
-    source_path: "src/teaching/peers.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program {
         send: naive_client,

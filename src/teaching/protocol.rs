@@ -4,7 +4,7 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -18,12 +18,7 @@ pub const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 /// ...then the body, never longer than this.
 pub const MAX_BODY: usize = 1 << 20;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "protocol",
-    title: "Putting it together: a protocol that survives cuts",
-    page: include_str!("../../lessons/protocol.md"),
-    source: include_str!("protocol.rs"),
-    source_path: "src/teaching/protocol.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::Shutdown;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -14,12 +14,7 @@ pub const MAX_REQUEST: usize = 8 * 1024;
 /// What the server answers.
 pub const RESPONSE: &[u8] = b"HTTP/1.0 200 OK\r\n\r\nHello from the server.\n";
 
-pub const LESSON: Lesson = Lesson {
-    slug: "read-to-eof",
-    title: "Reading to the end: the sender must half-close",
-    page: include_str!("../../lessons/read-to-eof.md"),
-    source: include_str!("read_to_eof.rs"),
-    source_path: "src/teaching/read_to_eof.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program {
         send: naive_client,

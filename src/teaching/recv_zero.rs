@@ -2,18 +2,13 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
 };
 
-pub const LESSON: Lesson = Lesson {
-    slug: "recv-zero",
-    title: "recv() returning 0 means the peer closed",
-    page: include_str!("../../lessons/recv-zero.md"),
-    source: include_str!("recv_zero.rs"),
-    source_path: "src/teaching/recv_zero.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

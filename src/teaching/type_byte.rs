@@ -2,19 +2,14 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
     SocketTuning,
 };
 
-pub const LESSON: Lesson = Lesson {
-    slug: "type-byte",
-    title: "A type byte, then a body of the length it names",
-    page: include_str!("../../lessons/type-byte.md"),
-    source: include_str!("type_byte.rs"),
-    source_path: "src/teaching/type_byte.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

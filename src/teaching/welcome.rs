@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Lesson;
+use crate::lesson::Demo;
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Program, Scenario, Sock, SocketTuning,
@@ -11,12 +11,7 @@ use crate::engine::{
 /// The protocol: the client sends words of exactly this many bytes.
 pub const WORD_LEN: usize = 5;
 
-pub const LESSON: Lesson = Lesson {
-    slug: "welcome",
-    title: "Welcome: two words, one cut",
-    page: include_str!("../../lessons/welcome.md"),
-    source: include_str!("welcome.rs"),
-    source_path: "src/teaching/welcome.rs",
+pub const DEMO: Demo = Demo {
     scenario,
     naive: Program { send, recv: naive },
     correct: Program {

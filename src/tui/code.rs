@@ -30,7 +30,7 @@ fn load() -> Highlighter {
         .or_else(|| themes.themes.into_values().next())
         .unwrap_or_default();
     let highlighter = Highlighter { syntaxes, theme };
-    if let Some(lesson) = crate::lesson::all().first() {
+    if let Some(lesson) = crate::teaching::all().first() {
         let lines: Vec<&str> = lesson.source.lines().collect();
         let _ = highlight_with(&highlighter, &lines);
     }

@@ -76,7 +76,7 @@ impl Cache {
             .is_some_and(|lines| !lines.is_empty() && (!app.color || lines[0].style.fg.is_some()));
         if !ready {
             let lesson = app.lesson();
-            let source = lesson.anchor_lines(side.name());
+            let source = lesson.side_code(side);
             let texts: Vec<&str> = source.iter().map(|(_, text)| *text).collect();
             let highlighted = if app.color {
                 code::highlight(&texts)
@@ -379,11 +379,7 @@ fn render_side(
 
     // Code, with the executing lines marked.
     let lesson = app.lesson();
-    let numbers: Vec<u32> = lesson
-        .anchor_lines(side.name())
-        .iter()
-        .map(|(n, _)| *n)
-        .collect();
+    let numbers: Vec<u32> = lesson.side_code(side).iter().map(|(n, _)| *n).collect();
     let run = app.run.as_ref();
     let events: &[Event] = run
         .map(|r| r.events[side as usize].as_slice())

@@ -4,10 +4,11 @@
 use std::io;
 
 use sockstep::engine::{Inbox, Mode, RunOptions, Sock, Trace};
-use sockstep::lesson::{self, Lesson};
+use sockstep::lesson::Lesson;
+use sockstep::teaching;
 
 pub fn lesson(slug: &str) -> &'static Lesson {
-    lesson::find(slug).expect("lesson exists").1
+    teaching::find(slug).expect("lesson exists").1
 }
 
 /// Runs a lesson as `sockstep run` does.
