@@ -10,6 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sockstep::engine::{ActorState, Mode, Side};
 use sockstep::lesson;
+use sockstep::tui::keys;
 use sockstep::tui::view::{self, Cache};
 use sockstep::tui::{App, AppConfig, AppEvent};
 
@@ -41,8 +42,8 @@ impl Harness {
             cache: Cache::default(),
         };
         harness.pump_until("both programs wait at the gate", |app| {
-            app.run
-                .as_ref()
+            app.session()
+                .run()
                 .and_then(|r| r.status.as_ref())
                 .is_some_and(|s| {
                     s.iter().all(|side| {
@@ -68,10 +69,10 @@ impl Harness {
                 Ok(event) => self.app.handle(event),
                 Err(_) => panic!(
                     "timed out waiting until {what}; status {:?}; events {:?}",
-                    self.app.run.as_ref().and_then(|r| r.status.clone()),
+                    self.app.session().run().and_then(|r| r.status.clone()),
                     self.app
-                        .run
-                        .as_ref()
+                        .session()
+                        .run()
                         .map(|r| [r.events[0].len(), r.events[1].len()])
                 ),
             }
@@ -81,15 +82,17 @@ impl Harness {
     fn run_to_end(&mut self) {
         self.key(KeyCode::Enter);
         self.pump_until("the run finishes", |app| {
-            app.run.as_ref().is_some_and(|r| r.trace.is_some())
+            app.session().run().is_some_and(|r| r.trace.is_some())
         });
     }
 
     fn screen(&mut self, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        let mut drawn = None;
         terminal
-            .draw(|frame| view::render(frame, &mut self.app, &mut self.cache))
+            .draw(|frame| drawn = Some(view::render(frame, &self.app, &mut self.cache)))
             .unwrap();
+        self.app.drawn(drawn.expect("drawn"));
         terminal.backend().to_string()
     }
 }
@@ -124,8 +127,8 @@ fn help_overlay_lists_every_key() {
     let mut h = Harness::new("partial-recv", 1);
     h.key(KeyCode::Char('?'));
     let screen = h.screen(120, 40);
-    for (key, _) in view::KEYS {
-        assert!(screen.contains(key), "help lists {key}");
+    for row in keys::KEYS {
+        assert!(screen.contains(row.keys), "help lists {}", row.keys);
     }
     insta::assert_snapshot!(screen);
     // Any key closes it.
@@ -158,28 +161,28 @@ fn keys_change_lesson_mode_and_seed() {
     let first = lesson::all()[0].slug;
     let mut h = Harness::new(first, 1);
     h.key(KeyCode::Right);
-    assert_eq!(h.app.lesson().slug, lesson::all()[1].slug);
+    assert_eq!(h.app.session().lesson().slug, lesson::all()[1].slug);
     h.key(KeyCode::Left);
     h.key(KeyCode::Left); // already first: stays
-    assert_eq!(h.app.index, 0);
+    assert_eq!(h.app.session().index(), 0);
     h.key(KeyCode::Char('f'));
-    assert_eq!(h.app.mode, Mode::FreeRun);
+    assert_eq!(h.app.session().mode(), Mode::FreeRun);
     h.key(KeyCode::Char('s'));
     for c in "42".chars() {
         h.key(KeyCode::Char(c));
     }
     h.key(KeyCode::Enter);
-    assert_eq!(h.app.seed, 42);
-    let before = h.app.seed;
+    assert_eq!(h.app.session().seed(), 42);
+    let before = h.app.session().seed();
     h.key(KeyCode::Char('r'));
-    assert_ne!(h.app.seed, before);
+    assert_ne!(h.app.session().seed(), before);
     // Unknown keys change nothing.
     for code in [KeyCode::Char('z'), KeyCode::F(5), KeyCode::Insert] {
         h.key(code);
     }
-    assert!(!h.app.should_quit);
+    assert!(!h.app.should_quit());
     h.key(KeyCode::Char('q'));
-    assert!(h.app.should_quit);
+    assert!(h.app.should_quit());
 }
 
 #[test]
@@ -188,7 +191,7 @@ fn stepping_shows_the_first_piece_on_both_sides() {
     // Step until each side's receiver has read something.
     for _ in 0..20 {
         let read = |app: &App, side: Side| {
-            app.run.as_ref().is_some_and(|r| {
+            app.session().run().is_some_and(|r| {
                 r.events[side as usize]
                     .iter()
                     .any(|e| e.call == sockstep::engine::Call::Recv)
@@ -197,21 +200,21 @@ fn stepping_shows_the_first_piece_on_both_sides() {
         if read(&h.app, Side::Naive) && read(&h.app, Side::Correct) {
             break;
         }
-        let before = h.app.engine_events;
+        let before = h.app.session().engine_events();
         h.key(KeyCode::Char(' '));
         // A step either completes a call or starts a recv() that waits: both report.
         h.pump_until("the step is reported and both sides settle again", |app| {
-            app.engine_events > before
+            app.session().engine_events() > before
                 && app
-                    .run
-                    .as_ref()
+                    .session()
+                    .run()
                     .and_then(|r| r.status.as_ref())
                     .is_some_and(|s| s.iter().all(|side| side.settled || side.stopped))
         });
     }
     let screen = h.screen(120, 40);
     assert!(screen.contains("recv 5 → 2  \"00\""), "{screen}");
-    assert!(h.app.steps > 0);
+    assert!(h.app.session().steps() > 0);
 }
 
 #[test]
@@ -234,9 +237,9 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_pick_a_lesson() {
     };
     h.app
         .handle(mouse(MouseEventKind::ScrollDown, 10, text_row));
-    assert_eq!(h.app.text_scroll, 3);
+    assert_eq!(h.app.view().text_scroll(), 3);
     h.app.handle(mouse(MouseEventKind::ScrollUp, 10, text_row));
-    assert_eq!(h.app.text_scroll, 0);
+    assert_eq!(h.app.view().text_scroll(), 0);
 
     // Click the second row of the lesson list.
     h.key(KeyCode::Char('l'));
@@ -253,7 +256,7 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_pick_a_lesson() {
         column,
         first_row as u16 + 1,
     ));
-    assert_eq!(h.app.index, 1, "the click opened lesson 2");
+    assert_eq!(h.app.session().index(), 1, "the click opened lesson 2");
 }
 
 #[test]
@@ -269,7 +272,7 @@ fn autoplay_steps_on_each_tick_and_speed_keys_change_the_interval() {
     assert!(h.app.tick_interval().unwrap() > normal);
     h.app.handle(AppEvent::Tick);
     h.app.handle(AppEvent::Tick);
-    assert_eq!(h.app.steps, 2);
+    assert_eq!(h.app.session().steps(), 2);
     h.key(KeyCode::Char('a'));
     assert_eq!(h.app.tick_interval(), None);
 }
@@ -294,12 +297,16 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
         },
         tx,
     );
-    assert!(app.page.contains("First draft"));
+    assert!(app.session().page().contains("First draft"));
     std::fs::write(pages.join(format!("{slug}.md")), "# Second draft\n").unwrap();
     app.handle(AppEvent::Key(KeyEvent::new(
         KeyCode::Char('x'),
         KeyModifiers::NONE,
     )));
-    assert!(app.page.contains("Second draft"), "{}", app.page);
+    assert!(
+        app.session().page().contains("Second draft"),
+        "{}",
+        app.session().page()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
