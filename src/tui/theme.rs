@@ -25,6 +25,10 @@ pub struct Theme {
     pub sender: Style,
     /// Where the receiver waits (and keys in the help, the seed typed).
     pub highlight: Style,
+    /// The lesson page's headings, code blocks and `code`.
+    pub heading: Style,
+    pub code_block: Style,
+    pub inline_code: Style,
     /// The lesson picked in the list.
     pub selected: Style,
     /// The side shown, in the compact layout's title.
@@ -56,6 +60,10 @@ impl Theme {
             notice: tint(Color::Yellow),
             sender: tint(Color::Cyan),
             highlight: tint(Color::Yellow).add_modifier(Modifier::BOLD),
+            heading: tint(Color::Cyan).add_modifier(Modifier::BOLD),
+            code_block: tint(Color::Green),
+            // Without colour, bold sets code apart.
+            inline_code: if color { tint(Color::Yellow) } else { bold },
             selected: Style::new().add_modifier(Modifier::REVERSED),
             chosen: bold.add_modifier(Modifier::REVERSED),
         }

@@ -116,14 +116,14 @@ impl Cache {
 
     fn page(&mut self, app: &App) -> &[Line<'static>] {
         let page = app.session().page();
-        let color = app.view().theme().color;
+        let theme = app.view().theme();
         let fresh = self
             .page
             .as_ref()
-            .is_some_and(|(text, was_color, _)| text == page && *was_color == color);
+            .is_some_and(|(text, color, _)| text == page && *color == theme.color);
         if !fresh {
-            let lines = markdown::render(page, color);
-            self.page = Some((page.to_string(), color, lines));
+            let lines = markdown::render(page, theme);
+            self.page = Some((page.to_string(), theme.color, lines));
         }
         &self.page.as_ref().expect("just set").2
     }
