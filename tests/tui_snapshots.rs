@@ -22,6 +22,10 @@ struct Harness {
 
 impl Harness {
     fn new(slug: &str, seed: u64) -> Harness {
+        Harness::start(slug, seed, false)
+    }
+
+    fn start(slug: &str, seed: u64, color: bool) -> Harness {
         let (tx, events) = mpsc::channel();
         let start = lesson::find(slug).unwrap().0 - 1;
         let app = App::new(
@@ -31,7 +35,7 @@ impl Harness {
                 start: Some(start),
                 seed: Some(seed),
                 mode: Mode::Lockstep,
-                color: false,
+                color,
                 progress_path: None,
             },
             tx,
@@ -86,14 +90,18 @@ impl Harness {
         });
     }
 
-    fn screen(&mut self, width: u16, height: u16) -> String {
+    fn draw(&mut self, width: u16, height: u16) -> Terminal<TestBackend> {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         let mut drawn = None;
         terminal
             .draw(|frame| drawn = Some(view::render(frame, &self.app, &mut self.cache)))
             .unwrap();
         self.app.drawn(drawn.expect("drawn"));
-        terminal.backend().to_string()
+        terminal
+    }
+
+    fn screen(&mut self, width: u16, height: u16) -> String {
+        self.draw(width, height).backend().to_string()
     }
 }
 
@@ -111,6 +119,16 @@ fn finished_run_naive_fails_correct_delivers_wide() {
     assert!(screen.contains("Naive ✗") && screen.contains("Correct ✓"));
     assert!(screen.contains("00┃005"), "the split prefix is marked");
     insta::assert_snapshot!(screen);
+}
+
+/// The theme's colours, cell by cell (code plain: the highlighter is not loaded).
+#[test]
+fn finished_run_in_colour_with_autoplay_on() {
+    let mut h = Harness::start("length-prefix", 3, true);
+    h.key(KeyCode::Char('a'));
+    h.run_to_end();
+    let terminal = h.draw(120, 40);
+    insta::assert_snapshot!(format!("{:?}", terminal.backend().buffer()));
 }
 
 #[test]
