@@ -96,7 +96,7 @@ impl Harness {
         terminal
             .draw(|frame| drawn = Some(view::render(frame, &self.app, &mut self.cache)))
             .unwrap();
-        self.app.drawn(drawn.expect("drawn"));
+        self.app.after_draw(drawn.expect("drawn"));
         terminal
     }
 

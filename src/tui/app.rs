@@ -505,7 +505,7 @@ impl App {
     }
 
     /// Keeps what the last frame found out (see `Drawn`).
-    pub fn drawn(&mut self, drawn: Drawn) {
+    pub fn after_draw(&mut self, drawn: Drawn) {
         self.view.hit_areas = drawn.hit_areas;
         self.view.compact = drawn.compact;
         if let Some(scroll) = drawn.text_scroll {

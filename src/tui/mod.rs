@@ -183,7 +183,7 @@ fn event_loop(
             drawn = view::render(frame, &app, &mut cache);
             palette.fit_buffer(frame.buffer_mut());
         })?;
-        app.drawn(drawn);
+        app.after_draw(drawn);
         if let Some(ready) = ready.take() {
             // Only now: loading the highlighter is CPU-heavy for tens of
             // milliseconds, and on a busy machine it slowed the first frame.
