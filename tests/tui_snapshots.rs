@@ -328,3 +328,51 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_tick_after_the_run_ends_stops_autoplay() {
+    let mut h = Harness::new("partial-recv", 1);
+    h.key(KeyCode::Char('a'));
+    h.run_to_end();
+    let steps = h.app.session().steps();
+    assert!(h.app.tick_interval().is_some());
+    h.app.handle(AppEvent::Tick);
+    assert_eq!(h.app.tick_interval(), None, "autoplay is off");
+    assert_eq!(h.app.session().steps(), steps, "and no step was taken");
+}
+
+#[test]
+fn lesson_list_keys_move_the_selection_and_open_a_lesson() {
+    let mut h = Harness::new(lesson::all()[0].slug, 1);
+    let last = lesson::all().len() - 1;
+    for (keys, opened) in [
+        (&[KeyCode::Down, KeyCode::Enter][..], 1),
+        (&[KeyCode::Char('3'), KeyCode::Enter], 2),
+        (&[KeyCode::End, KeyCode::Down, KeyCode::Enter], last),
+        (&[KeyCode::Home, KeyCode::Up, KeyCode::Enter], 0),
+        (&[KeyCode::Char('j'), KeyCode::Esc], 0),
+    ] {
+        h.key(KeyCode::Char('l'));
+        for key in keys {
+            h.key(*key);
+        }
+        assert_eq!(h.app.session().index(), opened, "after {keys:?}");
+        assert!(!h.screen(120, 40).contains(" Lessons ("), "the list closed");
+    }
+}
+
+#[test]
+fn the_seed_box_takes_only_digits_that_keep_a_u64_and_closes_when_empty() {
+    let mut h = Harness::new("partial-recv", 1);
+    h.key(KeyCode::Char('s'));
+    for c in "18446744073709551615".chars().chain("9x".chars()) {
+        h.key(KeyCode::Char(c));
+    }
+    h.key(KeyCode::Backspace);
+    h.key(KeyCode::Char('4'));
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.session().seed(), 18446744073709551614);
+    h.key(KeyCode::Char('s'));
+    h.key(KeyCode::Enter); // nothing typed: closes
+    assert!(!h.screen(120, 40).contains("Run with seed"));
+}
