@@ -71,7 +71,9 @@ fn main() {
     let mut cache = Cache::default();
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
     terminal
-        .draw(|frame| view::render(frame, &mut app, &mut cache))
+        .draw(|frame| {
+            view::render(frame, &app, &mut cache);
+        })
         .unwrap();
     println!(
         "app start and first frame (200x60, highlighter still loading): {:?}",
@@ -83,7 +85,7 @@ fn main() {
         crossterm::event::KeyCode::Enter,
     )));
     let deadline = Instant::now() + Duration::from_secs(30);
-    while app.run.as_ref().is_none_or(|r| r.trace.is_none()) {
+    while app.session().run().is_none_or(|r| r.trace.is_none()) {
         let event = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("the run finishes");
@@ -91,7 +93,9 @@ fn main() {
     }
     // Warm the caches (highlighted code, rendered page).
     terminal
-        .draw(|frame| view::render(frame, &mut app, &mut cache))
+        .draw(|frame| {
+            view::render(frame, &app, &mut cache);
+        })
         .unwrap();
 
     let rounds = 2_000;
@@ -99,7 +103,9 @@ fn main() {
     for _ in 0..rounds {
         terminal.clear().unwrap(); // forces every cell to be drawn and flushed again
         terminal
-            .draw(|frame| view::render(frame, &mut app, &mut cache))
+            .draw(|frame| {
+                view::render(frame, &app, &mut cache);
+            })
             .unwrap();
     }
     println!(
@@ -109,10 +115,12 @@ fn main() {
     let started = Instant::now();
     for _ in 0..rounds {
         // As if an engine event had arrived: both sides' panes are rebuilt.
-        app.engine_events += 1;
+        cache.forget_content();
         terminal.clear().unwrap();
         terminal
-            .draw(|frame| view::render(frame, &mut app, &mut cache))
+            .draw(|frame| {
+                view::render(frame, &app, &mut cache);
+            })
             .unwrap();
     }
     println!(

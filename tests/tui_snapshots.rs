@@ -10,6 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sockstep::engine::{ActorState, Mode, Side};
 use sockstep::teaching;
+use sockstep::tui::keys;
 use sockstep::tui::view::{self, Cache};
 use sockstep::tui::{App, AppConfig, AppEvent};
 
@@ -21,6 +22,10 @@ struct Harness {
 
 impl Harness {
     fn new(slug: &str, seed: u64) -> Harness {
+        Harness::start(slug, seed, false)
+    }
+
+    fn start(slug: &str, seed: u64, color: bool) -> Harness {
         let (tx, events) = mpsc::channel();
         let start = teaching::find(slug).unwrap().0 - 1;
         let app = App::new(
@@ -30,7 +35,7 @@ impl Harness {
                 start: Some(start),
                 seed: Some(seed),
                 mode: Mode::Lockstep,
-                color: false,
+                color,
                 progress_path: None,
             },
             tx,
@@ -41,8 +46,8 @@ impl Harness {
             cache: Cache::default(),
         };
         harness.pump_until("both programs wait at the gate", |app| {
-            app.run
-                .as_ref()
+            app.session()
+                .run()
                 .and_then(|r| r.status.as_ref())
                 .is_some_and(|s| {
                     s.iter().all(|side| {
@@ -68,10 +73,10 @@ impl Harness {
                 Ok(event) => self.app.handle(event),
                 Err(_) => panic!(
                     "timed out waiting until {what}; status {:?}; events {:?}",
-                    self.app.run.as_ref().and_then(|r| r.status.clone()),
+                    self.app.session().run().and_then(|r| r.status.clone()),
                     self.app
-                        .run
-                        .as_ref()
+                        .session()
+                        .run()
                         .map(|r| [r.events[0].len(), r.events[1].len()])
                 ),
             }
@@ -81,16 +86,22 @@ impl Harness {
     fn run_to_end(&mut self) {
         self.key(KeyCode::Enter);
         self.pump_until("the run finishes", |app| {
-            app.run.as_ref().is_some_and(|r| r.trace.is_some())
+            app.session().run().is_some_and(|r| r.trace.is_some())
         });
     }
 
-    fn screen(&mut self, width: u16, height: u16) -> String {
+    fn draw(&mut self, width: u16, height: u16) -> Terminal<TestBackend> {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        let mut drawn = None;
         terminal
-            .draw(|frame| view::render(frame, &mut self.app, &mut self.cache))
+            .draw(|frame| drawn = Some(view::render(frame, &self.app, &mut self.cache)))
             .unwrap();
-        terminal.backend().to_string()
+        self.app.after_draw(drawn.expect("drawn"));
+        terminal
+    }
+
+    fn screen(&mut self, width: u16, height: u16) -> String {
+        self.draw(width, height).backend().to_string()
     }
 }
 
@@ -110,6 +121,16 @@ fn finished_run_naive_fails_correct_delivers_wide() {
     insta::assert_snapshot!(screen);
 }
 
+/// The theme's colours, cell by cell (code plain: the highlighter is not loaded).
+#[test]
+fn finished_run_in_colour_with_autoplay_on() {
+    let mut h = Harness::start("length-prefix", 3, true);
+    h.key(KeyCode::Char('a'));
+    h.run_to_end();
+    let terminal = h.draw(120, 40);
+    insta::assert_snapshot!(format!("{:?}", terminal.backend().buffer()));
+}
+
 #[test]
 fn finished_run_compact_shows_one_side_and_tab_switches() {
     let mut h = Harness::new("length-prefix", 3);
@@ -124,8 +145,8 @@ fn help_overlay_lists_every_key() {
     let mut h = Harness::new("partial-recv", 1);
     h.key(KeyCode::Char('?'));
     let screen = h.screen(120, 40);
-    for (key, _) in view::KEYS {
-        assert!(screen.contains(key), "help lists {key}");
+    for row in keys::KEYS {
+        assert!(screen.contains(row.keys), "help lists {}", row.keys);
     }
     insta::assert_snapshot!(screen);
     // Any key closes it.
@@ -158,28 +179,28 @@ fn keys_change_lesson_mode_and_seed() {
     let first = teaching::all()[0].slug;
     let mut h = Harness::new(first, 1);
     h.key(KeyCode::Right);
-    assert_eq!(h.app.lesson().slug, teaching::all()[1].slug);
+    assert_eq!(h.app.session().lesson().slug, teaching::all()[1].slug);
     h.key(KeyCode::Left);
     h.key(KeyCode::Left); // already first: stays
-    assert_eq!(h.app.index, 0);
+    assert_eq!(h.app.session().index(), 0);
     h.key(KeyCode::Char('f'));
-    assert_eq!(h.app.mode, Mode::FreeRun);
+    assert_eq!(h.app.session().mode(), Mode::FreeRun);
     h.key(KeyCode::Char('s'));
     for c in "42".chars() {
         h.key(KeyCode::Char(c));
     }
     h.key(KeyCode::Enter);
-    assert_eq!(h.app.seed, 42);
-    let before = h.app.seed;
+    assert_eq!(h.app.session().seed(), 42);
+    let before = h.app.session().seed();
     h.key(KeyCode::Char('r'));
-    assert_ne!(h.app.seed, before);
+    assert_ne!(h.app.session().seed(), before);
     // Unknown keys change nothing.
     for code in [KeyCode::Char('z'), KeyCode::F(5), KeyCode::Insert] {
         h.key(code);
     }
-    assert!(!h.app.should_quit);
+    assert!(!h.app.should_quit());
     h.key(KeyCode::Char('q'));
-    assert!(h.app.should_quit);
+    assert!(h.app.should_quit());
 }
 
 #[test]
@@ -188,7 +209,7 @@ fn stepping_shows_the_first_piece_on_both_sides() {
     // Step until each side's receiver has read something.
     for _ in 0..20 {
         let read = |app: &App, side: Side| {
-            app.run.as_ref().is_some_and(|r| {
+            app.session().run().is_some_and(|r| {
                 r.events[side as usize]
                     .iter()
                     .any(|e| e.call == sockstep::engine::Call::Recv)
@@ -197,21 +218,21 @@ fn stepping_shows_the_first_piece_on_both_sides() {
         if read(&h.app, Side::Naive) && read(&h.app, Side::Correct) {
             break;
         }
-        let before = h.app.engine_events;
+        let before = h.app.session().engine_events();
         h.key(KeyCode::Char(' '));
         // A step either completes a call or starts a recv() that waits: both report.
         h.pump_until("the step is reported and both sides settle again", |app| {
-            app.engine_events > before
+            app.session().engine_events() > before
                 && app
-                    .run
-                    .as_ref()
+                    .session()
+                    .run()
                     .and_then(|r| r.status.as_ref())
                     .is_some_and(|s| s.iter().all(|side| side.settled || side.stopped))
         });
     }
     let screen = h.screen(120, 40);
     assert!(screen.contains("recv 5 → 2  \"00\""), "{screen}");
-    assert!(h.app.steps > 0);
+    assert!(h.app.session().steps() > 0);
 }
 
 #[test]
@@ -234,9 +255,9 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_pick_a_lesson() {
     };
     h.app
         .handle(mouse(MouseEventKind::ScrollDown, 10, text_row));
-    assert_eq!(h.app.text_scroll, 3);
+    assert_eq!(h.app.view().text_scroll(), 3);
     h.app.handle(mouse(MouseEventKind::ScrollUp, 10, text_row));
-    assert_eq!(h.app.text_scroll, 0);
+    assert_eq!(h.app.view().text_scroll(), 0);
 
     // Click the second row of the lesson list.
     h.key(KeyCode::Char('l'));
@@ -253,7 +274,7 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_pick_a_lesson() {
         column,
         first_row as u16 + 1,
     ));
-    assert_eq!(h.app.index, 1, "the click opened lesson 2");
+    assert_eq!(h.app.session().index(), 1, "the click opened lesson 2");
 }
 
 #[test]
@@ -269,7 +290,7 @@ fn autoplay_steps_on_each_tick_and_speed_keys_change_the_interval() {
     assert!(h.app.tick_interval().unwrap() > normal);
     h.app.handle(AppEvent::Tick);
     h.app.handle(AppEvent::Tick);
-    assert_eq!(h.app.steps, 2);
+    assert_eq!(h.app.session().steps(), 2);
     h.key(KeyCode::Char('a'));
     assert_eq!(h.app.tick_interval(), None);
 }
@@ -294,12 +315,64 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
         },
         tx,
     );
-    assert!(app.page.contains("First draft"));
+    assert!(app.session().page().contains("First draft"));
     std::fs::write(pages.join(format!("{slug}.md")), "# Second draft\n").unwrap();
     app.handle(AppEvent::Key(KeyEvent::new(
         KeyCode::Char('x'),
         KeyModifiers::NONE,
     )));
-    assert!(app.page.contains("Second draft"), "{}", app.page);
+    assert!(
+        app.session().page().contains("Second draft"),
+        "{}",
+        app.session().page()
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_tick_after_the_run_ends_stops_autoplay() {
+    let mut h = Harness::new("partial-recv", 1);
+    h.key(KeyCode::Char('a'));
+    h.run_to_end();
+    let steps = h.app.session().steps();
+    assert!(h.app.tick_interval().is_some());
+    h.app.handle(AppEvent::Tick);
+    assert_eq!(h.app.tick_interval(), None, "autoplay is off");
+    assert_eq!(h.app.session().steps(), steps, "and no step was taken");
+}
+
+#[test]
+fn lesson_list_keys_move_the_selection_and_open_a_lesson() {
+    let mut h = Harness::new(teaching::all()[0].slug, 1);
+    let last = teaching::all().len() - 1;
+    for (keys, opened) in [
+        (&[KeyCode::Down, KeyCode::Enter][..], 1),
+        (&[KeyCode::Char('3'), KeyCode::Enter], 2),
+        (&[KeyCode::End, KeyCode::Down, KeyCode::Enter], last),
+        (&[KeyCode::Home, KeyCode::Up, KeyCode::Enter], 0),
+        (&[KeyCode::Char('j'), KeyCode::Esc], 0),
+    ] {
+        h.key(KeyCode::Char('l'));
+        for key in keys {
+            h.key(*key);
+        }
+        assert_eq!(h.app.session().index(), opened, "after {keys:?}");
+        assert!(!h.screen(120, 40).contains(" Lessons ("), "the list closed");
+    }
+}
+
+#[test]
+fn the_seed_box_takes_only_digits_that_keep_a_u64_and_closes_when_empty() {
+    let mut h = Harness::new("partial-recv", 1);
+    h.key(KeyCode::Char('s'));
+    for c in "18446744073709551615".chars().chain("9x".chars()) {
+        h.key(KeyCode::Char(c));
+    }
+    h.key(KeyCode::Backspace);
+    h.key(KeyCode::Char('4'));
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.session().seed(), 18446744073709551614);
+    h.key(KeyCode::Char('s'));
+    h.key(KeyCode::Enter); // nothing typed: closes
+    assert!(!h.screen(120, 40).contains("Run with seed"));
 }

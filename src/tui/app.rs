@@ -1,4 +1,4 @@
-//! The TUI's state and what every input does to it. Nothing here draws, and nothing
+//! The TUI's state and what every `Action` does to it. Nothing here draws, and nothing
 //! here touches a socket: runs are started and stepped through the engine's
 //! `RunHandle`, whose live events arrive as `AppEvent::Engine`.
 
@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
+use super::keys::{self, Action, Pane};
+use super::theme::Theme;
 use crate::engine::{Event, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace};
 use crate::lesson::Lesson;
 use crate::progress::Progress;
@@ -44,15 +46,6 @@ pub enum Overlay {
 /// Autoplay intervals, slowest first.
 pub const AUTOPLAY_SPEEDS_MS: [u64; 6] = [1500, 1000, 600, 300, 150, 60];
 
-/// Panes the mouse wheel can scroll.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pane {
-    Code(Side),
-    Timeline(Side),
-    Text,
-    LessonList,
-}
-
 /// A run being shown.
 pub struct LiveRun {
     pub id: u64,
@@ -76,45 +69,67 @@ impl LiveRun {
     }
 }
 
+/// The lesson and its run, and what the user has achieved: what the TUI is about.
+pub struct Session {
+    lessons: &'static [Lesson],
+    /// An author's live lesson pages (`--lessons DIR`).
+    pages_dir: Option<PathBuf>,
+    index: usize,
+    mode: Mode,
+    seed: u64,
+    steps: u32,
+    run: Option<LiveRun>,
+    next_run_id: u64,
+    /// Engine events handled so far (of the current run or earlier ones).
+    engine_events: u64,
+    progress: Progress,
+    progress_path: Option<PathBuf>,
+    /// A problem to show in the footer (saving progress failed, say).
+    notice: Option<String>,
+    /// The lesson page, with includes resolved; reloaded on every lesson change.
+    page: String,
+    events: Sender<AppEvent>,
+}
+
+/// How the session is shown: nothing here changes what a run does.
+pub struct ViewState {
+    hex: bool,
+    /// Lesson text shown; `None` follows the layout (shown when wide).
+    show_text: Option<bool>,
+    /// The last frame used the narrow layout.
+    compact: bool,
+    /// In the compact layout, the side shown.
+    focus: Side,
+    overlay: Overlay,
+    /// Index into `AUTOPLAY_SPEEDS_MS` when autoplay is on.
+    autoplay: Option<usize>,
+    speed: usize,
+    text_scroll: u16,
+    code_scroll: [u16; 2],
+    timeline_scroll: [u16; 2],
+    list_scroll: u16,
+    theme: Theme,
+    /// Where each pane was drawn last, for the mouse.
+    hit_areas: Vec<(Pane, Rect)>,
+}
+
+/// What drawing a frame found out, for the app to keep: the next click and key
+/// depend on it.
+#[derive(Debug, Default)]
+pub struct Drawn {
+    pub hit_areas: Vec<(Pane, Rect)>,
+    pub compact: bool,
+    /// The lesson text's scroll as drawn (within its length), when it was drawn.
+    pub text_scroll: Option<u16>,
+    /// The lesson list's scroll as drawn (the selection in sight), when it was drawn.
+    pub list_scroll: Option<u16>,
+}
+
 /// The whole state of the TUI.
 pub struct App {
-    pub lessons: &'static [Lesson],
-    /// An author's live lesson pages (`--lessons DIR`).
-    pub pages_dir: Option<PathBuf>,
-    pub index: usize,
-    pub mode: Mode,
-    pub seed: u64,
-    pub steps: u32,
-    pub run: Option<LiveRun>,
-    next_run_id: u64,
-    pub hex: bool,
-    /// Lesson text shown; `None` follows the layout (shown when wide).
-    pub show_text: Option<bool>,
-    /// The last frame used the narrow layout.
-    pub compact: bool,
-    /// In the compact layout, the side shown.
-    pub focus: Side,
-    pub overlay: Overlay,
-    /// Index into `AUTOPLAY_SPEEDS_MS` when autoplay is on.
-    pub autoplay: Option<usize>,
-    pub speed: usize,
-    pub text_scroll: u16,
-    pub code_scroll: [u16; 2],
-    pub timeline_scroll: [u16; 2],
-    pub list_scroll: u16,
-    pub color: bool,
-    pub progress: Progress,
-    pub progress_path: Option<PathBuf>,
-    /// A problem to show in the footer (saving progress failed, say).
-    pub notice: Option<String>,
-    pub should_quit: bool,
-    /// Engine events handled so far (of the current run or earlier ones).
-    pub engine_events: u64,
-    /// Where each pane was drawn last, for the mouse.
-    pub hit_areas: Vec<(Pane, Rect)>,
-    /// The lesson page, with includes resolved; reloaded on every lesson change.
-    pub page: String,
-    events: Sender<AppEvent>,
+    session: Session,
+    view: ViewState,
+    should_quit: bool,
 }
 
 /// How the TUI starts.
@@ -128,8 +143,8 @@ pub struct AppConfig {
     pub progress_path: Option<PathBuf>,
 }
 
-impl App {
-    pub fn new(config: AppConfig, events: Sender<AppEvent>) -> App {
+impl Session {
+    fn new(config: AppConfig, events: Sender<AppEvent>) -> Session {
         let mut progress_path = config.progress_path;
         let (progress, notice) = match progress_path.as_deref().map(Progress::open) {
             Some(Ok((progress, set_aside))) => (progress, set_aside.map(|s| s.to_string())),
@@ -150,7 +165,7 @@ impl App {
             .unwrap_or_else(|| progress.first_open(&slugs))
             .min(config.lessons.len().saturating_sub(1));
         let seed = config.seed.or(progress.last_seed).unwrap_or(1);
-        let mut app = App {
+        let mut session = Session {
             lessons: config.lessons,
             pages_dir: config.pages_dir,
             index,
@@ -159,41 +174,69 @@ impl App {
             steps: 0,
             run: None,
             next_run_id: 0,
-            hex: false,
-            show_text: None,
-            compact: false,
-            focus: Side::Naive,
-            overlay: Overlay::None,
-            autoplay: None,
-            speed: 2,
-            text_scroll: 0,
-            code_scroll: [0; 2],
-            timeline_scroll: [0; 2],
-            list_scroll: 0,
-            color: config.color,
+            engine_events: 0,
             progress,
             progress_path,
             notice,
-            should_quit: false,
-            engine_events: 0,
-            hit_areas: Vec::new(),
             page: String::new(),
             events,
         };
-        app.start_run();
-        app
+        session.start_run();
+        session
+    }
+
+    pub fn lessons(&self) -> &'static [Lesson] {
+        self.lessons
     }
 
     pub fn lesson(&self) -> &'static Lesson {
         &self.lessons[self.index]
     }
 
+    /// The lesson's place in `lessons()`.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Steps taken in this run.
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+
+    pub fn run(&self) -> Option<&LiveRun> {
+        self.run.as_ref()
+    }
+
+    /// Engine events handled so far: a frame built from fewer is out of date.
+    pub fn engine_events(&self) -> u64 {
+        self.engine_events
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The lesson page, with includes resolved.
+    pub fn page(&self) -> &str {
+        &self.page
+    }
+
     /// Starts the current lesson afresh, paused before its first call.
-    pub fn start_run(&mut self) {
+    fn start_run(&mut self) {
         self.run = None; // Dropping the old handle stops its run and frees its sockets.
         self.steps = 0;
-        self.code_scroll = [0; 2];
-        self.timeline_scroll = [0; 2];
         self.load_page();
         let id = self.next_run_id;
         self.next_run_id += 1;
@@ -251,29 +294,6 @@ impl App {
                     error: Some(error.to_string()),
                 });
             }
-        }
-    }
-
-    /// How long until the next autoplay step, if autoplay is on.
-    pub fn tick_interval(&self) -> Option<Duration> {
-        self.autoplay
-            .map(|speed| Duration::from_millis(AUTOPLAY_SPEEDS_MS[speed]))
-    }
-
-    pub fn handle(&mut self, event: AppEvent) {
-        match event {
-            AppEvent::Key(key) => self.on_key(key),
-            AppEvent::Mouse(mouse) => self.on_mouse(mouse),
-            AppEvent::Resize | AppEvent::HighlightReady => {}
-            AppEvent::Engine { run, event } => self.on_engine(run, event),
-            AppEvent::Tick => {
-                if self.run.as_ref().is_some_and(LiveRun::is_done) {
-                    self.autoplay = None;
-                } else {
-                    self.step();
-                }
-            }
-            AppEvent::Terminate => self.should_quit = true,
         }
     }
 
@@ -349,8 +369,12 @@ impl App {
         }
     }
 
+    fn is_done(&self) -> bool {
+        self.run.as_ref().is_some_and(LiveRun::is_done)
+    }
+
     /// One socket call on each side.
-    pub fn step(&mut self) {
+    fn step(&mut self) {
         if let Some(handle) = self.run.as_ref().and_then(|r| r.handle.as_ref()) {
             handle.step();
             self.steps += 1;
@@ -358,203 +382,338 @@ impl App {
     }
 
     /// Lets both sides run to the end.
-    pub fn run_to_end(&mut self) {
+    fn run_to_end(&mut self) {
         if let Some(handle) = self.run.as_ref().and_then(|r| r.handle.as_ref()) {
             handle.release();
         }
     }
 
-    fn go_to(&mut self, index: usize) {
-        if index != self.index {
-            self.index = index;
-            self.text_scroll = 0;
-            let slug = self.lesson().slug;
-            self.change_progress(|progress| progress.last_lesson = Some(slug.to_string()));
+    /// Moves to lesson `index`, remembered as the last one; false if already there.
+    fn move_to(&mut self, index: usize) -> bool {
+        if index == self.index {
+            return false;
         }
-        self.start_run();
+        self.index = index;
+        let slug = self.lesson().slug;
+        self.change_progress(|progress| progress.last_lesson = Some(slug.to_string()));
+        true
+    }
+}
+
+impl ViewState {
+    pub fn hex(&self) -> bool {
+        self.hex
     }
 
-    fn on_key(&mut self, key: KeyEvent) {
-        if key.kind == KeyEventKind::Release {
-            return;
-        }
-        // A notice has been seen once a key is pressed.
-        self.notice = None;
-        if self.pages_dir.is_some() {
-            // An author editing the pages sees each change at the next key.
-            self.load_page();
-        }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.should_quit = true;
-            return;
-        }
-        match std::mem::replace(&mut self.overlay, Overlay::None) {
-            Overlay::None => self.on_main_key(key),
-            Overlay::Help => {
-                // Any key closes the help; q also quits.
-                if key.code == KeyCode::Char('q') {
-                    self.should_quit = true;
-                }
-            }
-            Overlay::LessonList { selected } => self.on_list_key(key, selected),
-            Overlay::SeedInput { typed } => self.on_seed_key(key, typed),
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Whether the lesson text is shown in a layout that is `compact` or not.
+    pub fn shows_text(&self, compact: bool) -> bool {
+        self.show_text.unwrap_or(!compact)
+    }
+
+    /// The side a compact layout shows.
+    pub fn focus(&self) -> Side {
+        self.focus
+    }
+
+    pub fn overlay(&self) -> &Overlay {
+        &self.overlay
+    }
+
+    /// The autoplay interval, if autoplay is on.
+    pub fn autoplay_ms(&self) -> Option<u64> {
+        self.autoplay.map(|speed| AUTOPLAY_SPEEDS_MS[speed])
+    }
+
+    pub fn text_scroll(&self) -> u16 {
+        self.text_scroll
+    }
+
+    /// How far the user scrolled the code pane of `side`; 0 follows the run.
+    pub fn code_scroll(&self, side: Side) -> u16 {
+        self.code_scroll[side as usize]
+    }
+
+    /// How far the user scrolled the calls pane of `side`; 0 follows the last call.
+    pub fn timeline_scroll(&self, side: Side) -> u16 {
+        self.timeline_scroll[side as usize]
+    }
+
+    pub fn list_scroll(&self) -> u16 {
+        self.list_scroll
+    }
+
+    fn scroll(&mut self, pane: Pane, by: i16) {
+        let value = match pane {
+            Pane::Code(side) => &mut self.code_scroll[side as usize],
+            Pane::Timeline(side) => &mut self.timeline_scroll[side as usize],
+            Pane::Text => &mut self.text_scroll,
+            Pane::LessonList => &mut self.list_scroll,
+        };
+        *value = value.saturating_add_signed(by);
+    }
+
+    /// Back to following the run, as for a new one.
+    fn follow_run(&mut self) {
+        self.code_scroll = [0; 2];
+        self.timeline_scroll = [0; 2];
+    }
+}
+
+impl App {
+    pub fn new(config: AppConfig, events: Sender<AppEvent>) -> App {
+        let color = config.color;
+        App {
+            session: Session::new(config, events),
+            view: ViewState {
+                hex: false,
+                show_text: None,
+                compact: false,
+                focus: Side::Naive,
+                overlay: Overlay::None,
+                autoplay: None,
+                speed: 2,
+                text_scroll: 0,
+                code_scroll: [0; 2],
+                timeline_scroll: [0; 2],
+                list_scroll: 0,
+                theme: Theme::new(color),
+                hit_areas: Vec::new(),
+            },
+            should_quit: false,
         }
     }
 
-    fn on_main_key(&mut self, key: KeyEvent) {
-        let last = self.lessons.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => self.should_quit = true,
-            KeyCode::Char(' ') => self.step(),
-            KeyCode::Enter => self.run_to_end(),
-            KeyCode::Char('r') => {
-                self.seed = fresh_seed(self.seed);
-                self.start_run();
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn view(&self) -> &ViewState {
+        &self.view
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.should_quit
+    }
+
+    /// How long until the next autoplay step, if autoplay is on.
+    pub fn tick_interval(&self) -> Option<Duration> {
+        self.view.autoplay_ms().map(Duration::from_millis)
+    }
+
+    /// Keeps what the last frame found out (see `Drawn`).
+    pub fn after_draw(&mut self, drawn: Drawn) {
+        self.view.hit_areas = drawn.hit_areas;
+        self.view.compact = drawn.compact;
+        if let Some(scroll) = drawn.text_scroll {
+            self.view.text_scroll = scroll;
+        }
+        if let Some(scroll) = drawn.list_scroll {
+            self.view.list_scroll = scroll;
+        }
+    }
+
+    pub fn handle(&mut self, event: AppEvent) {
+        let action = match event {
+            AppEvent::Key(key) => self.on_key(key),
+            AppEvent::Mouse(mouse) => self.on_mouse(mouse),
+            AppEvent::Resize | AppEvent::HighlightReady => None,
+            AppEvent::Engine { run, event } => {
+                self.session.on_engine(run, event);
+                None
             }
-            KeyCode::Char('s') => {
-                self.overlay = Overlay::SeedInput {
+            AppEvent::Tick => Some(Action::Step),
+            AppEvent::Terminate => Some(Action::Quit),
+        };
+        if let Some(action) = action {
+            self.apply(action);
+        }
+    }
+
+    /// Changes the state as `action` asks.
+    pub fn apply(&mut self, action: Action) {
+        let view = &mut self.view;
+        let last = self.session.lessons.len().saturating_sub(1);
+        match action {
+            Action::Quit => self.should_quit = true,
+            // A step past the end stops autoplay.
+            Action::Step if self.session.is_done() => view.autoplay = None,
+            Action::Step => self.session.step(),
+            Action::RunToEnd => self.session.run_to_end(),
+            Action::NewSeed => {
+                self.session.seed = fresh_seed(self.session.seed);
+                self.restart();
+            }
+            Action::TypeSeed => {
+                view.overlay = Overlay::SeedInput {
                     typed: String::new(),
                 }
             }
-            KeyCode::Char('f') => {
-                self.mode = self.mode.next();
-                self.start_run();
+            Action::NextMode => {
+                self.session.mode = self.session.mode.next();
+                self.restart();
             }
-            KeyCode::Left | KeyCode::Char('p') => self.go_to(self.index.saturating_sub(1)),
-            KeyCode::Right | KeyCode::Char('n') => self.go_to((self.index + 1).min(last)),
-            KeyCode::Char('l') => {
-                self.overlay = Overlay::LessonList {
-                    selected: self.index,
+            Action::PreviousLesson => self.go_to(self.session.index.saturating_sub(1)),
+            Action::NextLesson => self.go_to((self.session.index + 1).min(last)),
+            Action::ListLessons => {
+                view.overlay = Overlay::LessonList {
+                    selected: self.session.index,
                 }
             }
-            KeyCode::Char('x') => self.hex = !self.hex,
-            KeyCode::Char('t') => {
-                self.show_text = Some(!self.show_text.unwrap_or(!self.compact));
-            }
-            KeyCode::Tab | KeyCode::BackTab => {
-                self.focus = match self.focus {
+            Action::ToggleHex => view.hex = !view.hex,
+            Action::ToggleText => view.show_text = Some(!view.shows_text(view.compact)),
+            Action::SwitchSide => {
+                view.focus = match view.focus {
                     Side::Naive => Side::Correct,
                     Side::Correct => Side::Naive,
                 }
             }
-            KeyCode::Char('a') => {
-                self.autoplay = match self.autoplay {
+            Action::ToggleAutoplay => {
+                view.autoplay = match view.autoplay {
                     Some(_) => None,
-                    None => Some(self.speed),
+                    None => Some(view.speed),
                 }
             }
-            KeyCode::Char('+') | KeyCode::Char('=') => {
-                self.speed = (self.speed + 1).min(AUTOPLAY_SPEEDS_MS.len() - 1);
-                self.autoplay = self.autoplay.map(|_| self.speed);
+            Action::Faster | Action::Slower => {
+                view.speed = match action {
+                    Action::Faster => (view.speed + 1).min(AUTOPLAY_SPEEDS_MS.len() - 1),
+                    _ => view.speed.saturating_sub(1),
+                };
+                view.autoplay = view.autoplay.map(|_| view.speed);
             }
-            KeyCode::Char('-') => {
-                self.speed = self.speed.saturating_sub(1);
-                self.autoplay = self.autoplay.map(|_| self.speed);
+            Action::Help => view.overlay = Overlay::Help,
+            Action::ScrollText(by) => view.scroll(Pane::Text, by),
+            Action::Scroll(pane, by) => view.scroll(pane, by),
+            Action::CloseOverlay => view.overlay = Overlay::None,
+            Action::Select(selected) => view.overlay = Overlay::LessonList { selected },
+            Action::OpenLesson(index) => {
+                view.overlay = Overlay::None;
+                self.go_to(index.min(last));
             }
-            KeyCode::Char('?') | KeyCode::Char('h') => self.overlay = Overlay::Help,
-            KeyCode::PageDown | KeyCode::Char('J') => {
-                self.text_scroll = self.text_scroll.saturating_add(5)
-            }
-            KeyCode::PageUp | KeyCode::Char('K') => {
-                self.text_scroll = self.text_scroll.saturating_sub(5)
-            }
-            _ => {} // Unknown keys do nothing.
-        }
-    }
-
-    fn on_list_key(&mut self, key: KeyEvent, selected: usize) {
-        let last = self.lessons.len().saturating_sub(1);
-        let selected = match key.code {
-            KeyCode::Esc | KeyCode::Char('l') => return,
-            KeyCode::Char('q') => {
-                self.should_quit = true;
-                return;
-            }
-            KeyCode::Enter => {
-                self.go_to(selected);
-                return;
-            }
-            KeyCode::Up | KeyCode::Char('k') => selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => (selected + 1).min(last),
-            KeyCode::Home => 0,
-            KeyCode::End => last,
-            KeyCode::Char(c) if c.is_ascii_digit() => {
-                // Typing a number jumps to that lesson (two digits within a second are not needed: 1-9).
-                let n = c.to_digit(10).unwrap_or(0) as usize;
-                if (1..=self.lessons.len()).contains(&n) {
-                    n - 1
-                } else {
-                    selected
+            Action::SeedDigit(digit) => {
+                if let Overlay::SeedInput { typed } = &mut view.overlay {
+                    // Any u64, like the command line: a digit that would overflow is not taken.
+                    let longer = format!("{typed}{digit}");
+                    if longer.parse::<u64>().is_ok() {
+                        *typed = longer;
+                    }
                 }
             }
-            _ => selected,
-        };
-        self.overlay = Overlay::LessonList { selected };
-    }
-
-    fn on_seed_key(&mut self, key: KeyEvent, mut typed: String) {
-        match key.code {
-            KeyCode::Esc => return,
-            KeyCode::Enter => {
+            Action::SeedBackspace => {
+                if let Overlay::SeedInput { typed } = &mut view.overlay {
+                    typed.pop();
+                }
+            }
+            Action::SeedSubmit => {
+                let Overlay::SeedInput { typed } = &view.overlay else {
+                    return;
+                };
                 if let Ok(seed) = typed.parse::<u64>() {
-                    self.seed = seed;
-                    self.start_run();
-                    return;
+                    view.overlay = Overlay::None;
+                    self.session.seed = seed;
+                    self.restart();
+                } else if typed.is_empty() {
+                    view.overlay = Overlay::None;
+                } else {
+                    self.session.notice =
+                        Some(format!("'{typed}' is not a seed: type a whole number"));
                 }
-                if typed.is_empty() {
-                    return;
-                }
-                self.notice = Some(format!("'{typed}' is not a seed: type a whole number"));
             }
-            KeyCode::Backspace => {
-                typed.pop();
-            }
-            // Any u64, like the command line: a digit that would overflow is not taken.
-            KeyCode::Char(c)
-                if c.is_ascii_digit() && format!("{typed}{c}").parse::<u64>().is_ok() =>
-            {
-                typed.push(c)
-            }
-            _ => {}
         }
-        self.overlay = Overlay::SeedInput { typed };
     }
 
-    fn on_mouse(&mut self, mouse: MouseEvent) {
+    /// Runs the current lesson afresh, its panes following the new run.
+    fn restart(&mut self) {
+        self.view.follow_run();
+        self.session.start_run();
+    }
+
+    fn go_to(&mut self, index: usize) {
+        if self.session.move_to(index) {
+            self.view.text_scroll = 0;
+        }
+        self.restart();
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Option<Action> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        // A notice has been seen once a key is pressed.
+        self.session.notice = None;
+        if self.session.pages_dir.is_some() {
+            // An author editing the pages sees each change at the next key.
+            self.session.load_page();
+        }
+        if keys::is_interrupt(&key) {
+            return Some(Action::Quit);
+        }
+        let last = self.session.lessons.len().saturating_sub(1);
+        match &self.view.overlay {
+            Overlay::None => keys::main_action(key.code),
+            // Any key closes the help; q also quits.
+            Overlay::Help if key.code == KeyCode::Char('q') => Some(Action::Quit),
+            Overlay::Help => Some(Action::CloseOverlay),
+            Overlay::LessonList { selected } => match key.code {
+                KeyCode::Esc | KeyCode::Char('l') => Some(Action::CloseOverlay),
+                KeyCode::Char('q') => Some(Action::Quit),
+                KeyCode::Enter => Some(Action::OpenLesson(*selected)),
+                KeyCode::Up | KeyCode::Char('k') => {
+                    Some(Action::Select(selected.saturating_sub(1)))
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    Some(Action::Select((selected + 1).min(last)))
+                }
+                KeyCode::Home => Some(Action::Select(0)),
+                KeyCode::End => Some(Action::Select(last)),
+                // Typing a number (1-9) jumps to that lesson.
+                KeyCode::Char(c) => c
+                    .to_digit(10)
+                    .map(|n| n as usize)
+                    .filter(|n| (1..=last + 1).contains(n))
+                    .map(|n| Action::Select(n - 1)),
+                _ => None,
+            },
+            Overlay::SeedInput { .. } => match key.code {
+                KeyCode::Esc => Some(Action::CloseOverlay),
+                KeyCode::Enter => Some(Action::SeedSubmit),
+                KeyCode::Backspace => Some(Action::SeedBackspace),
+                KeyCode::Char(c) if c.is_ascii_digit() => Some(Action::SeedDigit(c)),
+                _ => None,
+            },
+        }
+    }
+
+    /// The wheel scrolls the pane under the pointer; a click in the lesson list
+    /// opens the lesson clicked.
+    fn on_mouse(&self, mouse: MouseEvent) -> Option<Action> {
         let at = Position::new(mouse.column, mouse.row);
-        let pane = self
+        let (pane, area) = self
+            .view
             .hit_areas
             .iter()
             .rev()
-            .find(|(_, area)| area.contains(at))
-            .map(|(pane, area)| (*pane, *area));
-        let Some((pane, area)) = pane else {
-            return;
-        };
-        let delta: i32 = match mouse.kind {
-            MouseEventKind::ScrollDown => 3,
-            MouseEventKind::ScrollUp => -3,
-            MouseEventKind::Down(_) => {
-                if let (Pane::LessonList, Overlay::LessonList { .. }) = (pane, &self.overlay) {
-                    let row = (mouse.row.saturating_sub(area.y + 1) + self.list_scroll) as usize;
-                    if row < self.lessons.len() {
-                        self.overlay = Overlay::None;
-                        self.go_to(row);
-                    }
-                }
-                return;
+            .find(|(_, area)| area.contains(at))?;
+        match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::Scroll(*pane, WHEEL)),
+            MouseEventKind::ScrollUp => Some(Action::Scroll(*pane, -WHEEL)),
+            MouseEventKind::Down(_)
+                if *pane == Pane::LessonList
+                    && matches!(self.view.overlay, Overlay::LessonList { .. }) =>
+            {
+                let row = (mouse.row.saturating_sub(area.y + 1) + self.view.list_scroll) as usize;
+                (row < self.session.lessons.len()).then_some(Action::OpenLesson(row))
             }
-            _ => return,
-        };
-        let scroll = |value: &mut u16| *value = (*value as i32 + delta).max(0) as u16;
-        match pane {
-            Pane::Code(side) => scroll(&mut self.code_scroll[side as usize]),
-            Pane::Timeline(side) => scroll(&mut self.timeline_scroll[side as usize]),
-            Pane::Text => scroll(&mut self.text_scroll),
-            Pane::LessonList => scroll(&mut self.list_scroll),
+            _ => None,
         }
     }
 }
+
+/// Lines one notch of the mouse wheel scrolls.
+const WHEEL: i16 = 3;
 
 /// A new seed for `r`: small enough to read out and type back.
 fn fresh_seed(old: u64) -> u64 {

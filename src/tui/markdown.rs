@@ -1,25 +1,19 @@
 //! Lesson pages (CommonMark) as styled terminal text.
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use super::theme::Theme;
+
 /// The page as lines; long lines are left for the paragraph widget to wrap.
-pub fn render(markdown: &str, color: bool) -> Vec<Line<'static>> {
+pub fn render(markdown: &str, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut current: Vec<Span<'static>> = Vec::new();
     let mut styles: Vec<Style> = vec![Style::new()];
     let mut in_code_block = false;
     let mut in_sockstep_block = false;
     let mut list_depth = 0usize;
-    let tint = |c: Color| {
-        if color {
-            Style::new().fg(c)
-        } else {
-            Style::new()
-        }
-    };
-
     let flush = |current: &mut Vec<Span<'static>>, lines: &mut Vec<Line<'static>>| {
         if !current.is_empty() {
             lines.push(Line::from(std::mem::take(current)));
@@ -34,10 +28,8 @@ pub fn render(markdown: &str, color: bool) -> Vec<Line<'static>> {
                     lines.push(Line::default());
                 }
                 let heading = match level {
-                    HeadingLevel::H1 => {
-                        tint(Color::Cyan).add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
-                    }
-                    _ => tint(Color::Cyan).add_modifier(Modifier::BOLD),
+                    HeadingLevel::H1 => theme.heading.add_modifier(Modifier::UNDERLINED),
+                    _ => theme.heading,
                 };
                 styles.push(heading);
             }
@@ -67,7 +59,7 @@ pub fn render(markdown: &str, color: bool) -> Vec<Line<'static>> {
                 flush(&mut current, &mut lines);
                 lines.push(Line::default());
                 in_code_block = true;
-                styles.push(tint(Color::Green));
+                styles.push(theme.code_block);
             }
             Event::End(TagEnd::CodeBlock) => {
                 in_code_block = false;
@@ -101,14 +93,7 @@ pub fn render(markdown: &str, color: bool) -> Vec<Line<'static>> {
                 }
             }
             Event::Text(text) => current.push(Span::styled(text.into_string(), style)),
-            Event::Code(code) => current.push(Span::styled(
-                code.into_string(),
-                tint(Color::Yellow).add_modifier(if color {
-                    Modifier::empty()
-                } else {
-                    Modifier::BOLD
-                }),
-            )),
+            Event::Code(code) => current.push(Span::styled(code.into_string(), theme.inline_code)),
             Event::SoftBreak => current.push(Span::raw(" ")),
             Event::HardBreak => flush(&mut current, &mut lines),
             Event::Rule => {
@@ -135,7 +120,7 @@ mod tests {
     fn headings_paragraphs_lists_and_code() {
         let text =
             "# Title\n\nSome *words* and `code`.\n\n- one\n- two\n\n```rust\nfn main() {}\n```\n";
-        let lines = plain(&render(text, false));
+        let lines = plain(&render(text, &Theme::new(false)));
         assert_eq!(
             lines,
             [

@@ -1,12 +1,14 @@
-//! The interactive terminal UI: app state (`app`), drawing (`view`) and this event
-//! loop, which merges keys, mouse, resizes, engine events, autoplay ticks and
+//! The interactive terminal UI: keys and what they ask (`keys`), app state
+//! (`app`), drawing (`view`) and this event loop, which merges keys, mouse, resizes, engine events, autoplay ticks and
 //! signals into one channel and redraws only after something happened.
 
 pub mod app;
 pub mod bytes;
 pub mod code;
+pub mod keys;
 pub mod markdown;
 pub mod palette;
+pub mod theme;
 pub mod view;
 
 use std::io::{self, Stdout, stdout};
@@ -176,10 +178,12 @@ fn event_loop(
     let mut next_tick: Option<Instant> = None;
     let panic_on_key = panic_on_key_requested();
     loop {
+        let mut drawn = app::Drawn::default();
         terminal.draw(|frame| {
-            view::render(frame, &mut app, &mut cache);
+            drawn = view::render(frame, &app, &mut cache);
             palette.fit_buffer(frame.buffer_mut());
         })?;
+        app.after_draw(drawn);
         if let Some(ready) = ready.take() {
             // Only now: loading the highlighter is CPU-heavy for tens of
             // milliseconds, and on a busy machine it slowed the first frame.
@@ -215,7 +219,7 @@ fn event_loop(
             }
             app.handle(event);
         }
-        if app.should_quit {
+        if app.should_quit() {
             break;
         }
     }

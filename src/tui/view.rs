@@ -1,15 +1,19 @@
-//! Drawing: the app's state in, a frame out. Nothing here changes what a run does.
+//! Drawing: the app's state in, a frame out, and what the frame found out (`Drawn`)
+//! back to the loop. Nothing here changes the app; the cache only memoises.
 
 use std::collections::HashMap;
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use super::app::{AUTOPLAY_SPEEDS_MS, App, Overlay, Pane};
+use super::app::{App, Drawn, Overlay};
 use super::bytes::{ByteView, CUT_AND_RECV};
+use super::keys::{self, KEYS, Pane};
+use super::theme::Theme;
 use super::{code, markdown};
 use crate::engine::trace::quote;
 use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
@@ -22,12 +26,17 @@ pub const MIN_HEIGHT: u16 = 18;
 pub const WIDE: u16 = 100;
 
 /// What one side's panes show, built from the run's events.
-type SideContent = (
-    Vec<Line<'static>>,
-    Option<Vec<u8>>,
-    Vec<Line<'static>>,
-    Vec<Line<'static>>,
-);
+#[derive(Clone, Default)]
+struct SideContent {
+    /// The byte view.
+    bytes: Vec<Line<'static>>,
+    /// Bytes a buffered writer holds, not yet sent.
+    held: Option<Vec<u8>>,
+    /// Each message delivered, then the side's status.
+    application: Vec<Line<'static>>,
+    /// The calls, oldest first.
+    calls: Vec<Line<'static>>,
+}
 
 /// Everything a side's content depends on.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,11 +61,11 @@ pub struct Cache {
 impl Cache {
     fn side_content(&mut self, app: &App, side: Side, width: usize) -> SideContent {
         let key = ContentKey {
-            run: app.run.as_ref().map(|r| r.id),
+            run: app.session().run().map(|r| r.id),
             side,
-            engine_events: app.engine_events,
-            hex: app.hex,
-            color: app.color,
+            engine_events: app.session().engine_events(),
+            hex: app.view().hex(),
+            color: app.view().theme().color,
             width,
         };
         if !self.content.contains_key(&key) {
@@ -68,21 +77,23 @@ impl Cache {
         self.content[&key].clone()
     }
 
+    /// Forgets each side's content, as an engine event would (for benchmarks).
+    pub fn forget_content(&mut self) {
+        self.content.clear();
+    }
+
     fn code(&mut self, app: &App, side: Side) -> &[Line<'static>] {
-        let key = (app.index, side);
+        let key = (app.session().index(), side);
+        let color = app.view().theme().color;
         let ready = self
             .code
             .get(&key)
-            .is_some_and(|lines| !lines.is_empty() && (!app.color || lines[0].style.fg.is_some()));
+            .is_some_and(|lines| !lines.is_empty() && (!color || lines[0].style.fg.is_some()));
         if !ready {
-            let lesson = app.lesson();
+            let lesson = app.session().lesson();
             let source = lesson.side_code(side);
             let texts: Vec<&str> = source.iter().map(|(_, text)| *text).collect();
-            let highlighted = if app.color {
-                code::highlight(&texts)
-            } else {
-                None
-            };
+            let highlighted = if color { code::highlight(&texts) } else { None };
             let lines = texts
                 .iter()
                 .enumerate()
@@ -104,37 +115,31 @@ impl Cache {
     }
 
     fn page(&mut self, app: &App) -> &[Line<'static>] {
+        let page = app.session().page();
+        let theme = app.view().theme();
         let fresh = self
             .page
             .as_ref()
-            .is_some_and(|(text, color, _)| *text == app.page && *color == app.color);
+            .is_some_and(|(text, color, _)| text == page && *color == theme.color);
         if !fresh {
-            let lines = markdown::render(&app.page, app.color);
-            self.page = Some((app.page.clone(), app.color, lines));
+            let lines = markdown::render(page, theme);
+            self.page = Some((page.to_string(), theme.color, lines));
         }
         &self.page.as_ref().expect("just set").2
     }
 }
 
-fn tint(app: &App, color: Color) -> Style {
-    if app.color {
-        Style::new().fg(color)
-    } else {
-        Style::new()
-    }
-}
-
 /// Draws the whole screen.
-pub fn render(frame: &mut Frame, app: &mut App, cache: &mut Cache) {
+pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
     let area = frame.area();
-    app.hit_areas.clear();
+    let mut drawn = Drawn::default();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let message = format!(
             "sockstep needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}.\nMake the window bigger, or press q to quit.",
             area.width, area.height
         );
         frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: true }), area);
-        return;
+        return drawn;
     }
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -142,149 +147,123 @@ pub fn render(frame: &mut Frame, app: &mut App, cache: &mut Cache) {
         Constraint::Length(1),
     ])
     .areas(area);
-    render_header(frame, app, header);
-    render_footer(frame, app, footer);
+    frame.render_widget(header_line(app), header);
+    frame.render_widget(footer_line(app, footer.width < WIDE), footer);
 
     let compact = area.width < WIDE;
-    app.compact = compact;
-    let show_text = app.show_text.unwrap_or(!compact);
-    if compact {
-        if show_text {
-            render_text(frame, app, cache, body);
+    drawn.compact = compact;
+    let view = app.view();
+    let text_area = if compact {
+        if view.shows_text(compact) {
+            Some(body)
         } else {
-            let content = cache.side_content(app, app.focus, body.width.saturating_sub(2) as usize);
+            let side = view.focus();
+            let content = cache.side_content(app, side, body.width.saturating_sub(2) as usize);
             let heights = pane_heights(&content, body);
-            render_side(frame, app, cache, app.focus, body, true, heights, content);
+            let panes = side_panes(app, cache, side, compact, content);
+            drawn.hit_areas.extend(panes.render(frame, body, heights));
+            None
         }
     } else {
-        let columns_area = if show_text {
+        let (columns_area, text_area) = if view.shows_text(compact) {
             let text_height = (body.height * 3 / 10).max(5);
             let [columns, text] =
                 Layout::vertical([Constraint::Min(8), Constraint::Length(text_height)]).areas(body);
-            render_text(frame, app, cache, text);
-            columns
+            (columns, Some(text))
         } else {
-            body
+            (body, None)
         };
-        let [left, right] =
+        let columns: [Rect; 2] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(columns_area);
-        let width = left.width.saturating_sub(2) as usize;
-        let [naive, correct] = Side::BOTH.map(|side| cache.side_content(app, side, width));
+        let width = columns[0].width.saturating_sub(2) as usize;
+        let contents = Side::BOTH.map(|side| cache.side_content(app, side, width));
         // Both columns get the same pane heights, so the panes line up.
-        let (a, b) = (pane_heights(&naive, left), pane_heights(&correct, left));
+        let [a, b] = contents
+            .each_ref()
+            .map(|content| pane_heights(content, columns[0]));
         let heights = (a.0.max(b.0), a.1.max(b.1));
-        render_side(frame, app, cache, Side::Naive, left, false, heights, naive);
-        render_side(
-            frame,
-            app,
-            cache,
-            Side::Correct,
-            right,
-            false,
-            heights,
-            correct,
-        );
+        for ((side, content), area) in Side::BOTH.into_iter().zip(contents).zip(columns) {
+            let panes = side_panes(app, cache, side, compact, content);
+            drawn.hit_areas.extend(panes.render(frame, area, heights));
+        }
+        text_area
+    };
+    if let Some(area) = text_area {
+        drawn.text_scroll = Some(render_text(frame, app, cache, area));
+        drawn.hit_areas.insert(0, (Pane::Text, area));
     }
 
-    match app.overlay.clone() {
+    match view.overlay() {
         Overlay::None => {}
-        Overlay::Help => render_help(frame, app, area),
-        Overlay::LessonList { selected } => render_list(frame, app, area, selected),
-        Overlay::SeedInput { typed } => render_seed_input(frame, app, area, &typed),
+        Overlay::Help => render_help(frame, view.theme(), area),
+        Overlay::LessonList { selected } => {
+            let (scroll, box_area) = render_list(frame, app, area, *selected);
+            drawn.list_scroll = Some(scroll);
+            drawn.hit_areas.push((Pane::LessonList, box_area));
+        }
+        Overlay::SeedInput { typed } => render_seed_input(frame, view.theme(), area, typed),
     }
+    drawn
 }
 
-fn render_header(frame: &mut Frame, app: &App, area: Rect) {
-    let lesson = app.lesson();
-    let mode = app.mode.name();
+fn header_line(app: &App) -> Line<'static> {
+    let session = app.session();
+    let theme = app.view().theme();
+    let lesson = session.lesson();
     let mut spans = vec![
+        Span::styled(" sockstep ", theme.brand),
+        Span::raw(format!(
+            " {}/{} ",
+            session.index() + 1,
+            session.lessons().len()
+        )),
+        Span::styled(lesson.slug, theme.bold),
         Span::styled(
-            " sockstep ",
-            if app.color {
-                Style::new()
-                    .fg(Color::Black)
-                    .bg(Color::Cyan)
-                    .add_modifier(Modifier::BOLD)
-            } else {
-                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-            },
-        ),
-        Span::raw(format!(" {}/{} ", app.index + 1, app.lessons.len())),
-        Span::styled(lesson.slug, Style::new().add_modifier(Modifier::BOLD)),
-        Span::styled(
-            format!(" · {mode} · seed {} · step {} ", app.seed, app.steps),
-            tint(app, Color::Gray),
+            format!(
+                " · {} · seed {} · step {} ",
+                session.mode().name(),
+                session.seed(),
+                session.steps()
+            ),
+            theme.muted,
         ),
     ];
-    if let Some(speed) = app.autoplay {
-        spans.push(Span::styled(
-            format!("▶ autoplay {} ms ", AUTOPLAY_SPEEDS_MS[speed]),
-            tint(app, Color::Green),
-        ));
+    if let Some(ms) = app.view().autoplay_ms() {
+        spans.push(Span::styled(format!("▶ autoplay {ms} ms "), theme.ok));
     }
     spans.push(Span::raw(format!("— {}", lesson.title)));
-    frame.render_widget(Line::from(spans), area);
+    Line::from(spans)
 }
 
-fn render_footer(frame: &mut Frame, app: &App, area: Rect) {
-    let line = match &app.notice {
-        Some(notice) => Line::styled(format!(" {notice}"), tint(app, Color::Yellow)),
-        None => {
-            let keys: &[(&str, &str)] = if area.width < WIDE {
-                &[
-                    ("space", "step"),
-                    ("enter", "run"),
-                    ("tab", "side"),
-                    ("t", "text"),
-                    ("←→", "lesson"),
-                    ("?", "help"),
-                    ("q", "quit"),
-                ]
-            } else {
-                &[
-                    ("space", "step"),
-                    ("enter", "run"),
-                    ("r", "new seed"),
-                    ("s", "seed"),
-                    ("f", "mode"),
-                    ("←→", "lesson"),
-                    ("l", "list"),
-                    ("x", "hex"),
-                    ("t", "text"),
-                    ("a", "autoplay"),
-                    ("?", "help"),
-                    ("q", "quit"),
-                ]
-            };
-            let mut spans = vec![Span::raw(" ")];
-            for (key, what) in keys {
-                spans.push(Span::styled(
-                    *key,
-                    Style::new().add_modifier(Modifier::BOLD),
-                ));
-                spans.push(Span::styled(format!(" {what} "), tint(app, Color::Gray)));
-            }
-            Line::from(spans)
-        }
-    };
-    frame.render_widget(line, area);
+fn footer_line(app: &App, narrow: bool) -> Line<'static> {
+    let theme = app.view().theme();
+    if let Some(notice) = app.session().notice() {
+        return Line::styled(format!(" {notice}"), theme.notice);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for footer in keys::footer_keys(narrow) {
+        spans.push(Span::styled(footer.key, theme.bold));
+        spans.push(Span::styled(format!(" {} ", footer.what), theme.muted));
+    }
+    Line::from(spans)
 }
 
-fn render_text(frame: &mut Frame, app: &mut App, cache: &mut Cache, area: Rect) {
+/// Draws the lesson text; returns its scroll, kept within the text.
+fn render_text(frame: &mut Frame, app: &App, cache: &mut Cache, area: Rect) -> u16 {
     let lines = cache.page(app).to_vec();
     let block = Block::bordered().title(" Lesson (t hides, PgUp/PgDn scroll) ");
     let inner_height = area.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(inner_height.max(1) / 2);
-    app.text_scroll = app.text_scroll.min(max_scroll);
+    let scroll = app.view().text_scroll().min(max_scroll);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
-            .scroll((app.text_scroll, 0)),
+            .scroll((scroll, 0)),
         area,
     );
-    app.hit_areas.push((Pane::Text, area));
+    scroll
 }
 
 /// The line each program is at: where it waits, else its last call.
@@ -307,7 +286,7 @@ fn current_lines(status: Option<&SideStatus>, events: &[Event]) -> [Option<u32>;
 }
 
 fn outcome_mark(app: &App, side: Side) -> Option<(bool, String)> {
-    let trace = app.run.as_ref()?.trace.as_ref()?;
+    let trace = app.session().run()?.trace.as_ref()?;
     let outcome = &trace.side(side).outcome;
     Some((outcome.is_delivered(), outcome.describe()))
 }
@@ -316,10 +295,10 @@ fn outcome_mark(app: &App, side: Side) -> Option<(bool, String)> {
 fn pane_heights(content: &SideContent, area: Rect) -> (u16, u16) {
     let inner = area.height.saturating_sub(1);
     let width = area.width.saturating_sub(2) as usize;
-    let (byte_lines, buffered, app_lines, _) = content;
     let byte_height =
-        (byte_lines.len() as u16 + 2 + u16::from(buffered.is_some())).clamp(4, inner / 3);
-    let app_rows: usize = app_lines
+        (content.bytes.len() as u16 + 2 + u16::from(content.held.is_some())).clamp(4, inner / 3);
+    let app_rows: usize = content
+        .application
         .iter()
         .map(|line| line.width().max(1).div_ceil(width.max(1)))
         .sum();
@@ -327,60 +306,168 @@ fn pane_heights(content: &SideContent, area: Rect) -> (u16, u16) {
     (byte_height, app_height)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render_side(
-    frame: &mut Frame,
-    app: &mut App,
-    cache: &mut Cache,
-    side: Side,
-    area: Rect,
-    compact: bool,
-    (byte_height, app_height): (u16, u16),
-    (byte_lines, buffered, app_lines, timeline): SideContent,
-) {
-    let title = {
-        let mut spans = vec![];
-        if compact {
-            for s in Side::BOTH {
-                let style = if s == side {
-                    Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
-                } else {
-                    tint(app, Color::Gray)
-                };
-                spans.push(Span::styled(format!(" {} ", title_case(s.name())), style));
-            }
-            spans.push(Span::raw(" (tab) "));
+/// The code, with the line each program is at marked.
+struct CodePane<'a> {
+    title: String,
+    lines: Vec<Line<'a>>,
+    /// The row marked, if any: the pane follows it unless the user scrolled.
+    marked_row: Option<usize>,
+    user_scroll: u16,
+}
+
+impl Widget for &CodePane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let height = area.height.saturating_sub(2);
+        let rows = self.lines.len() as u16;
+        let scroll = if self.user_scroll > 0 {
+            self.user_scroll.min(rows.saturating_sub(1))
         } else {
-            spans.push(Span::styled(
-                format!(" {} ", title_case(side.name())),
-                Style::new().add_modifier(Modifier::BOLD),
-            ));
-        }
-        if let Some((ok, _)) = outcome_mark(app, side) {
-            spans.push(if ok {
-                Span::styled("✓ ", tint(app, Color::Green).add_modifier(Modifier::BOLD))
-            } else {
-                Span::styled("✗ ", tint(app, Color::Red).add_modifier(Modifier::BOLD))
-            });
-        }
-        Line::from(spans)
-    };
-    let [title_area, inner] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    frame.render_widget(title, title_area);
+            self.marked_row
+                .map(|row| (row as u16).saturating_sub(height / 2))
+                .unwrap_or(0)
+                .min(rows.saturating_sub(height))
+        };
+        Paragraph::new(self.lines.clone())
+            .block(
+                Block::bordered()
+                    .title(self.title.as_str())
+                    .title_bottom(Line::from(" ▶ receiver  ▷ sender ").right_aligned()),
+            )
+            .scroll((scroll, 0))
+            .render(area, buf);
+    }
+}
 
-    let [code_area, bytes_area, app_area, timeline_area] = Layout::vertical([
-        Constraint::Min(4),
-        Constraint::Length(byte_height),
-        Constraint::Length(app_height),
-        Constraint::Min(3),
-    ])
-    .areas(inner);
+/// The bytes received, and any a buffered writer still holds.
+struct BytesPane<'a> {
+    content: &'a SideContent,
+    hex: bool,
+    theme: &'a Theme,
+}
 
-    // Code, with the executing lines marked.
-    let lesson = app.lesson();
-    let numbers: Vec<u32> = lesson.side_code(side).iter().map(|(n, _)| *n).collect();
-    let run = app.run.as_ref();
+impl Widget for &BytesPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let held = self.content.held.as_ref().map(|held| {
+            Line::from(vec![
+                Span::styled("in the sender's buffer, not sent: ", self.theme.notice),
+                Span::raw(quote(held)),
+            ])
+        });
+        let lines: Vec<Line> = held
+            .into_iter()
+            .chain(self.content.bytes.iter().cloned())
+            .collect();
+        let legend = format!(" {CUT} cut  {RECV} recv()  {CUT_AND_RECV} both  ╰─╯ one recv() ");
+        let title = if self.hex {
+            " bytes received (hex) "
+        } else {
+            " bytes received "
+        };
+        Paragraph::new(lines)
+            .block(
+                Block::bordered()
+                    .title(title)
+                    .title_bottom(Line::from(legend).right_aligned()),
+            )
+            .render(area, buf);
+    }
+}
+
+/// The messages the application was handed, and the side's status.
+struct ApplicationPane<'a> {
+    lines: &'a [Line<'static>],
+}
+
+impl Widget for &ApplicationPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        Paragraph::new(self.lines.to_vec())
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" application "))
+            .render(area, buf);
+    }
+}
+
+/// The calls made; follows the last one unless the user scrolled.
+struct CallsPane<'a> {
+    lines: &'a [Line<'static>],
+    user_scroll: u16,
+}
+
+impl Widget for &CallsPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let height = area.height.saturating_sub(2);
+        let bottom = (self.lines.len() as u16).saturating_sub(height);
+        let scroll = if self.user_scroll > 0 {
+            self.user_scroll.min(bottom)
+        } else {
+            bottom
+        };
+        Paragraph::new(self.lines.to_vec())
+            .block(Block::bordered().title(" calls "))
+            .scroll((scroll, 0))
+            .render(area, buf);
+    }
+}
+
+/// One side's title and panes, ready to draw.
+struct SidePanes<'a> {
+    side: Side,
+    title: Line<'static>,
+    code: CodePane<'a>,
+    content: SideContent,
+    hex: bool,
+    theme: Theme,
+    timeline_scroll: u16,
+}
+
+impl SidePanes<'_> {
+    /// Draws the panes, the byte and application panes `heights` high; returns the
+    /// areas the mouse wheel scrolls.
+    fn render(&self, frame: &mut Frame, area: Rect, heights: (u16, u16)) -> [(Pane, Rect); 2] {
+        let [title_area, inner] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        let [code_area, bytes_area, app_area, calls_area] = Layout::vertical([
+            Constraint::Min(4),
+            Constraint::Length(heights.0),
+            Constraint::Length(heights.1),
+            Constraint::Min(3),
+        ])
+        .areas(inner);
+        frame.render_widget(&self.title, title_area);
+        frame.render_widget(&self.code, code_area);
+        let bytes = BytesPane {
+            content: &self.content,
+            hex: self.hex,
+            theme: &self.theme,
+        };
+        frame.render_widget(&bytes, bytes_area);
+        let application = ApplicationPane {
+            lines: &self.content.application,
+        };
+        frame.render_widget(&application, app_area);
+        let calls = CallsPane {
+            lines: &self.content.calls,
+            user_scroll: self.timeline_scroll,
+        };
+        frame.render_widget(&calls, calls_area);
+        [
+            (Pane::Code(self.side), code_area),
+            (Pane::Timeline(self.side), calls_area),
+        ]
+    }
+}
+
+fn side_panes<'a>(
+    app: &App,
+    cache: &'a mut Cache,
+    side: Side,
+    compact: bool,
+    content: SideContent,
+) -> SidePanes<'a> {
+    let view = app.view();
+    let theme = *view.theme();
+    let lesson = app.session().lesson();
+    let run = app.session().run();
     let events: &[Event] = run
         .map(|r| r.events[side as usize].as_slice())
         .unwrap_or(&[]);
@@ -388,25 +475,26 @@ fn render_side(
         .and_then(|r| r.status.as_ref())
         .map(|s| &s[side as usize]);
     let [sender_line, receiver_line] = current_lines(status, events);
-    let code_lines = cache.code(app, side);
+    let numbers = lesson.side_code(side).into_iter().map(|(n, _)| n);
     let mut marked_row = None;
-    let lines: Vec<Line> = code_lines
+    let lines = cache
+        .code(app, side)
         .iter()
-        .zip(&numbers)
+        .zip(numbers)
         .enumerate()
         .map(|(row, (line, number))| {
-            let (mark, style) = if Some(*number) == receiver_line {
+            let (mark, style) = if Some(number) == receiver_line {
                 marked_row = Some(row);
-                ("▶", tint(app, Color::Yellow).add_modifier(Modifier::BOLD))
-            } else if Some(*number) == sender_line {
+                ("▶", theme.highlight)
+            } else if Some(number) == sender_line {
                 marked_row = marked_row.or(Some(row));
-                ("▷", tint(app, Color::Cyan).add_modifier(Modifier::BOLD))
+                ("▷", theme.sender.patch(theme.bold))
             } else {
                 (" ", Style::new())
             };
             let mut spans = vec![
                 Span::styled(mark, style),
-                Span::styled(format!("{number:>3} "), tint(app, Color::DarkGray)),
+                Span::styled(format!("{number:>3} "), theme.faint),
             ];
             spans.extend(
                 line.spans
@@ -415,102 +503,71 @@ fn render_side(
             );
             let line = Line::from(spans);
             if mark != " " {
-                line.style(Style::new().add_modifier(Modifier::BOLD))
+                line.style(theme.bold)
             } else {
                 line
             }
         })
         .collect();
-    let code_height = code_area.height.saturating_sub(2);
-    let auto_scroll = marked_row
-        .map(|row| (row as u16).saturating_sub(code_height / 2))
-        .unwrap_or(0)
-        .min((lines.len() as u16).saturating_sub(code_height));
-    let scroll = if app.code_scroll[side as usize] > 0 {
-        app.code_scroll[side as usize].min((lines.len() as u16).saturating_sub(1))
-    } else {
-        auto_scroll
-    };
-    let code_title = format!(" code · {} ", lesson.source_path);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(
-                Block::bordered()
-                    .title(code_title)
-                    .title_bottom(Line::from(" ▶ receiver  ▷ sender ").right_aligned()),
-            )
-            .scroll((scroll, 0)),
-        code_area,
-    );
-    app.hit_areas.push((Pane::Code(side), code_area));
-
-    // Bytes.
-    let mut bytes = Vec::new();
-    if let Some(held) = buffered {
-        bytes.push(Line::from(vec![
-            Span::styled(
-                "in the sender's buffer, not sent: ",
-                tint(app, Color::Yellow),
-            ),
-            Span::raw(quote(&held)),
-        ]));
+    SidePanes {
+        side,
+        title: side_title(app, side, compact),
+        code: CodePane {
+            title: format!(" code · {} ", lesson.source_path),
+            lines,
+            marked_row,
+            user_scroll: view.code_scroll(side),
+        },
+        content,
+        hex: view.hex(),
+        theme,
+        timeline_scroll: view.timeline_scroll(side),
     }
-    bytes.extend(byte_lines);
-    let legend = format!(" {CUT} cut  {RECV} recv()  {CUT_AND_RECV} both  ╰─╯ one recv() ");
-    frame.render_widget(
-        Paragraph::new(bytes).block(
-            Block::bordered()
-                .title(if app.hex {
-                    " bytes received (hex) "
-                } else {
-                    " bytes received "
-                })
-                .title_bottom(Line::from(legend).right_aligned()),
-        ),
-        bytes_area,
-    );
+}
 
-    frame.render_widget(
-        Paragraph::new(app_lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" application ")),
-        app_area,
-    );
-
-    let timeline_height = timeline_area.height.saturating_sub(2);
-    let bottom = (timeline.len() as u16).saturating_sub(timeline_height);
-    let scroll = if app.timeline_scroll[side as usize] > 0 {
-        app.timeline_scroll[side as usize].min(bottom)
+/// The side's name (both, the one shown picked out, in the compact layout) and its
+/// verdict once the run is over.
+fn side_title(app: &App, side: Side, compact: bool) -> Line<'static> {
+    let theme = app.view().theme();
+    let mut spans = vec![];
+    if compact {
+        for s in Side::BOTH {
+            let style = if s == side { theme.chosen } else { theme.muted };
+            spans.push(Span::styled(format!(" {} ", title_case(s.name())), style));
+        }
+        spans.push(Span::raw(" (tab) "));
     } else {
-        bottom
-    };
-    frame.render_widget(
-        Paragraph::new(timeline)
-            .block(Block::bordered().title(" calls "))
-            .scroll((scroll, 0)),
-        timeline_area,
-    );
-    app.hit_areas.push((Pane::Timeline(side), timeline_area));
+        spans.push(Span::styled(
+            format!(" {} ", title_case(side.name())),
+            theme.bold,
+        ));
+    }
+    if let Some((ok, _)) = outcome_mark(app, side) {
+        let (mark, style) = theme.verdict(ok);
+        spans.push(Span::styled(format!("{mark} "), style));
+    }
+    Line::from(spans)
 }
 
 /// The byte view, bytes held in a user-space buffer, the application view and the
 /// call timeline of one side.
 fn side_content(app: &App, side: Side, width: usize) -> SideContent {
-    let Some(run) = app.run.as_ref() else {
-        return (Vec::new(), None, Vec::new(), Vec::new());
+    let Some(run) = app.session().run() else {
+        return SideContent::default();
     };
+    let theme = app.view().theme();
     let events = &run.events[side as usize];
     let reads: Vec<&[u8]> = events
         .iter()
         .filter(|e| e.role == Role::Receiver && e.call == Call::Recv && e.moved > 0)
         .map(|e| e.bytes.as_slice())
         .collect();
-    let byte_lines = ByteView {
+    let bytes = ByteView {
         reads,
         cuts: &run.cuts,
         spans: &run.spans,
-        hex: app.hex,
-        color: app.color,
+        hex: app.view().hex(),
+        color: theme.color,
     }
     .lines(width);
 
@@ -527,20 +584,13 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         .sum();
     let held = (buffered.len() > flushed).then(|| buffered[flushed..].to_vec());
 
-    let mut app_lines = Vec::new();
+    let mut application = Vec::new();
     let delivered = events.iter().filter(|e| e.call == Call::Deliver);
     for (index, event) in delivered.enumerate() {
         let ok = run.messages.get(index) == Some(&event.bytes);
-        let (mark, color) = if ok {
-            ("✓", Color::Green)
-        } else {
-            ("✗", Color::Red)
-        };
+        let (mark, style) = theme.verdict(ok);
         let mut spans = vec![
-            Span::styled(
-                format!("{mark} "),
-                tint(app, color).add_modifier(Modifier::BOLD),
-            ),
+            Span::styled(format!("{mark} "), style),
             Span::raw(format!("{} {}", index + 1, quote(&event.bytes))),
         ];
         if !ok {
@@ -548,21 +598,15 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
                 Some(message) => format!(" (sent {})", quote(message)),
                 None => " (never sent)".to_string(),
             };
-            spans.push(Span::styled(expected, tint(app, Color::Gray)));
+            spans.push(Span::styled(expected, theme.muted));
         }
-        app_lines.push(Line::from(spans));
+        application.push(Line::from(spans));
     }
     let status_line = if let Some(error) = &run.error {
-        Line::styled(
-            format!("the run could not start: {error}"),
-            tint(app, Color::Red),
-        )
+        Line::styled(format!("the run could not start: {error}"), theme.bad)
     } else if let Some((ok, describe)) = outcome_mark(app, side) {
-        let color = if ok { Color::Green } else { Color::Red };
-        Line::styled(
-            format!("{} {describe}", if ok { "✓" } else { "✗" }),
-            tint(app, color).add_modifier(Modifier::BOLD),
-        )
+        let (mark, style) = theme.verdict(ok);
+        Line::styled(format!("{mark} {describe}"), style)
     } else {
         let status = run.status.as_ref().map(|s| &s[side as usize]);
         let text = match status.map(|s| (s.receiver, s.sender)) {
@@ -580,9 +624,9 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
             }
             _ => "running…".to_string(),
         };
-        Line::styled(text, tint(app, Color::Gray))
+        Line::styled(text, theme.muted)
     };
-    app_lines.push(status_line);
+    application.push(status_line);
 
     let sender_calls: Vec<&Event> = events.iter().filter(|e| e.role == Role::Sender).collect();
     let sent: usize = sender_calls
@@ -590,13 +634,13 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         .filter(|e| e.call == Call::Send)
         .map(|e| e.moved)
         .sum();
-    let mut timeline = vec![Line::styled(
+    let mut calls = vec![Line::styled(
         format!(
             "sender: {} call{}, {sent} bytes sent",
             sender_calls.len(),
             if sender_calls.len() == 1 { "" } else { "s" }
         ),
-        tint(app, Color::Cyan),
+        theme.sender,
     )];
     // The sender's sends interleave with the reads in no fixed order, so they are
     // counted above; its buffering, flushes and shutdowns are rare and telling.
@@ -605,14 +649,19 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     };
     for event in events.iter().filter(shown) {
         let style = match event.role {
-            Role::Relay => tint(app, Color::DarkGray),
-            Role::Sender => tint(app, Color::Cyan),
-            _ if event.call == Call::Deliver => tint(app, Color::Green),
+            Role::Relay => theme.faint,
+            Role::Sender => theme.sender,
+            _ if event.call == Call::Deliver => theme.ok,
             _ => Style::new(),
         };
-        timeline.push(Line::styled(call_line(event), style));
+        calls.push(Line::styled(call_line(event), style));
     }
-    (byte_lines, held, app_lines, timeline)
+    SideContent {
+        bytes,
+        held,
+        application,
+        calls,
+    }
 }
 
 fn title_case(name: &str) -> String {
@@ -634,41 +683,19 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// Every key, as the help overlay lists it.
-pub const KEYS: &[(&str, &str)] = &[
-    ("space", "one step: the next socket call on both sides"),
-    ("enter", "run both sides to the end"),
-    ("r", "run again with a new seed"),
-    ("s", "type a seed"),
-    ("f", "mode: lockstep → free-run → direct"),
-    ("← → / p n", "previous / next lesson"),
-    ("l", "lesson list (✓ = completed)"),
-    ("x", "bytes as text ↔ hex"),
-    ("t", "show / hide the lesson text"),
-    ("PgUp PgDn", "scroll the lesson text (or the mouse wheel)"),
-    ("tab", "naive ↔ correct (narrow terminals)"),
-    ("a", "autoplay on / off"),
-    ("+ / -", "autoplay faster / slower"),
-    ("?", "this help"),
-    ("q, Esc, Ctrl-C", "quit"),
-];
-
-fn render_help(frame: &mut Frame, app: &App, area: Rect) {
+fn render_help(frame: &mut Frame, theme: &Theme, area: Rect) {
     let box_area = centered(area, 64, KEYS.len() as u16 + 6);
     let mut lines = vec![Line::from("")];
-    for (key, what) in KEYS {
+    for row in KEYS {
         lines.push(Line::from(vec![
-            Span::styled(
-                format!(" {key:>15}  "),
-                tint(app, Color::Yellow).add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(*what),
+            Span::styled(format!(" {:>15}  ", row.keys), theme.highlight),
+            Span::raw(row.does),
         ]));
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(
         format!(" In the bytes: {CUT} the wire cut here, {RECV} a recv() ended here."),
-        tint(app, Color::Gray),
+        theme.muted,
     ));
     frame.render_widget(Clear, box_area);
     frame.render_widget(
@@ -677,20 +704,25 @@ fn render_help(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-fn render_list(frame: &mut Frame, app: &mut App, area: Rect, selected: usize) {
-    let box_area = centered(area, 76, app.lessons.len() as u16 + 2);
+/// Draws the lesson list; returns its scroll (keeping the selection in sight) and
+/// where it was drawn.
+fn render_list(frame: &mut Frame, app: &App, area: Rect, selected: usize) -> (u16, Rect) {
+    let session = app.session();
+    let theme = app.view().theme();
+    let box_area = centered(area, 76, session.lessons().len() as u16 + 2);
     let visible = box_area.height.saturating_sub(2);
-    if (selected as u16) < app.list_scroll {
-        app.list_scroll = selected as u16;
-    } else if selected as u16 >= app.list_scroll + visible {
-        app.list_scroll = selected as u16 + 1 - visible;
-    }
-    let lines: Vec<Line> = app
-        .lessons
+    let selected_row = selected as u16;
+    let scroll = app
+        .view()
+        .list_scroll()
+        .min(selected_row)
+        .max((selected_row + 1).saturating_sub(visible));
+    let lines: Vec<Line> = session
+        .lessons()
         .iter()
         .enumerate()
         .map(|(i, lesson)| {
-            let done = app.progress.completed.contains(lesson.slug);
+            let done = session.progress().completed.contains(lesson.slug);
             let text = format!(
                 " {} {:>2} {:<14} {}",
                 if done { "✓" } else { " " },
@@ -699,7 +731,7 @@ fn render_list(frame: &mut Frame, app: &mut App, area: Rect, selected: usize) {
                 lesson.title
             );
             if i == selected {
-                Line::styled(text, Style::new().add_modifier(Modifier::REVERSED))
+                Line::styled(text, theme.selected)
             } else {
                 Line::from(text)
             }
@@ -709,22 +741,19 @@ fn render_list(frame: &mut Frame, app: &mut App, area: Rect, selected: usize) {
     frame.render_widget(
         Paragraph::new(lines)
             .block(Block::bordered().title(" Lessons (↑↓ enter, esc closes) "))
-            .scroll((app.list_scroll, 0)),
+            .scroll((scroll, 0)),
         box_area,
     );
-    app.hit_areas.push((Pane::LessonList, box_area));
+    (scroll, box_area)
 }
 
-fn render_seed_input(frame: &mut Frame, app: &App, area: Rect, typed: &str) {
+fn render_seed_input(frame: &mut Frame, theme: &Theme, area: Rect, typed: &str) {
     let box_area = centered(area, 44, 3);
     frame.render_widget(Clear, box_area);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::raw(" seed: "),
-            Span::styled(
-                format!("{typed}▏"),
-                tint(app, Color::Yellow).add_modifier(Modifier::BOLD),
-            ),
+            Span::styled(format!("{typed}▏"), theme.highlight),
         ]))
         .block(Block::bordered().title(" Run with seed (enter, esc) ")),
         box_area,

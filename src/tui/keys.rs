@@ -1,0 +1,249 @@
+//! Every key of the main view, once: what it does (`Action`), how the help, the
+//! footer and README.md's key table name it. Inputs become `Action`s here and in
+//! `App::on_mouse`; only `App::apply` changes state.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::engine::Side;
+
+/// What an input asks of the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    /// One socket call on each side (also the autoplay tick).
+    Step,
+    RunToEnd,
+    NewSeed,
+    TypeSeed,
+    NextMode,
+    PreviousLesson,
+    NextLesson,
+    ListLessons,
+    ToggleHex,
+    ToggleText,
+    SwitchSide,
+    ToggleAutoplay,
+    Faster,
+    Slower,
+    Help,
+    /// Scrolls the lesson text by this many lines.
+    ScrollText(i16),
+    /// The mouse wheel over a pane.
+    Scroll(Pane, i16),
+    /// Closes whatever covers the main view.
+    CloseOverlay,
+    /// In the lesson list: the lesson highlighted.
+    Select(usize),
+    /// Opens this lesson (0-based).
+    OpenLesson(usize),
+    /// In the seed box.
+    SeedDigit(char),
+    SeedBackspace,
+    SeedSubmit,
+}
+
+/// Panes the mouse wheel can scroll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Code(Side),
+    Timeline(Side),
+    Text,
+    LessonList,
+}
+
+/// Which layouts' footers name a row of keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    Always,
+    Wide,
+    Narrow,
+}
+
+/// How the footer names a row of keys.
+pub struct Footer {
+    pub key: &'static str,
+    pub what: &'static str,
+    pub shown: Shown,
+}
+
+/// One row of the help: keys, what they do, and the actions they map to.
+pub struct KeyRow {
+    pub keys: &'static str,
+    pub does: &'static str,
+    pub footer: Option<Footer>,
+    pub bindings: &'static [(KeyCode, Action)],
+}
+
+const fn footer(key: &'static str, what: &'static str, shown: Shown) -> Option<Footer> {
+    Some(Footer { key, what, shown })
+}
+
+/// Lines the lesson text scrolls per PgUp/PgDn.
+const PAGE: i16 = 5;
+
+/// The main view's keys. Ctrl-C quits from anywhere, overlays included.
+pub const KEYS: &[KeyRow] = &[
+    KeyRow {
+        keys: "space",
+        does: "one step: the next socket call on both sides",
+        footer: footer("space", "step", Shown::Always),
+        bindings: &[(KeyCode::Char(' '), Action::Step)],
+    },
+    KeyRow {
+        keys: "enter",
+        does: "run both sides to the end",
+        footer: footer("enter", "run", Shown::Always),
+        bindings: &[(KeyCode::Enter, Action::RunToEnd)],
+    },
+    KeyRow {
+        keys: "r",
+        does: "run again with a new seed",
+        footer: footer("r", "new seed", Shown::Wide),
+        bindings: &[(KeyCode::Char('r'), Action::NewSeed)],
+    },
+    KeyRow {
+        keys: "s",
+        does: "type a seed",
+        footer: footer("s", "seed", Shown::Wide),
+        bindings: &[(KeyCode::Char('s'), Action::TypeSeed)],
+    },
+    KeyRow {
+        keys: "f",
+        does: "mode: lockstep → free-run → direct",
+        footer: footer("f", "mode", Shown::Wide),
+        bindings: &[(KeyCode::Char('f'), Action::NextMode)],
+    },
+    KeyRow {
+        keys: "← → / p n",
+        does: "previous / next lesson",
+        footer: footer("←→", "lesson", Shown::Always),
+        bindings: &[
+            (KeyCode::Left, Action::PreviousLesson),
+            (KeyCode::Right, Action::NextLesson),
+            (KeyCode::Char('p'), Action::PreviousLesson),
+            (KeyCode::Char('n'), Action::NextLesson),
+        ],
+    },
+    KeyRow {
+        keys: "l",
+        does: "lesson list (✓ = completed)",
+        footer: footer("l", "list", Shown::Wide),
+        bindings: &[(KeyCode::Char('l'), Action::ListLessons)],
+    },
+    KeyRow {
+        keys: "x",
+        does: "bytes as text ↔ hex",
+        footer: footer("x", "hex", Shown::Wide),
+        bindings: &[(KeyCode::Char('x'), Action::ToggleHex)],
+    },
+    KeyRow {
+        keys: "t",
+        does: "show / hide the lesson text",
+        footer: footer("t", "text", Shown::Always),
+        bindings: &[(KeyCode::Char('t'), Action::ToggleText)],
+    },
+    KeyRow {
+        keys: "PgUp PgDn",
+        does: "scroll the lesson text (or the mouse wheel)",
+        footer: None,
+        bindings: &[
+            (KeyCode::PageUp, Action::ScrollText(-PAGE)),
+            (KeyCode::PageDown, Action::ScrollText(PAGE)),
+            (KeyCode::Char('K'), Action::ScrollText(-PAGE)),
+            (KeyCode::Char('J'), Action::ScrollText(PAGE)),
+        ],
+    },
+    KeyRow {
+        keys: "tab",
+        does: "naive ↔ correct (narrow terminals)",
+        footer: footer("tab", "side", Shown::Narrow),
+        bindings: &[
+            (KeyCode::Tab, Action::SwitchSide),
+            (KeyCode::BackTab, Action::SwitchSide),
+        ],
+    },
+    KeyRow {
+        keys: "a",
+        does: "autoplay on / off",
+        footer: footer("a", "autoplay", Shown::Wide),
+        bindings: &[(KeyCode::Char('a'), Action::ToggleAutoplay)],
+    },
+    KeyRow {
+        keys: "+ / -",
+        does: "autoplay faster / slower",
+        footer: None,
+        bindings: &[
+            (KeyCode::Char('+'), Action::Faster),
+            (KeyCode::Char('='), Action::Faster),
+            (KeyCode::Char('-'), Action::Slower),
+        ],
+    },
+    KeyRow {
+        keys: "?",
+        does: "this help",
+        footer: footer("?", "help", Shown::Always),
+        bindings: &[
+            (KeyCode::Char('?'), Action::Help),
+            (KeyCode::Char('h'), Action::Help),
+        ],
+    },
+    KeyRow {
+        keys: "q, Esc, Ctrl-C",
+        does: "quit",
+        footer: footer("q", "quit", Shown::Always),
+        bindings: &[
+            (KeyCode::Char('q'), Action::Quit),
+            (KeyCode::Esc, Action::Quit),
+        ],
+    },
+];
+
+/// Ctrl-C, which quits whatever is shown.
+pub fn is_interrupt(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')
+}
+
+/// The main view's action for a key; unknown keys have none.
+pub fn main_action(code: KeyCode) -> Option<Action> {
+    KEYS.iter()
+        .flat_map(|row| row.bindings)
+        .find(|(bound, _)| *bound == code)
+        .map(|(_, action)| *action)
+}
+
+/// The footer's keys: all in a wide terminal, the essential ones in a narrow one.
+pub fn footer_keys(narrow: bool) -> impl Iterator<Item = &'static Footer> {
+    KEYS.iter()
+        .filter_map(|row| row.footer.as_ref())
+        .filter(move |footer| match footer.shown {
+            Shown::Always => true,
+            Shown::Wide => !narrow,
+            Shown::Narrow => narrow,
+        })
+}
+
+/// README.md's key table, as it must read.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| key | does |\n| --- | --- |\n");
+    for row in KEYS {
+        table.push_str(&format!("| {} | {} |\n", row.keys, row.does));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_key_has_one_action() {
+        let codes: Vec<KeyCode> = KEYS
+            .iter()
+            .flat_map(|row| row.bindings)
+            .map(|(code, _)| *code)
+            .collect();
+        for (i, code) in codes.iter().enumerate() {
+            assert!(!codes[i + 1..].contains(code), "{code:?} is bound twice");
+        }
+    }
+}

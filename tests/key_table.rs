@@ -1,0 +1,33 @@
+//! The key tables in README.md and on the welcome page are the TUI's key table
+//! (`sockstep::tui::keys::KEYS`), row for row: a key added, removed or reworded in one
+//! and not the others fails here.
+
+use sockstep::tui::keys;
+
+fn assert_key_table_in(file: &str) {
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("the file is readable");
+    let start = text
+        .find("| key | does |")
+        .unwrap_or_else(|| panic!("{file} has a table headed `| key | does |`"));
+    let table: String = text[start..]
+        .lines()
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(
+        table,
+        keys::markdown_table(),
+        "{file}'s key table differs from src/tui/keys.rs; paste the right-hand side in"
+    );
+}
+
+#[test]
+fn the_readme_key_table_is_the_tuis() {
+    assert_key_table_in("README.md");
+}
+
+#[test]
+fn the_welcome_page_key_table_is_the_tuis() {
+    assert_key_table_in("lessons/welcome.md");
+}
