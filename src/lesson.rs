@@ -585,14 +585,13 @@ mod tests {
     #[test]
     fn a_live_folder_without_the_page_shows_the_built_in_one() {
         let lesson = fixture("# A fixture\n");
-        let empty = std::env::temp_dir().join(format!("sockstep-no-pages-{}", std::process::id()));
-        std::fs::create_dir_all(&empty).unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let empty = folder.path();
         assert_eq!(
-            lesson.page_text(Some(&empty)).unwrap(),
+            lesson.page_text(Some(empty)).unwrap(),
             lesson.builtin_page_text()
         );
         std::fs::write(empty.join(format!("{}.md", lesson.slug)), "# Mine\n").unwrap();
-        assert_eq!(lesson.page_text(Some(&empty)).unwrap(), "# Mine\n");
-        let _ = std::fs::remove_dir_all(&empty);
+        assert_eq!(lesson.page_text(Some(empty)).unwrap(), "# Mine\n");
     }
 }

@@ -240,15 +240,19 @@ impl Lock {
 mod tests {
     use super::*;
 
-    fn temp_file(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sockstep-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir.join("progress.json")
+    /// A progress path in a fresh folder, which is removed when the guard drops.
+    fn temp_file(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("sockstep-{name}-"))
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join("state").join("progress.json");
+        (dir, path)
     }
 
     #[test]
     fn saves_and_loads_and_resets() {
-        let path = temp_file("roundtrip");
+        let (_dir, path) = temp_file("roundtrip");
         assert_eq!(Progress::load(&path).unwrap(), Progress::default());
         let (progress, set_aside) = Progress::update(&path, |p| {
             p.completed.insert("recv-zero".into());
@@ -263,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_file_is_an_error_naming_the_file_and_place() {
-        let path = temp_file("corrupt");
+        let (_dir, path) = temp_file("corrupt");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "{\n  \"completed\": 3\n}").unwrap();
         let error = Progress::load(&path).unwrap_err().to_string();
@@ -275,7 +279,7 @@ mod tests {
 
     #[test]
     fn updates_at_once_from_many_threads_all_land() {
-        let path = temp_file("concurrent");
+        let (_dir, path) = temp_file("concurrent");
         std::thread::scope(|scope| {
             for thread in 0..8 {
                 let path = &path;
@@ -294,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_second_bad_file_in_the_same_second_does_not_replace_the_first() {
-        let path = temp_file("bad-twice");
+        let (_dir, path) = temp_file("bad-twice");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let mut kept = Vec::new();
         for text in ["{,", "[,"] {

@@ -114,7 +114,8 @@ fn a_bad_block_fails_naming_the_page_and_the_block() {
 
 #[test]
 fn a_bad_block_names_the_line_of_the_page_itself_not_after_includes() {
-    let root = std::env::temp_dir().join(format!("sockstep-book-lines-{}", std::process::id()));
+    let folder = tempfile::tempdir().unwrap();
+    let root = folder.path();
     std::fs::create_dir_all(root.join("lessons")).unwrap();
     // On disk the bad block is at line 5; mdbook hands over the page with the
     // include expanded to twenty lines, which puts it at line 24.
@@ -122,14 +123,13 @@ fn a_bad_block_names_the_line_of_the_page_itself_not_after_includes() {
     std::fs::write(root.join("lessons/p.md"), source).unwrap();
     let code = "let x = 1;\n".repeat(20);
     let expanded = source.replace("{{#include ../src/x.rs:code}}", code.trim_end());
-    let output = preprocess_in(&root, &[("p", &expanded)]);
+    let output = preprocess_in(root, &[("p", &expanded)]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
         stderr.contains("lessons/p.md: the sockstep block at line 5: no lesson 'xyz'"),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[test]

@@ -126,8 +126,8 @@ fn without_a_terminal_sockstep_prints_a_hint_instead_of_drawing() {
 
 #[test]
 fn progress_shows_and_resets() {
-    let dir = std::env::temp_dir().join(format!("sockstep-cli-progress-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
     let slug = sockstep::teaching::all()[0].slug;
     std::fs::write(
         dir.join("progress.json"),
@@ -137,7 +137,7 @@ fn progress_shows_and_resets() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_sockstep"))
             .args(args)
-            .env("SOCKSTEP_STATE_DIR", &dir)
+            .env("SOCKSTEP_STATE_DIR", dir)
             .output()
             .unwrap()
     };
@@ -155,7 +155,6 @@ fn progress_shows_and_resets() {
     let broken = run(&["progress"]);
     assert!(!broken.status.success());
     assert!(String::from_utf8_lossy(&broken.stderr).contains("progress.json"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -254,17 +253,15 @@ fn man_prints_a_page_with_every_command() {
 
 #[test]
 fn man_dir_writes_one_page_per_command() {
-    let dir = std::env::temp_dir().join(format!("sockstep-man-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
     let output = sockstep(&["man", "--dir", dir.to_str().unwrap()]);
     assert!(output.status.success());
-    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+    let mut pages: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     pages.sort();
-    std::fs::remove_dir_all(&dir).unwrap();
     for page in [
         "sockstep.1",
         "sockstep-run.1",

@@ -6,11 +6,12 @@ mod screen;
 
 use screen::Screen;
 
-fn pages_dir(name: &str, page: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sockstep-pages-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("welcome.md"), page).unwrap();
+fn pages_dir(name: &str, page: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("sockstep-pages-{name}-"))
+        .tempdir()
+        .unwrap();
+    std::fs::write(dir.path().join("welcome.md"), page).unwrap();
     dir
 }
 
@@ -26,26 +27,23 @@ fn shows(dir: &std::path::Path, what: &str) {
 #[test]
 fn a_page_that_is_not_utf8_is_named_on_screen() {
     let dir = pages_dir("utf8", b"# Welcome\n\nCaf\xe9 is not UTF-8 here.\n");
-    shows(&dir, "welcome.md is not UTF-8 text (line 3)");
-    let _ = std::fs::remove_dir_all(&dir);
+    shows(dir.path(), "welcome.md is not UTF-8 text (line 3)");
 }
 
 #[test]
 fn a_page_over_one_megabyte_is_refused_with_a_message() {
     let dir = pages_dir("large", &vec![b'x'; 1_500_000]);
     shows(
-        &dir,
+        dir.path(),
         "welcome.md is 1500000 bytes; pages over 1 MB are refused",
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_page_that_cannot_be_read_is_named_on_screen() {
     let dir = pages_dir("unreadable", b"");
     // A folder where the page should be: reading it fails, even for root.
-    std::fs::remove_file(dir.join("welcome.md")).unwrap();
-    std::fs::create_dir(dir.join("welcome.md")).unwrap();
-    shows(&dir, "could not read");
-    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::remove_file(dir.path().join("welcome.md")).unwrap();
+    std::fs::create_dir(dir.path().join("welcome.md")).unwrap();
+    shows(dir.path(), "could not read");
 }

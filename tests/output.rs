@@ -34,10 +34,11 @@ fn sockstep(args: &[&str], stdout: Stdio, state: &std::path::Path) -> Output {
         .expect("the binary runs")
 }
 
-fn state_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sockstep-output-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn state_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("sockstep-{name}-"))
+        .tempdir()
+        .expect("a temporary folder")
 }
 
 #[test]
@@ -47,7 +48,7 @@ fn a_closed_pipe_ends_every_command_quietly_with_exit_0() {
         // The reader is gone before the first byte is written: every write fails.
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let output = sockstep(args, writer.into(), &state);
+        let output = sockstep(args, writer.into(), state.path());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             output.status.success() && stderr.is_empty(),
@@ -55,7 +56,6 @@ fn a_closed_pipe_ends_every_command_quietly_with_exit_0() {
             output.status
         );
     }
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn a_full_disk_is_one_sentence_and_exit_1() {
             .write(true)
             .open("/dev/full")
             .expect("/dev/full exists (Linux)");
-        let output = sockstep(args, full.into(), &state);
+        let output = sockstep(args, full.into(), state.path());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(
             output.status.code(),
@@ -79,7 +79,6 @@ fn a_full_disk_is_one_sentence_and_exit_1() {
             "sockstep {args:?} >/dev/full"
         );
     }
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
@@ -110,8 +109,8 @@ fn json_cut_short_by_head_ends_quietly() {
 fn an_error_names_its_cause_once() {
     // A folder where the progress file should be: reading it fails.
     let state = state_dir("cause");
-    std::fs::create_dir_all(state.join("progress.json")).unwrap();
-    let output = sockstep(&["progress"], Stdio::piped(), &state);
+    std::fs::create_dir_all(state.path().join("progress.json")).unwrap();
+    let output = sockstep(&["progress"], Stdio::piped(), state.path());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(
@@ -119,7 +118,6 @@ fn an_error_names_its_cause_once() {
         1,
         "the cause once: {stderr}"
     );
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]

@@ -302,8 +302,8 @@ fn errors_c_gets_sigpipe_unless_it_ignores_it() {
     use std::os::unix::process::ExitStatusExt;
     use std::process::Command;
 
-    let dir = std::env::temp_dir().join(format!("sockstep-sigpipe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
     let binary = dir.join("sigpipe");
     let built = Command::new("cc")
         .arg(concat!(
@@ -317,7 +317,6 @@ fn errors_c_gets_sigpipe_unless_it_ignores_it() {
     assert!(built.success());
     let killed = Command::new(&binary).output().unwrap();
     let survivors = ["ignore", "nosignal"].map(|how| Command::new(&binary).arg(how).output());
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
         killed.status.signal(),
         Some(13),

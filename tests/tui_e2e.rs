@@ -11,7 +11,12 @@ use screen::{Screen, sockstep};
 #[test]
 fn step_through_a_lesson_then_quit_back_to_the_shell() {
     let state = state_dir("steps");
-    let mut screen = Screen::start(&["tui", "length-prefix", "--seed", "3"], 40, 120, &state);
+    let mut screen = Screen::start(
+        &["tui", "length-prefix", "--seed", "3"],
+        40,
+        120,
+        state.path(),
+    );
     screen.wait_for("the first lesson screen", |s| {
         s.contains("length-prefix") && s.contains("paused before line")
     });
@@ -45,31 +50,32 @@ fn step_through_a_lesson_then_quit_back_to_the_shell() {
     // Waits for the reader to see the last bytes: checking at once raced it.
     screen.assert_restored();
     // The lesson was run to the end: progress remembers it.
-    let progress = std::fs::read_to_string(state.join("progress.json")).unwrap();
+    let progress = std::fs::read_to_string(state.path().join("progress.json")).unwrap();
     assert!(progress.contains("length-prefix"), "{progress}");
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
 fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
     let state = state_dir("small");
-    let mut screen = Screen::start(&["tui"], 12, 40, &state);
+    let mut screen = Screen::start(&["tui"], 12, 40, state.path());
     screen.wait_for("the size message", |s| {
         s.contains("needs a terminal of at least")
     });
     screen.send("q");
     assert!(screen.child.wait().unwrap().success());
-    let _ = std::fs::remove_dir_all(&state);
 }
 
-fn state_dir(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("sockstep-e2e-{name}-{}", std::process::id()))
+fn state_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("sockstep-{name}-"))
+        .tempdir()
+        .expect("a temporary folder")
 }
 
 /// Sends `signal` from outside, as `kill` from another shell would.
 fn signal_restores_the_terminal_and_exits(signal: &str, status: u32) {
     let state = state_dir(&format!("sig{signal}"));
-    let mut screen = Screen::start(&["tui"], 40, 120, &state);
+    let mut screen = Screen::start(&["tui"], 40, 120, state.path());
     screen.wait_screen("the first screen drawn", |s| {
         s.contents().contains("paused before line") && s.alternate_screen() && s.hide_cursor()
     });
@@ -86,7 +92,6 @@ fn signal_restores_the_terminal_and_exits(signal: &str, status: u32) {
         "SIG{signal} should end with status {status}"
     );
     screen.assert_restored();
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
@@ -112,7 +117,7 @@ fn sighup_restores_the_terminal_and_exits_129() {
 #[test]
 fn a_panic_restores_the_terminal() {
     let state = state_dir("panic");
-    let mut command = sockstep(&["tui"], &state);
+    let mut command = sockstep(&["tui"], state.path());
     // Read only by debug builds, which the tests run.
     command.env("SOCKSTEP_DEBUG_PANIC_ON_KEY", "1");
     // Just the message, which the test reads on the screen.
@@ -127,7 +132,6 @@ fn a_panic_restores_the_terminal() {
     screen.wait_for("the panic message", |s| {
         s.contains("SOCKSTEP_DEBUG_PANIC_ON_KEY")
     });
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
@@ -142,7 +146,7 @@ fn a_run_that_cannot_start_shows_its_error() {
         ),
     ]);
     command.env("TERM", "xterm-256color");
-    command.env("SOCKSTEP_STATE_DIR", &state);
+    command.env("SOCKSTEP_STATE_DIR", state.path());
     let mut screen = Screen::spawn(command, 40, 120);
     screen.wait_for("the first screen", |s| s.contains("step 0"));
     screen.send("\r");
@@ -153,13 +157,12 @@ fn a_run_that_cannot_start_shows_its_error() {
     );
     screen.send("q");
     assert!(screen.wait_exit("after q").success());
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
 fn keys_after_a_4_kb_paste_into_the_seed_prompt_are_handled() {
     let state = state_dir("paste");
-    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, state.path());
     screen.wait_for("the first screen", |s| s.contains("step 0"));
     screen.send("s");
     screen.wait_for("the seed prompt", |s| s.contains("Run with seed"));
@@ -171,13 +174,12 @@ fn keys_after_a_4_kb_paste_into_the_seed_prompt_are_handled() {
     screen.send("q");
     assert!(screen.wait_exit("after q").success());
     screen.assert_restored();
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
 fn q_after_300_queued_mouse_moves_quits() {
     let state = state_dir("mouse");
-    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, state.path());
     screen.wait_for("the first screen", |s| s.contains("step 0"));
     // SGR mouse reports of a move with no button held, then q, in one write.
     let moves: String = (0..300)
@@ -186,13 +188,12 @@ fn q_after_300_queued_mouse_moves_quits() {
     screen.send(&format!("{moves}q"));
     assert!(screen.wait_exit("after the moves and q").success());
     screen.assert_restored();
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
 fn the_seed_prompt_takes_any_u64() {
     let state = state_dir("seed");
-    let mut screen = Screen::start(&["tui", "1"], 40, 120, &state);
+    let mut screen = Screen::start(&["tui", "1"], 40, 120, state.path());
     screen.wait_for("the first screen", |s| s.contains("step 0"));
     screen.send("s");
     screen.wait_for("the seed prompt", |s| s.contains("Run with seed"));
@@ -203,7 +204,6 @@ fn the_seed_prompt_takes_any_u64() {
     });
     screen.send("q");
     assert!(screen.wait_exit("after q").success());
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 /// The colours the program's SGR escape codes set, foreground and background.
@@ -255,7 +255,7 @@ fn colours(raw: &str) -> Vec<Colour> {
 /// until two steps have been drawn.
 fn first_frames(name: &str, env: &[(&str, &str)], highlighted: bool) -> String {
     let state = state_dir(name);
-    let mut command = sockstep(&["tui", "1"], &state);
+    let mut command = sockstep(&["tui", "1"], state.path());
     for (key, value) in env {
         command.env(key, value);
     }
@@ -275,7 +275,6 @@ fn first_frames(name: &str, env: &[(&str, &str)], highlighted: bool) -> String {
     screen.wait_for("step 2", |s| s.contains("step 2 "));
     screen.send("q");
     assert!(screen.wait_exit("after q").success());
-    let _ = std::fs::remove_dir_all(&state);
     screen.raw_output()
 }
 
@@ -321,7 +320,7 @@ fn monochrome_terminals_and_no_color_get_no_colour() {
 #[test]
 fn term_dumb_gets_a_clear_message_not_a_full_screen() {
     let state = state_dir("dumb");
-    let mut command = sockstep(&["tui", "1"], &state);
+    let mut command = sockstep(&["tui", "1"], state.path());
     command.env("TERM", "dumb");
     let mut screen = Screen::spawn(command, 40, 120);
     let exit = screen.wait_exit("with TERM=dumb");
@@ -333,5 +332,4 @@ fn term_dumb_gets_a_clear_message_not_a_full_screen() {
         text.contains("sockstep run"),
         "it points to what works: {text}"
     );
-    let _ = std::fs::remove_dir_all(&state);
 }

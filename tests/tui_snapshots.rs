@@ -297,8 +297,8 @@ fn autoplay_steps_on_each_tick_and_speed_keys_change_the_interval() {
 
 #[test]
 fn an_authors_live_pages_are_read_again_at_the_next_key() {
-    let dir = std::env::temp_dir().join(format!("sockstep-live-pages-{}", std::process::id()));
-    let pages = dir.join("lessons");
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("lessons");
     std::fs::create_dir_all(&pages).unwrap();
     let slug = teaching::all()[0].slug;
     std::fs::write(pages.join(format!("{slug}.md")), "# First draft\n").unwrap();
@@ -326,7 +326,6 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
         "{}",
         app.session().page()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
