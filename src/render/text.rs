@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use crossterm::style::{Color, Stylize};
 
-use super::diagram::{self, Cell, Mark, Source};
-pub use super::diagram::{ByteRole, CUT, CUT_AND_RECV, RECV, byte_role, glyph};
+use super::diagram::{self, ByteRole, Cell, Mark, Source};
+pub use super::diagram::{CUT, CUT_AND_RECV, RECV};
 use crate::engine::{Call, CallResult, Event, Outcome, Role, Side, SideTrace, Trace};
 
 /// How to draw.
