@@ -265,6 +265,27 @@ impl Line {
     fn offsets(&self) -> Range<usize> {
         self.start..self.start + self.gaps.len()
     }
+
+    /// The cells of a row `row_len` bytes long on this line: a boundary column
+    /// where the line has one, then the byte.
+    fn cells(
+        &self,
+        row_len: usize,
+        mark: impl Fn(usize) -> Mark,
+        cell: impl Fn(usize) -> Cell,
+    ) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for (at, &gap) in self.offsets().zip(&self.gaps) {
+            if at >= row_len {
+                break;
+            }
+            if gap {
+                cells.push(Cell::Boundary(mark(at)));
+            }
+            cells.push(cell(at));
+        }
+        cells
+    }
 }
 
 /// The grid for `source`: every row `options` asks for, cut into lines.
@@ -299,9 +320,9 @@ pub fn build(source: &Source, options: &Options) -> Blocks {
     };
 
     let lines = wrap(options, options.window.start..len, &marked);
-    let brackets: Vec<Vec<Vec<Cell>>> = sides
+    let mut brackets: Vec<_> = sides
         .iter()
-        .map(|side| bracket_rows(side, &lines, options.hex))
+        .map(|side| bracket_rows(side, &lines, options.hex).into_iter())
         .collect();
 
     let byte_cell = |byte: u8, at: usize| Cell::Byte {
@@ -310,62 +331,54 @@ pub fn build(source: &Source, options: &Options) -> Blocks {
         hex: options.hex,
     };
     let mut blocks = Vec::new();
-    for (index, line) in lines.iter().enumerate() {
-        // The cells of one row: a boundary column where the line has one, then the byte.
-        let row = |row_len: usize, mark: &dyn Fn(usize) -> Mark, cell: &dyn Fn(usize) -> Cell| {
-            let mut cells = Vec::new();
-            for (at, &gap) in line.offsets().zip(&line.gaps) {
-                if at >= row_len {
-                    break;
-                }
-                if gap {
-                    cells.push(Cell::Boundary(mark(at)));
-                }
-                cells.push(cell(at));
-            }
-            cells
-        };
+    for line in &lines {
         let mut rows = Vec::new();
         if options.wire {
             rows.push(Row {
                 kind: RowKind::Wire,
                 label: "wire",
-                cells: row(wire_len, &wire_mark, &|at| byte_cell(source.stream[at], at)),
+                cells: line.cells(wire_len, wire_mark, |at| byte_cell(source.stream[at], at)),
             });
         }
         if options.messages {
             rows.push(Row {
                 kind: RowKind::Messages,
                 label: "message",
-                cells: row(wire_len, &|_| Mark::None, &|at| {
-                    let role = byte_role(source.spans, at);
-                    let mark = match role {
-                        ByteRole::Body(n) => {
-                            char::from_digit(((n + 1) % 10) as u32, 10).unwrap_or('?')
+                cells: line.cells(
+                    wire_len,
+                    |_| Mark::None,
+                    |at| {
+                        let role = byte_role(source.spans, at);
+                        let mark = match role {
+                            ByteRole::Body(n) => {
+                                char::from_digit(((n + 1) % 10) as u32, 10).unwrap_or('?')
+                            }
+                            ByteRole::Framing(_) => '=',
+                            ByteRole::Extra => ' ',
+                        };
+                        Cell::Message {
+                            mark,
+                            role,
+                            hex: options.hex,
                         }
-                        ByteRole::Framing(_) => '=',
-                        ByteRole::Extra => ' ',
-                    };
-                    Cell::Message {
-                        mark,
-                        role,
-                        hex: options.hex,
-                    }
-                }),
+                    },
+                ),
             });
         }
-        for (side, brackets) in sides.iter().zip(&brackets) {
+        for (side, brackets) in sides.iter().zip(&mut brackets) {
             rows.push(Row {
                 kind: RowKind::Reads(side.side),
                 label: side.side.name(),
-                cells: row(side.bytes.len(), &|at| side_mark(side, at), &|at| {
-                    byte_cell(side.bytes[at], at)
-                }),
+                cells: line.cells(
+                    side.bytes.len(),
+                    |at| side_mark(side, at),
+                    |at| byte_cell(side.bytes[at], at),
+                ),
             });
             rows.push(Row {
                 kind: RowKind::Brackets(side.side),
                 label: "",
-                cells: brackets[index].clone(),
+                cells: brackets.next().unwrap_or_default(),
             });
         }
         blocks.push(rows);
@@ -385,15 +398,13 @@ fn wrap(options: &Options, offsets: Range<usize>, marked: &dyn Fn(usize) -> bool
     let mut used = 0;
     for at in offsets {
         let is_marked = at > first && marked(at);
-        let within = |line: &Line, used: usize| {
-            let gap = is_marked || options.hex;
-            line.gaps.len() < most_bytes && used + usize::from(gap) + byte_width <= most_columns
-        };
+        // In hex, a byte is spaced from the one before it on its line.
+        let gap = is_marked || options.hex;
+        let width = usize::from(gap) + byte_width;
         match lines.last_mut() {
-            Some(line) if within(line, used) => {
-                let gap = is_marked || options.hex;
+            Some(line) if line.gaps.len() < most_bytes && used + width <= most_columns => {
                 line.gaps.push(gap);
-                used += usize::from(gap) + byte_width;
+                used += width;
             }
             _ => {
                 lines.push(Line {
