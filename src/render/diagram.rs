@@ -83,6 +83,18 @@ impl Mark {
     }
 }
 
+/// What the symbols of the grid mean, for the views' legends: a mark (`None` for the
+/// bracket), how it looks, and what it says.
+pub fn legend() -> [(Option<Mark>, String, &'static str); 4] {
+    let mark = |mark: Mark, meaning| (Some(mark), mark.glyph().to_string(), meaning);
+    [
+        mark(Mark::Cut, "the wire cut the stream"),
+        mark(Mark::Recv, "a recv() ended"),
+        mark(Mark::CutAndRecv, "both"),
+        (None, "╰─n─╯".into(), "the n bytes one recv() returned"),
+    ]
+}
+
 /// One cell of the grid: one column, or two for a byte in hex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell {

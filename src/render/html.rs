@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::diagram::{self, ByteRole, CUT, CUT_AND_RECV, Cell, Mark, RECV, RowKind, Source};
+use super::diagram::{self, ByteRole, Cell, Mark, RowKind, Source};
 use crate::engine::{Side, Trace};
 
 /// HTML-escapes one character.
@@ -78,13 +78,21 @@ pub fn diagram(
             escape_str(&outcome.describe())
         );
     }
-    let _ = write!(
-        out,
-        "</ul>\n<p class=\"sockstep-legend\"><span class=\"cut\">{CUT}</span> the wire cut the stream · \
-         <span class=\"recv\">{RECV}</span> a recv() ended · \
-         <span class=\"both\">{CUT_AND_RECV}</span> both · ╰─n─╯ the n bytes one recv() returned · \
-         message row: = framing, 1–9 message number</p>\n</div>\n"
-    );
+    out.push_str("</ul>\n<p class=\"sockstep-legend\">");
+    for (mark, glyph, meaning) in diagram::legend() {
+        match mark {
+            Some(mark) => {
+                let _ = write!(
+                    out,
+                    "<span class=\"{}\">{glyph}</span>",
+                    class(Cell::Boundary(mark))
+                );
+            }
+            None => out.push_str(&glyph),
+        }
+        let _ = write!(out, " {} · ", escape_str(meaning));
+    }
+    out.push_str("message row: = framing, 1–9 message number</p>\n</div>\n");
     out
 }
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crossterm::style::{Color, Stylize};
 
 use super::diagram::{self, ByteRole, Cell, Mark, Source};
-pub use super::diagram::{CUT, CUT_AND_RECV, RECV};
+pub use super::diagram::{CUT, RECV};
 use crate::engine::{Call, CallResult, Event, Outcome, Role, Side, SideTrace, Trace};
 
 /// How to draw.
@@ -40,9 +40,14 @@ const PALETTE: [Color; 6] = [
 /// The whole diagram: legend, stream rows in blocks, and the outcomes.
 pub fn diagram(trace: &Trace, options: TextOptions) -> String {
     let mut out = String::new();
+    let legend: Vec<String> = diagram::legend()
+        .into_iter()
+        .map(|(_, glyph, meaning)| format!("{glyph} {meaning}"))
+        .collect();
     let _ = writeln!(
         out,
-        "  {CUT} the wire cut the stream here    {RECV} one recv() ended here    {CUT_AND_RECV} both    ╰─n─╯ the n bytes one recv() returned{}",
+        "  {}{}",
+        legend.join("    "),
         if options.color {
             "\n  colours: one per message, framing bytes dimmed and underlined"
         } else {
