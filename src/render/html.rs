@@ -1,7 +1,8 @@
-//! The book's view of a run: the same diagram grid as the text view, as HTML with
-//! one CSS class per kind of cell (`assets/sockstep.css` colours them for mdbook's
-//! light and dark themes). Without colour it still reads: the message row numbers
-//! the messages and every boundary is a symbol.
+//! The book's view of a run: the byte-view grid (`diagram`) that the text view and
+//! the TUI draw too, as HTML with one CSS class per kind of cell
+//! (`assets/sockstep.css` colours them for mdbook's light and dark themes). Without
+//! colour it still reads: the message row numbers the messages and every boundary
+//! is a symbol.
 
 use std::fmt::Write as _;
 

@@ -1,6 +1,7 @@
 //! The text view of a run: the byte stream with a marker at every cut the wire made
 //! and at every `recv()` boundary of each side, each message set apart, and each
-//! side's outcome. Colour is optional; without it every distinction is a symbol.
+//! side's outcome, as laid out by the byte-view grid (`diagram`). Colour is
+//! optional; without it every distinction is a symbol.
 
 use std::fmt::Write as _;
 
