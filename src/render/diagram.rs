@@ -633,4 +633,28 @@ mod tests {
             ["abcdefgh", "╰──12───", "ijkl│mn", "───╯ ╰╯"]
         );
     }
+
+    #[test]
+    fn a_window_shows_its_bytes_only_and_reads_running_past_its_edges_stay_open() {
+        let source = Source {
+            stream: b"",
+            spans: &[],
+            cuts: &[3],
+            sides: vec![(Side::Correct, vec![b"abc", b"defgh", b"ijk"])],
+        };
+        let options = Options {
+            window: 3..9,
+            ..Options::default()
+        };
+        // No mark before the window's first byte; the last read opens but does not
+        // close inside the window.
+        assert_eq!(rows(&source, &options), ["defgh│i", "╰─5─╯ ╰"]);
+        // A read that began before the window does not open in it, and still
+        // counts every byte it returned.
+        let options = Options {
+            window: 4..9,
+            ..Options::default()
+        };
+        assert_eq!(rows(&source, &options), ["efgh│i", "─5─╯ ╰"]);
+    }
 }
