@@ -1,8 +1,12 @@
-//! The diagram of a run as a grid of cells: one column per stream byte plus one per
-//! boundary, rows for the wire, the messages and each side's reads. The text view
-//! and the book's HTML view both draw this same grid, so they cannot disagree.
+//! The byte view of a run as a grid of cells, the one model behind every view a
+//! student sees: the TUI's byte panes, the text diagram and the book's HTML. It
+//! builds the rows (the wire, the message numbers, and per side what its `recv()`
+//! calls returned with a bracket under each call and its byte count), the marks at
+//! cuts and `recv()` boundaries, text or hex bytes, and where lines wrap. The views
+//! only map cells to styles or markup, so they cannot disagree.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 use crate::engine::{Side, SideTrace, Span, Trace};
 
@@ -10,6 +14,8 @@ use crate::engine::{Side, SideTrace, Span, Trace};
 pub const CUT: char = '┊';
 /// Marks where one `recv()` ended and the next began.
 pub const RECV: char = '│';
+/// Both a cut and the end of a `recv()`.
+pub const CUT_AND_RECV: char = '┃';
 
 /// What a stream position is part of.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -43,17 +49,107 @@ pub fn glyph(byte: u8) -> char {
     }
 }
 
-/// One cell of the grid.
+/// What a boundary column shows in one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Nothing here in this row: the column lines the row up with the others, or
+    /// spaces hex bytes apart.
+    None,
+    /// The wire cut the stream here.
+    Cut,
+    /// One `recv()` ended here and the next began.
+    Recv,
+    /// Both.
+    CutAndRecv,
+}
+
+impl Mark {
+    fn new(cut: bool, recv: bool) -> Mark {
+        match (cut, recv) {
+            (true, true) => Mark::CutAndRecv,
+            (true, false) => Mark::Cut,
+            (false, true) => Mark::Recv,
+            (false, false) => Mark::None,
+        }
+    }
+
+    pub fn glyph(self) -> char {
+        match self {
+            Mark::None => ' ',
+            Mark::Cut => CUT,
+            Mark::Recv => RECV,
+            Mark::CutAndRecv => CUT_AND_RECV,
+        }
+    }
+}
+
+/// What the symbols of the grid mean, for the views' legends: a mark (`None` for the
+/// bracket), how it looks, and what it says.
+pub fn legend() -> [(Option<Mark>, String, &'static str); 4] {
+    let mark = |mark: Mark, meaning| (Some(mark), mark.glyph().to_string(), meaning);
+    [
+        mark(Mark::Cut, "the wire cut the stream"),
+        mark(Mark::Recv, "a recv() ended"),
+        mark(Mark::CutAndRecv, "both"),
+        (None, "╰─n─╯".into(), "the n bytes one recv() returned"),
+    ]
+}
+
+/// One cell of the grid: one column, or two for a byte in hex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell {
-    /// A byte at this stream offset.
-    Byte { glyph: char, role: ByteRole },
-    /// The message-number row: `=` under framing, the message number under a body.
-    Message { glyph: char, role: ByteRole },
-    /// A boundary column: `Some(mark)` where this row has one.
-    Boundary(Option<char>),
-    /// Under a side's bytes: part of the bracket of one `recv()`.
+    /// The byte at a stream offset, as a glyph or as two hex digits.
+    Byte { byte: u8, role: ByteRole, hex: bool },
+    /// The message-number row: `=` under framing, the message number under a body,
+    /// as wide as the byte above it.
+    Message {
+        mark: char,
+        role: ByteRole,
+        hex: bool,
+    },
+    /// A boundary column.
+    Boundary(Mark),
+    /// Under a side's bytes: part of the bracket of one `recv()`, or blank.
     Bracket(char),
+}
+
+impl Cell {
+    /// Columns the cell takes.
+    pub fn width(self) -> usize {
+        match self {
+            Cell::Byte { hex: true, .. } | Cell::Message { hex: true, .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// Appends what the cell shows.
+    pub fn push_to(self, out: &mut String) {
+        match self {
+            Cell::Byte {
+                byte, hex: true, ..
+            } => {
+                const DIGITS: &[u8; 16] = b"0123456789abcdef";
+                out.push(DIGITS[usize::from(byte >> 4)] as char);
+                out.push(DIGITS[usize::from(byte & 0xf)] as char);
+            }
+            Cell::Byte { byte, .. } => out.push(glyph(byte)),
+            Cell::Message { mark, hex, .. } => {
+                out.push(mark);
+                if hex {
+                    out.push(mark);
+                }
+            }
+            Cell::Boundary(mark) => out.push(mark.glyph()),
+            Cell::Bracket(glyph) => out.push(glyph),
+        }
+    }
+
+    /// What the cell shows.
+    pub fn text(self) -> String {
+        let mut out = String::new();
+        self.push_to(&mut out);
+        out
+    }
 }
 
 /// What a row shows.
@@ -72,168 +168,370 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
-/// The grid, cut into blocks of at most `bytes_per_line` stream bytes.
+/// The grid, cut into blocks (lines) whose rows line up column for column.
 pub type Blocks = Vec<Vec<Row>>;
 
-/// Where the `recv()` calls of a side's receiver ended, and the bytes they returned.
-pub fn recv_boundaries(side: &SideTrace) -> (Vec<u8>, Vec<usize>) {
-    let mut bytes = Vec::new();
-    let mut ends = Vec::new();
-    for event in side.receiver_reads() {
-        if event.moved > 0 {
-            bytes.extend_from_slice(&event.bytes);
+/// What the diagram is made of: the stream, how it was cut, and what each side's
+/// `recv()` calls returned.
+pub struct Source<'a> {
+    /// The framed stream a correct sender writes.
+    pub stream: &'a [u8],
+    /// Where each message sits in the stream.
+    pub spans: &'a [Span],
+    /// Where the wire cut the stream.
+    pub cuts: &'a [usize],
+    /// Per side, the bytes of each `recv()` that returned data, in order.
+    pub sides: Vec<(Side, Vec<&'a [u8]>)>,
+}
+
+impl<'a> Source<'a> {
+    /// A finished run, both sides.
+    pub fn of_trace(trace: &'a Trace) -> Source<'a> {
+        Source {
+            stream: &trace.stream,
+            spans: &trace.spans,
+            cuts: &trace.cuts,
+            sides: Side::BOTH
+                .iter()
+                .map(|&side| (side, reads(trace.side(side))))
+                .collect(),
+        }
+    }
+}
+
+/// The bytes of each `recv()` of a side's receiver that returned data.
+pub fn reads(side: &SideTrace) -> Vec<&[u8]> {
+    side.receiver_reads()
+        .filter(|event| event.moved > 0)
+        .map(|event| event.bytes.as_slice())
+        .collect()
+}
+
+/// Which rows, and how to lay them out.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A row of the whole stream, marking the cuts.
+    pub wire: bool,
+    /// A row numbering the messages, for views without colour.
+    pub messages: bool,
+    /// Bytes as two hex digits each, spaced apart, instead of one glyph each.
+    pub hex: bool,
+    /// At most this many stream bytes per line (at least 8).
+    pub bytes_per_line: usize,
+    /// At most this many columns per line (at least 4), labels not counted.
+    pub columns: usize,
+    /// The stream offsets to show (all of them: `0..usize::MAX`).
+    pub window: Range<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            wire: false,
+            messages: false,
+            hex: false,
+            bytes_per_line: usize::MAX,
+            columns: usize::MAX,
+            window: 0..usize::MAX,
+        }
+    }
+}
+
+/// One side's received bytes and where its `recv()` calls ended.
+struct Received {
+    side: Side,
+    bytes: Vec<u8>,
+    /// Offset where each read ends, ascending.
+    ends: Vec<usize>,
+}
+
+impl Received {
+    fn new(side: Side, reads: &[&[u8]]) -> Received {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for read in reads.iter().filter(|read| !read.is_empty()) {
+            bytes.extend_from_slice(read);
             ends.push(bytes.len());
         }
+        Received { side, bytes, ends }
     }
-    (bytes, ends)
+
+    /// The read that returned the byte at `at`.
+    fn read_of(&self, at: usize) -> usize {
+        self.ends.partition_point(|&end| end <= at)
+    }
+
+    fn is_end(&self, at: usize) -> bool {
+        self.ends.binary_search(&at).is_ok()
+    }
 }
 
-/// The bracket glyph under byte `at` of a read spanning `start..end`, with the read's
-/// byte count written into the middle when it fits.
-fn bracket(at: usize, start: usize, end: usize) -> char {
-    let len = end - start;
-    if len == 1 {
-        return '^';
+/// One line of the grid: the stream offsets it shows, and whether a boundary column
+/// stands before each.
+struct Line {
+    start: usize,
+    gaps: Vec<bool>,
+}
+
+impl Line {
+    fn offsets(&self) -> Range<usize> {
+        self.start..self.start + self.gaps.len()
     }
-    if at == start {
-        return '╰';
-    }
-    if at + 1 == end {
-        return '╯';
-    }
-    let count = len.to_string();
-    let inner = len - 2;
-    if count.len() <= inner {
-        let first = start + 1 + (inner - count.len()) / 2;
-        if (first..first + count.len()).contains(&at) {
-            return count.as_bytes()[at - first] as char;
+
+    /// The cells of a row `row_len` bytes long on this line: a boundary column
+    /// where the line has one, then the byte.
+    fn cells(
+        &self,
+        row_len: usize,
+        mark: impl Fn(usize) -> Mark,
+        cell: impl Fn(usize) -> Cell,
+    ) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for (at, &gap) in self.offsets().zip(&self.gaps) {
+            if at >= row_len {
+                break;
+            }
+            if gap {
+                cells.push(Cell::Boundary(mark(at)));
+            }
+            cells.push(cell(at));
         }
+        cells
     }
-    '─'
 }
 
-/// Builds the grid: wire, messages (when `message_row`), and per side its reads and
-/// their brackets, for the stream offsets in `window` (all of them: `0..usize::MAX`).
-pub fn build(
-    trace: &Trace,
-    bytes_per_line: usize,
-    message_row: bool,
-    window: std::ops::Range<usize>,
-) -> Blocks {
-    let cuts: BTreeSet<usize> = trace.cuts.iter().copied().collect();
-    let sides: Vec<(Side, Vec<u8>, Vec<usize>)> = Side::BOTH
+/// The grid for `source`: every row `options` asks for, cut into lines.
+pub fn build(source: &Source, options: &Options) -> Blocks {
+    let cuts: BTreeSet<usize> = source.cuts.iter().copied().collect();
+    let sides: Vec<Received> = source
+        .sides
         .iter()
-        .map(|&side| {
-            let (bytes, ends) = recv_boundaries(trace.side(side));
-            (side, bytes, ends)
-        })
+        .map(|(side, reads)| Received::new(*side, reads))
         .collect();
-    let boundaries: BTreeSet<usize> = cuts
+    let wire_len = if options.wire || options.messages {
+        source.stream.len()
+    } else {
+        0
+    };
+    let len = sides
         .iter()
-        .copied()
-        .chain(sides.iter().flat_map(|(_, _, ends)| ends.iter().copied()))
-        .collect();
-    let longest = sides
-        .iter()
-        .map(|(_, bytes, _)| bytes.len())
-        .chain([trace.stream.len()])
+        .map(|side| side.bytes.len())
+        .chain([wire_len])
         .max()
-        .unwrap_or(0);
-    let width = bytes_per_line.max(8);
-    let longest = longest.min(window.end);
+        .unwrap_or(0)
+        .min(options.window.end);
 
+    let wire_mark = |at: usize| Mark::new(cuts.contains(&at), false);
+    let side_mark = |side: &Received, at: usize| Mark::new(cuts.contains(&at), side.is_end(at));
+    // A mark in some row at `at`, where a byte follows it in that row.
+    let marked = |at: usize| {
+        (options.wire && at < wire_len && wire_mark(at) != Mark::None)
+            || sides
+                .iter()
+                .any(|side| at < side.bytes.len() && side_mark(side, at) != Mark::None)
+    };
+
+    let lines = wrap(options, options.window.start..len, &marked);
+    let mut brackets: Vec<_> = sides
+        .iter()
+        .map(|side| bracket_rows(side, &lines, options.hex).into_iter())
+        .collect();
+
+    let byte_cell = |byte: u8, at: usize| Cell::Byte {
+        byte,
+        role: byte_role(source.spans, at),
+        hex: options.hex,
+    };
     let mut blocks = Vec::new();
-    let mut start = window.start;
-    while start < longest {
-        let end = (start + width).min(longest);
-        let separator = |at: usize, mark: bool, glyph: char| {
-            (at > 0 && at != start && boundaries.contains(&at))
-                .then_some(Cell::Boundary(mark.then_some(glyph)))
-        };
+    for line in &lines {
         let mut rows = Vec::new();
-        let mut wire = Vec::new();
-        let mut messages = Vec::new();
-        for at in start..end.min(trace.stream.len()) {
-            wire.extend(separator(at, cuts.contains(&at), CUT));
-            messages.extend(separator(at, false, ' '));
-            let role = byte_role(&trace.spans, at);
-            wire.push(Cell::Byte {
-                glyph: glyph(trace.stream[at]),
-                role,
+        if options.wire {
+            rows.push(Row {
+                kind: RowKind::Wire,
+                label: "wire",
+                cells: line.cells(wire_len, wire_mark, |at| byte_cell(source.stream[at], at)),
             });
-            let mark = match role {
-                ByteRole::Body(n) => char::from_digit(((n + 1) % 10) as u32, 10).unwrap_or('?'),
-                ByteRole::Framing(_) => '=',
-                ByteRole::Extra => ' ',
-            };
-            messages.push(Cell::Message { glyph: mark, role });
         }
-        rows.push(Row {
-            kind: RowKind::Wire,
-            label: "wire",
-            cells: wire,
-        });
-        if message_row {
+        if options.messages {
             rows.push(Row {
                 kind: RowKind::Messages,
                 label: "message",
-                cells: messages,
+                cells: line.cells(
+                    wire_len,
+                    |_| Mark::None,
+                    |at| {
+                        let role = byte_role(source.spans, at);
+                        let mark = match role {
+                            ByteRole::Body(n) => {
+                                char::from_digit(((n + 1) % 10) as u32, 10).unwrap_or('?')
+                            }
+                            ByteRole::Framing(_) => '=',
+                            ByteRole::Extra => ' ',
+                        };
+                        Cell::Message {
+                            mark,
+                            role,
+                            hex: options.hex,
+                        }
+                    },
+                ),
             });
         }
-        for (side, bytes, ends) in &sides {
-            let mut reads = Vec::new();
-            let mut brackets = Vec::new();
-            let mut read_start = 0;
-            let mut read_end = ends.first().copied().unwrap_or(0);
-            let mut next = 0;
-            let shown = start.min(bytes.len())..end.min(bytes.len());
-            for (at, &byte) in shown.clone().zip(&bytes[shown]) {
-                while at >= read_end && next + 1 < ends.len() {
-                    next += 1;
-                    read_start = read_end;
-                    read_end = ends[next];
-                }
-                let is_end = ends.binary_search(&at).is_ok();
-                reads.extend(separator(at, is_end, RECV));
-                // Inside one read, its bracket runs on through other rows' boundaries.
-                brackets.extend(separator(at, false, ' ').map(|cell| {
-                    if is_end || at == read_start {
-                        cell
-                    } else {
-                        Cell::Bracket('─')
-                    }
-                }));
-                reads.push(Cell::Byte {
-                    glyph: glyph(byte),
-                    role: byte_role(&trace.spans, at),
-                });
-                brackets.push(Cell::Bracket(bracket(at, read_start, read_end)));
-            }
+        for (side, brackets) in sides.iter().zip(&mut brackets) {
             rows.push(Row {
-                kind: RowKind::Reads(*side),
-                label: side.name(),
-                cells: reads,
+                kind: RowKind::Reads(side.side),
+                label: side.side.name(),
+                cells: line.cells(
+                    side.bytes.len(),
+                    |at| side_mark(side, at),
+                    |at| byte_cell(side.bytes[at], at),
+                ),
             });
             rows.push(Row {
-                kind: RowKind::Brackets(*side),
+                kind: RowKind::Brackets(side.side),
                 label: "",
-                cells: brackets,
+                cells: brackets.next().unwrap_or_default(),
             });
         }
         blocks.push(rows);
-        start = end;
     }
     blocks
 }
 
-impl Cell {
-    /// The character the cell shows.
-    pub fn glyph(self) -> char {
-        match self {
-            Cell::Byte { glyph, .. } | Cell::Message { glyph, .. } | Cell::Bracket(glyph) => glyph,
-            Cell::Boundary(mark) => mark.unwrap_or(' '),
+/// Cuts `offsets` into lines within the limits of `options`. A boundary column
+/// stands before a byte where some row marks one (also at the start of a line, so
+/// no mark is lost to wrapping) and, in hex, between any two bytes of a line.
+fn wrap(options: &Options, offsets: Range<usize>, marked: &dyn Fn(usize) -> bool) -> Vec<Line> {
+    let byte_width = if options.hex { 2 } else { 1 };
+    let most_bytes = options.bytes_per_line.max(8);
+    let most_columns = options.columns.max(4);
+    let first = offsets.start;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut used = 0;
+    for at in offsets {
+        let is_marked = at > first && marked(at);
+        // In hex, a byte is spaced from the one before it on its line.
+        let gap = is_marked || options.hex;
+        let width = usize::from(gap) + byte_width;
+        match lines.last_mut() {
+            Some(line) if line.gaps.len() < most_bytes && used + width <= most_columns => {
+                line.gaps.push(gap);
+                used += width;
+            }
+            _ => {
+                lines.push(Line {
+                    start: at,
+                    gaps: vec![is_marked],
+                });
+                used = usize::from(is_marked) + byte_width;
+            }
         }
     }
+    lines
+}
+
+/// Per line, the bracket row under a side's bytes: `╰─n─╯` under the columns of
+/// each `recv()` with its byte count `n` where it fits (`^` under a one-column
+/// read). A read wrapped over lines gets its count once, on the line where it has
+/// the most columns.
+fn bracket_rows(side: &Received, lines: &[Line], hex: bool) -> Vec<Vec<Cell>> {
+    let byte_width = if hex { 2 } else { 1 };
+    // Per line, the read under each column (None between two reads).
+    let columns: Vec<Vec<Option<usize>>> = lines
+        .iter()
+        .map(|line| {
+            let mut columns = Vec::new();
+            for (at, &gap) in line.offsets().zip(&line.gaps) {
+                if at >= side.bytes.len() {
+                    break;
+                }
+                let read = side.read_of(at);
+                if gap {
+                    let inside = at > 0 && !side.is_end(at);
+                    columns.push(inside.then_some(read));
+                }
+                columns.extend(std::iter::repeat_n(Some(read), byte_width));
+            }
+            columns
+        })
+        .collect();
+    // Per read, the line where it has the most columns.
+    let mut widest: Vec<(usize, usize)> = vec![(0, 0); side.ends.len()];
+    for (index, line) in columns.iter().enumerate() {
+        for (read, width) in runs(line) {
+            if width > widest[read].1 {
+                widest[read] = (index, width);
+            }
+        }
+    }
+    columns
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let mut cells = Vec::with_capacity(line.len());
+            let mut column = 0;
+            for (read, width) in runs(line) {
+                while line[column] != Some(read) {
+                    cells.push(Cell::Bracket(' '));
+                    column += 1;
+                }
+                let read_start = if read == 0 { 0 } else { side.ends[read - 1] };
+                let read_end = side.ends[read];
+                let line_start = lines[index].start;
+                let line_end = lines[index].offsets().end;
+                let opens = read_start >= line_start;
+                let closes = read_end <= line_end;
+                let count = (widest[read].0 == index).then(|| (read_end - read_start).to_string());
+                cells.extend(
+                    bracket(width, opens, closes, count.as_deref())
+                        .into_iter()
+                        .map(Cell::Bracket),
+                );
+                column += width;
+            }
+            cells
+        })
+        .collect()
+}
+
+/// The runs of columns under the same read: (read, columns).
+fn runs(line: &[Option<usize>]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut previous = None;
+    for &column in line {
+        match (column, runs.last_mut()) {
+            (Some(read), Some(last)) if previous == Some(read) => last.1 += 1,
+            (Some(read), _) => runs.push((read, 1)),
+            (None, _) => {}
+        }
+        previous = column;
+    }
+    runs
+}
+
+/// One bracket `width` columns wide: `╰` where the read opens, `╯` where it closes,
+/// and `count` in the middle when it fits.
+fn bracket(width: usize, opens: bool, closes: bool, count: Option<&str>) -> Vec<char> {
+    if width == 1 && opens && closes {
+        return vec!['^'];
+    }
+    let mut glyphs = vec!['─'; width];
+    if let Some(count) = count {
+        let inner = width.saturating_sub(2);
+        if count.len() <= inner {
+            let first = 1 + (inner - count.len()) / 2;
+            for (slot, digit) in glyphs[first..].iter_mut().zip(count.chars()) {
+                *slot = digit;
+            }
+        }
+    }
+    if closes {
+        glyphs[width - 1] = '╯';
+    }
+    if opens {
+        glyphs[0] = '╰';
+    }
+    glyphs
 }
 
 #[cfg(test)]
@@ -265,14 +563,98 @@ mod tests {
         assert_eq!(byte_role(&spans, 10), ByteRole::Extra);
     }
 
+    fn text(bracket: Vec<char>) -> String {
+        bracket.into_iter().collect()
+    }
+
     #[test]
     fn brackets_carry_the_byte_count_when_it_fits() {
-        let row: String = (0..5).map(|at| bracket(at, 0, 5)).collect();
-        assert_eq!(row, "╰─5─╯");
-        let row: String = (10..22).map(|at| bracket(at, 10, 22)).collect();
-        assert_eq!(row, "╰────12────╯");
-        assert_eq!(bracket(3, 3, 4), '^');
-        let row: String = (0..2).map(|at| bracket(at, 0, 2)).collect();
-        assert_eq!(row, "╰╯");
+        assert_eq!(text(bracket(5, true, true, Some("5"))), "╰─5─╯");
+        assert_eq!(text(bracket(12, true, true, Some("12"))), "╰────12────╯");
+        assert_eq!(text(bracket(1, true, true, Some("1"))), "^");
+        assert_eq!(text(bracket(2, true, true, Some("2"))), "╰╯");
+        assert_eq!(text(bracket(3, true, true, Some("10"))), "╰─╯");
+        // The part of a read wrapped over lines.
+        assert_eq!(text(bracket(3, true, false, None)), "╰──");
+        assert_eq!(text(bracket(3, false, true, Some("7"))), "─7╯");
+    }
+
+    /// The rows as text, without labels.
+    fn rows(source: &Source, options: &Options) -> Vec<String> {
+        build(source, options)
+            .into_iter()
+            .flatten()
+            .map(|row| row.cells.iter().map(|cell| cell.text()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn side_rows_line_up_and_mark_what_each_side_received() {
+        let stream = b"00005hello";
+        let source = Source {
+            stream,
+            spans: &[],
+            cuts: &[2, 5],
+            sides: vec![
+                (Side::Naive, vec![b"00", b"005he"]),
+                (Side::Correct, vec![b"00", b"005", b"hello"]),
+            ],
+        };
+        let options = Options {
+            wire: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            rows(&source, &options),
+            [
+                "00┊005┊hello",
+                "00┃005┊he",
+                "╰╯ ╰─5──╯",
+                "00┃005┃hello",
+                "╰╯ ╰3╯ ╰─5─╯",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_read_wrapped_over_lines_shows_its_count_once() {
+        let source = Source {
+            stream: b"",
+            spans: &[],
+            cuts: &[],
+            sides: vec![(Side::Correct, vec![b"abcdefghijkl", b"mn"])],
+        };
+        let options = Options {
+            bytes_per_line: 8,
+            ..Options::default()
+        };
+        assert_eq!(
+            rows(&source, &options),
+            ["abcdefgh", "╰──12───", "ijkl│mn", "───╯ ╰╯"]
+        );
+    }
+
+    #[test]
+    fn a_window_shows_its_bytes_only_and_reads_running_past_its_edges_stay_open() {
+        let source = Source {
+            stream: b"",
+            spans: &[],
+            cuts: &[3],
+            sides: vec![(Side::Correct, vec![b"abc", b"defgh", b"ijk"])],
+        };
+        let options = Options {
+            window: 3..9,
+            ..Options::default()
+        };
+        // No mark before the window's first byte; the last read opens but does not
+        // close inside the window.
+        assert_eq!(rows(&source, &options), ["defgh│i", "╰─5─╯ ╰"]);
+        // A read that began before the window does not open in it, and still
+        // counts every byte it returned.
+        let options = Options {
+            window: 4..9,
+            ..Options::default()
+        };
+        assert_eq!(rows(&source, &options), ["efgh│i", "─5─╯ ╰"]);
     }
 }

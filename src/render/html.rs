@@ -1,11 +1,12 @@
-//! The book's view of a run: the same diagram grid as the text view, as HTML with
-//! one CSS class per kind of cell (`assets/sockstep.css` colours them for mdbook's
-//! light and dark themes). Without colour it still reads: the message row numbers
-//! the messages and every boundary is a symbol.
+//! The book's view of a run: the byte-view grid (`diagram`) that the text view and
+//! the TUI draw too, as HTML with one CSS class per kind of cell
+//! (`assets/sockstep.css` colours them for mdbook's light and dark themes). Without
+//! colour it still reads: the message row numbers the messages and every boundary
+//! is a symbol.
 
 use std::fmt::Write as _;
 
-use super::diagram::{self, ByteRole, CUT, Cell, RECV, RowKind};
+use super::diagram::{self, ByteRole, Cell, Mark, RowKind, Source};
 use crate::engine::{Side, Trace};
 
 /// HTML-escapes one character.
@@ -34,9 +35,10 @@ fn class(cell: Cell) -> String {
     match cell {
         Cell::Byte { role: r, .. } => role(r),
         Cell::Message { role: r, .. } => format!("msgno {}", role(r)),
-        Cell::Boundary(Some(mark)) if mark == CUT => "cut".into(),
-        Cell::Boundary(Some(_)) => "recv".into(),
-        Cell::Boundary(None) => String::new(),
+        Cell::Boundary(Mark::Cut) => "cut".into(),
+        Cell::Boundary(Mark::Recv) => "recv".into(),
+        Cell::Boundary(Mark::CutAndRecv) => "both".into(),
+        Cell::Boundary(Mark::None) => String::new(),
         Cell::Bracket(_) => "bracket".into(),
     }
 }
@@ -54,7 +56,51 @@ pub fn diagram(
         "<div class=\"sockstep-run\">\n<p class=\"sockstep-caption\">{}</p>\n",
         escape_str(caption)
     );
-    for rows in diagram::build(trace, bytes_per_line, true, window) {
+    let layout = diagram::Options {
+        wire: true,
+        messages: true,
+        bytes_per_line,
+        window,
+        ..diagram::Options::default()
+    };
+    out.push_str(&grid(&Source::of_trace(trace), &layout));
+    out.push_str("<ul class=\"sockstep-outcomes\">\n");
+    for side in Side::BOTH {
+        let outcome = &trace.side(side).outcome;
+        let (class, mark) = if outcome.is_delivered() {
+            ("ok", '✓')
+        } else {
+            ("fail", '✗')
+        };
+        let _ = writeln!(
+            out,
+            "<li class=\"{class}\"><span class=\"mark\">{mark}</span> <strong>{}</strong>: {}</li>",
+            side.name(),
+            escape_str(&outcome.describe())
+        );
+    }
+    out.push_str("</ul>\n<p class=\"sockstep-legend\">");
+    for (mark, glyph, meaning) in diagram::legend() {
+        match mark {
+            Some(mark) => {
+                let _ = write!(
+                    out,
+                    "<span class=\"{}\">{glyph}</span>",
+                    class(Cell::Boundary(mark))
+                );
+            }
+            None => out.push_str(&glyph),
+        }
+        let _ = write!(out, " {} · ", escape_str(meaning));
+    }
+    out.push_str("message row: = framing, 1–9 message number</p>\n</div>\n");
+    out
+}
+
+/// The grid's blocks, one `<pre>` each, one span per run of cells of one class.
+pub fn grid(source: &Source, layout: &diagram::Options) -> String {
+    let mut out = String::new();
+    for rows in diagram::build(source, layout) {
         out.push_str("<pre class=\"sockstep-diagram\">");
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
@@ -77,7 +123,7 @@ pub fn diagram(
                     let _ = write!(out, "<span class=\"{next}\">");
                     current = Some(next);
                 }
-                escape(cell.glyph(), &mut out);
+                cell.text().chars().for_each(|c| escape(c, &mut out));
             }
             if current.is_some() {
                 out.push_str("</span>");
@@ -85,27 +131,6 @@ pub fn diagram(
         }
         out.push_str("</pre>\n");
     }
-    out.push_str("<ul class=\"sockstep-outcomes\">\n");
-    for side in Side::BOTH {
-        let outcome = &trace.side(side).outcome;
-        let (class, mark) = if outcome.is_delivered() {
-            ("ok", '✓')
-        } else {
-            ("fail", '✗')
-        };
-        let _ = writeln!(
-            out,
-            "<li class=\"{class}\"><span class=\"mark\">{mark}</span> <strong>{}</strong>: {}</li>",
-            side.name(),
-            escape_str(&outcome.describe())
-        );
-    }
-    let _ = write!(
-        out,
-        "</ul>\n<p class=\"sockstep-legend\"><span class=\"cut\">{CUT}</span> the wire cut the stream · \
-         <span class=\"recv\">{RECV}</span> a recv() ended · ╰─n─╯ the n bytes one recv() returned · \
-         message row: = framing, 1–9 message number</p>\n</div>\n"
-    );
     out
 }
 

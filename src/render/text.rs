@@ -1,13 +1,14 @@
 //! The text view of a run: the byte stream with a marker at every cut the wire made
 //! and at every `recv()` boundary of each side, each message set apart, and each
-//! side's outcome. Colour is optional; without it every distinction is a symbol.
+//! side's outcome, as laid out by the byte-view grid (`diagram`). Colour is
+//! optional; without it every distinction is a symbol.
 
 use std::fmt::Write as _;
 
 use crossterm::style::{Color, Stylize};
 
-use super::diagram::{self, Cell};
-pub use super::diagram::{ByteRole, CUT, RECV, byte_role, glyph, recv_boundaries};
+use super::diagram::{self, ByteRole, Cell, Mark, Source};
+pub use super::diagram::{CUT, RECV};
 use crate::engine::{Call, CallResult, Event, Outcome, Role, Side, SideTrace, Trace};
 
 /// How to draw.
@@ -40,9 +41,14 @@ const PALETTE: [Color; 6] = [
 /// The whole diagram: legend, stream rows in blocks, and the outcomes.
 pub fn diagram(trace: &Trace, options: TextOptions) -> String {
     let mut out = String::new();
+    let legend: Vec<String> = diagram::legend()
+        .into_iter()
+        .map(|(_, glyph, meaning)| format!("{glyph} {meaning}"))
+        .collect();
     let _ = writeln!(
         out,
-        "  {CUT} the wire cut the stream here    {RECV} one recv() ended here    ╰─n─╯ the n bytes one recv() returned{}",
+        "  {}{}",
+        legend.join("    "),
         if options.color {
             "\n  colours: one per message, framing bytes dimmed and underlined"
         } else {
@@ -50,19 +56,13 @@ pub fn diagram(trace: &Trace, options: TextOptions) -> String {
         }
     );
     // Without colour, a row of message numbers tells the messages apart.
-    for rows in diagram::build(trace, options.bytes_per_line, !options.color, 0..usize::MAX) {
-        out.push('\n');
-        for row in rows {
-            let _ = write!(out, "  {:<9}", row.label);
-            for cell in &row.cells {
-                draw_cell(&mut out, *cell, options.color);
-            }
-            // Trailing spaces of bracket rows carry nothing.
-            let trimmed = out.trim_end_matches(' ').len();
-            out.truncate(trimmed);
-            out.push('\n');
-        }
-    }
+    let layout = diagram::Options {
+        wire: true,
+        messages: !options.color,
+        bytes_per_line: options.bytes_per_line,
+        ..diagram::Options::default()
+    };
+    out.push_str(&grid(&Source::of_trace(trace), &layout, options.color));
     out.push('\n');
     for side in Side::BOTH {
         let _ = writeln!(
@@ -74,25 +74,44 @@ pub fn diagram(trace: &Trace, options: TextOptions) -> String {
     out
 }
 
+/// The grid's rows, one text line each, labelled, a blank line before each block.
+pub fn grid(source: &Source, layout: &diagram::Options, color: bool) -> String {
+    let mut out = String::new();
+    for rows in diagram::build(source, layout) {
+        out.push('\n');
+        for row in rows {
+            let _ = write!(out, "  {:<9}", row.label);
+            for cell in &row.cells {
+                draw_cell(&mut out, *cell, color);
+            }
+            // Trailing spaces of bracket rows carry nothing.
+            let trimmed = out.trim_end_matches(' ').len();
+            out.truncate(trimmed);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn draw_cell(out: &mut String, cell: Cell, color: bool) {
     if !color {
-        out.push(cell.glyph());
+        cell.push_to(out);
         return;
     }
-    let glyph = cell.glyph();
+    let text = cell.text();
     let _ = match cell {
         Cell::Byte { role, .. } | Cell::Message { role, .. } => match role {
-            ByteRole::Body(n) => write!(out, "{}", glyph.with(PALETTE[n % PALETTE.len()]).bold()),
+            ByteRole::Body(n) => write!(out, "{}", text.with(PALETTE[n % PALETTE.len()]).bold()),
             ByteRole::Framing(n) => write!(
                 out,
                 "{}",
-                glyph.with(PALETTE[n % PALETTE.len()]).dim().underlined()
+                text.with(PALETTE[n % PALETTE.len()]).dim().underlined()
             ),
-            ByteRole::Extra => write!(out, "{}", glyph.with(Color::DarkGrey)),
+            ByteRole::Extra => write!(out, "{}", text.with(Color::DarkGrey)),
         },
-        Cell::Boundary(Some(_)) => write!(out, "{}", glyph.with(Color::Red).bold()),
-        Cell::Boundary(None) => write!(out, "{glyph}"),
-        Cell::Bracket(_) => write!(out, "{}", glyph.with(Color::DarkGrey)),
+        Cell::Boundary(Mark::None) => write!(out, "{text}"),
+        Cell::Boundary(_) => write!(out, "{}", text.with(Color::Red).bold()),
+        Cell::Bracket(_) => write!(out, "{}", text.with(Color::DarkGrey)),
     };
 }
 

@@ -563,6 +563,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         .map(|e| e.bytes.as_slice())
         .collect();
     let bytes = ByteView {
+        side,
         reads,
         cuts: &run.cuts,
         spans: &run.spans,
