@@ -4,6 +4,7 @@
 pub mod cut;
 mod monitor;
 mod relay;
+mod report;
 mod runner;
 mod sock;
 pub mod trace;
@@ -13,11 +14,12 @@ use std::net::SocketAddr;
 
 pub use cut::{CutAt, CutPlan, Framing, Pieces};
 pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
+pub use report::{Report, error_kind_name, is_report, report};
 pub use runner::{
     Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning, loopback_pair, run,
     start,
 };
-pub use sock::{BufferedSock, Inbox, Pacing, Sock, in_teaching_thread, is_report, report};
+pub use sock::{BufferedSock, Inbox, Pacing, Sock, in_teaching_thread};
 pub use trace::{
     Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, Side, SideTrace, Span, Trace,
 };
@@ -39,17 +41,4 @@ pub enum EngineError {
     Thread(#[source] io::Error),
     #[error("internal error in the engine: {0}")]
     Internal(String),
-}
-
-/// A stable, readable name for an I/O error kind ("connection-reset", "broken-pipe").
-pub fn error_kind_name(kind: io::ErrorKind) -> String {
-    let debug = format!("{kind:?}");
-    let mut name = String::new();
-    for (i, c) in debug.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            name.push('-');
-        }
-        name.push(c.to_ascii_lowercase());
-    }
-    name
 }

@@ -17,7 +17,8 @@ use super::monitor::{
     Activity, Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
 };
 use super::relay::{LinkPlan, run_link};
-use super::sock::{Cancelled, Inbox, Sock, WakerSlot, is_report};
+use super::report::{error_kind_name, is_report};
+use super::sock::{Cancelled, Inbox, Sock, WakerSlot};
 use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace, causal_order};
 
 /// A sender: writes the given messages to the socket.
@@ -690,7 +691,7 @@ fn classify(
             ActorEnd::Failed(error) => {
                 return Outcome::Error {
                     role,
-                    error: super::error_kind_name(error.kind()),
+                    error: error_kind_name(error.kind()).to_string(),
                     message: error.to_string(),
                 };
             }

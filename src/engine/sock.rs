@@ -12,6 +12,7 @@ use rustix::event::{PollFd, PollFlags, poll};
 use socket2::SockRef;
 
 use super::monitor::{Activity, Actor, CallKind, LinkState, Monitor, Stop, WireId};
+use super::report::{error_kind_name, report};
 use super::trace::{Call, CallResult, Event};
 
 thread_local! {
@@ -420,7 +421,7 @@ impl Sock {
                     CallResult::TimedOut
                 }
                 Err(e) => CallResult::Error {
-                    error: super::error_kind_name(e.kind()),
+                    error: error_kind_name(e.kind()).to_string(),
                     message: e.to_string(),
                 },
             };
@@ -519,38 +520,6 @@ impl Inbox {
             self.monitor.record(state, event);
         });
     }
-}
-
-/// The kinds of failure a scenario can expect a report of: how connections fail,
-/// and how a stream can break its framing. (`is_report` must know them all: a
-/// report a scenario lists is never given to the sender.)
-const REPORTED: [io::ErrorKind; 9] = [
-    io::ErrorKind::ConnectionReset,
-    io::ErrorKind::ConnectionAborted,
-    io::ErrorKind::ConnectionRefused,
-    io::ErrorKind::BrokenPipe,
-    io::ErrorKind::NotConnected,
-    io::ErrorKind::TimedOut,
-    io::ErrorKind::UnexpectedEof,
-    io::ErrorKind::InvalidData,
-    io::ErrorKind::WriteZero,
-];
-
-/// What `Inbox::report` hands the application for an error of this kind:
-/// `<connection-reset>`, `<broken-pipe>`, `<timed-out>`... A read timeout is
-/// `<timed-out>` whether the system says `WouldBlock` (Unix) or `TimedOut` (Windows).
-/// A scenario can list the reports of the kinds in `REPORTED` among its messages.
-pub fn report(kind: io::ErrorKind) -> Vec<u8> {
-    let kind = match kind {
-        io::ErrorKind::WouldBlock => io::ErrorKind::TimedOut,
-        other => other,
-    };
-    format!("<{}>", super::error_kind_name(kind)).into_bytes()
-}
-
-/// True if `message` is a report a scenario can list (see `report`), not data.
-pub fn is_report(message: &[u8]) -> bool {
-    message.first() == Some(&b'<') && REPORTED.iter().any(|&kind| report(kind) == message)
 }
 
 /// std's `BufWriter` default capacity.

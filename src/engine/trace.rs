@@ -287,7 +287,7 @@ impl Outcome {
                 index,
                 expected: Some(expected),
                 got,
-            } if super::sock::is_report(expected) => format!(
+            } if super::report::is_report(expected) => format!(
                 "wrong: message {} is {} but the report {} was expected",
                 index + 1,
                 quote(got),
