@@ -8,7 +8,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::trace::{Event, Mode, Role, Side, causal_indices};
+use super::trace::{Call, CallResult, Event, Mode, Role, Side, causal_indices};
 
 /// The four one-way byte paths of a side: sender → relay → receiver, and back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,13 +117,17 @@ pub(crate) enum Activity {
 /// read a little ahead while a program is still inside a large `write()`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Wire {
-    pub written: u64,
-    pub read: u64,
+    written: u64,
+    read: u64,
     /// The writer shut down or closed its side.
-    pub closed: bool,
+    closed: bool,
 }
 
 impl Wire {
+    /// The writer shut down or closed its side.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
     pub fn in_flight(&self) -> u64 {
         self.written.saturating_sub(self.read)
     }
@@ -203,36 +207,90 @@ pub enum LiveEvent {
     },
 }
 
+/// The side's shared board. Its fields are private: other threads change it only
+/// through the transitions below, so what stuck detection relies on is kept here.
 pub(crate) struct State {
-    pub activity: [Activity; 2],
-    pub wires: [Wire; 4],
-    pub links: [LinkState; 2],
-    pub stop: Option<Stop>,
-    pub events: Vec<Event>,
-    pub calls: u32,
+    activity: [Activity; 2],
+    wires: [Wire; 4],
+    links: [LinkState; 2],
+    stop: Option<Stop>,
+    events: Vec<Event>,
+    calls: u32,
     /// `Some(n)`: stepping, `n` calls may start. `None`: free running.
-    pub permits: Option<u32>,
+    permits: Option<u32>,
     /// Counts recorded calls: the backstop's sign that something moved.
-    pub progress: u64,
-    pub delivered: Vec<Vec<u8>>,
+    progress: u64,
+    delivered: Vec<Vec<u8>>,
     /// Per actor: its socket has a read timeout, so a `read()` returns by itself.
-    pub timed_reads: [bool; 2],
+    timed_reads: [bool; 2],
     /// Events sent to the observer so far (the first `announced` of `events`).
-    pub announced: usize,
+    announced: usize,
 }
 
 impl State {
     pub fn wire(&self, id: WireId) -> &Wire {
         &self.wires[id as usize]
     }
-    pub fn wire_mut(&mut self, id: WireId) -> &mut Wire {
-        &mut self.wires[id as usize]
-    }
     pub fn activity(&self, actor: Actor) -> Activity {
         self.activity[actor as usize]
     }
     pub fn link(&self, link: LinkId) -> LinkState {
         self.links[link as usize]
+    }
+    /// Why the side was stopped, if it was.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stop
+    }
+    /// Every call recorded so far, in the order recorded.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+    /// Every message and report the receiver delivered, in order.
+    pub fn delivered(&self) -> &[Vec<u8>] {
+        &self.delivered
+    }
+    /// Calls recorded so far: changes whenever something moved.
+    pub fn progress(&self) -> u64 {
+        self.progress
+    }
+    /// Calls start only when the controller steps.
+    pub fn is_stepping(&self) -> bool {
+        self.permits.is_some()
+    }
+
+    /// `bytes` more were written to `wire` (by a program, or by the relay before
+    /// it writes them, so that a read never sees uncounted bytes).
+    pub fn count_written(&mut self, wire: WireId, bytes: usize) {
+        self.wires[wire as usize].written += bytes as u64;
+    }
+    /// `bytes` more were read from `wire`.
+    pub fn count_read(&mut self, wire: WireId, bytes: usize) {
+        self.wires[wire as usize].read += bytes as u64;
+    }
+    /// The writer of `wire` shut it down or closed it: a read there will not wait.
+    pub fn close_wire(&mut self, wire: WireId) {
+        self.wires[wire as usize].closed = true;
+    }
+    /// The actor's socket now has (or no longer has) a read timeout: a read with
+    /// one returns by itself, so it is never stuck.
+    pub fn set_timed_reads(&mut self, actor: Actor, timed: bool) {
+        self.timed_reads[actor as usize] = timed;
+    }
+    /// The actor's call returned: it runs its own code until its next call.
+    pub fn call_returned(&mut self, actor: Actor) {
+        self.activity[actor as usize] = Activity::Running;
+    }
+    /// The actor's program returned (or was stopped) and its socket is closed.
+    pub fn actor_done(&mut self, actor: Actor) {
+        self.activity[actor as usize] = Activity::Done;
+    }
+    /// The relay says what it now waits for on `link`.
+    pub fn set_link(&mut self, link: LinkId, state: LinkState) {
+        self.links[link as usize] = state;
+    }
+    /// Stops the side; the first reason wins.
+    pub fn stop(&mut self, reason: Stop) {
+        self.stop.get_or_insert(reason);
     }
 
     /// The writer of a link cannot send more without something happening first.
@@ -490,9 +548,7 @@ impl Monitor {
 
     /// Stops the side (the first reason wins).
     pub fn stop(&self, reason: Stop) {
-        self.update(|state| {
-            state.stop.get_or_insert(reason);
-        });
+        self.update(|state| state.stop(reason));
     }
 
     /// Records a completed call. Its news goes to the observer at once, except when
@@ -512,6 +568,23 @@ impl Monitor {
             }
             state.announced = state.events.len();
         }
+    }
+
+    /// The receiver hands the application one message (or report): delivered and
+    /// recorded at once, so the two never disagree.
+    pub fn deliver(&self, message: &[u8], line: Option<u32>) {
+        self.update(|state| {
+            state.delivered.push(message.to_vec());
+            let event = Event::new(
+                Role::Receiver,
+                Call::Deliver,
+                message.len(),
+                message,
+                CallResult::Ok,
+                line,
+            );
+            self.record(state, event);
+        });
     }
 
     /// Sends the observer the calls it has not heard of, in the order of
@@ -578,7 +651,7 @@ impl Monitor {
         state.calls += 1;
         if state.calls > self.limits.max_calls {
             let stop = Stop::Spinning { line };
-            state.stop.get_or_insert(stop);
+            state.stop(stop);
             self.changed.notify_all();
             return Err(stop);
         }

@@ -56,7 +56,7 @@ pub(crate) fn run_link(
     if upstream.set_read_timeout(Some(READ_POLL)).is_ok() {
         let _ = relay(monitor, &plan, &mut upstream, &mut downstream);
     }
-    monitor.update(|state| state.links[link as usize] = LinkState::Finished);
+    monitor.update(|state| state.set_link(link, LinkState::Finished));
 }
 
 const READ_POLL: Duration = Duration::from_millis(2);
@@ -121,7 +121,6 @@ fn relay(
     downstream: &mut TcpStream,
 ) -> Result<(), LinkEnd> {
     let link = plan.link;
-    let index = link as usize;
     let mut rng = ChaCha8Rng::seed_from_u64(plan.free_run.map_or(0, |(_, seed)| seed));
     let mut pending: Vec<u8> = Vec::new();
     // Stream offset of pending[0].
@@ -155,7 +154,7 @@ fn relay(
                     Gather::ReaderGone
                 } else if up.in_flight() > 0 {
                     Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
-                } else if up.closed {
+                } else if up.closed() {
                     Gather::EndOfStream
                 } else if writing {
                     Gather::ReadAhead(want.min(buf.len()))
@@ -165,10 +164,10 @@ fn relay(
                 {
                     Gather::Short
                 } else {
-                    state.links[index] = LinkState::Gathering { pending: held };
+                    state.set_link(link, LinkState::Gathering { pending: held });
                     return None;
                 };
-                state.links[index] = LinkState::Busy;
+                state.set_link(link, LinkState::Busy);
                 Some(step)
             })?;
             match step {
@@ -182,7 +181,7 @@ fn relay(
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
+                    monitor.update(|state| state.count_read(link.upstream(), got));
                     if got == 0 {
                         end_of_stream = true;
                     }
@@ -190,7 +189,7 @@ fn relay(
                 }
                 Gather::ReadAhead(n) => match upstream.read(&mut buf[..n]) {
                     Ok(got) => {
-                        monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
+                        monitor.update(|state| state.count_read(link.upstream(), got));
                         end_of_stream = got == 0;
                         pending.extend_from_slice(&buf[..got]);
                     }
@@ -210,7 +209,7 @@ fn relay(
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
+                    monitor.update(|state| state.count_read(link.upstream(), got));
                     pending.extend_from_slice(&buf[..got]);
                     end_of_stream = got == 0;
                 }
@@ -236,7 +235,7 @@ fn relay(
             // the reader meets it in recv() whatever it does meanwhile.
             wait_for_reader(monitor, plan, was_reset)?;
             monitor.update(|state| {
-                state.wire_mut(link.downstream()).closed = true;
+                state.close_wire(link.downstream());
                 if was_reset && plan.record {
                     let event = Event::new(Role::Relay, Call::Abort, 0, &[], CallResult::Ok, None);
                     monitor.record(state, event);
@@ -260,10 +259,10 @@ fn wait_for_reader(monitor: &Monitor, plan: &LinkPlan<'_>, in_turn: bool) -> Res
     let lockstep = plan.free_run.is_none() && in_turn;
     let reader_gone = monitor.wait_for(|state| {
         if lockstep && !state.reader_is_ready(link) {
-            state.links[link as usize] = LinkState::Holding;
+            state.set_link(link, LinkState::Holding);
             return None;
         }
-        state.links[link as usize] = LinkState::Busy;
+        state.set_link(link, LinkState::Busy);
         Some(state.activity(link.reader()) == Activity::Done)
     })?;
     if reader_gone {
@@ -287,10 +286,10 @@ fn refuse(monitor: &Monitor, plan: &LinkPlan<'_>, upstream: &TcpStream) -> Resul
             return Some(false);
         }
         if state.link(reverse) != LinkState::Finished {
-            state.links[link as usize] = LinkState::Refusing;
+            state.set_link(link, LinkState::Refusing);
             return None;
         }
-        state.links[link as usize] = LinkState::Busy;
+        state.set_link(link, LinkState::Busy);
         Some(true)
     })?;
     if writer_is_there {
@@ -320,7 +319,7 @@ fn deliver(
     wait_for_reader(monitor, plan, true)?;
     monitor.update(|state| {
         // Count before writing, so a reader can never have read uncounted bytes.
-        state.wire_mut(plan.link.downstream()).written += piece.len() as u64;
+        state.count_written(plan.link.downstream(), piece.len());
         if plan.record {
             let event = Event {
                 offset: Some(offset),

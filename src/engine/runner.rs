@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::EngineError;
 use super::cut::{CutPlan, Framing};
 use super::monitor::{
-    Activity, Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
+    Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
 };
 use super::relay::{LinkPlan, run_link};
 use super::report::{error_kind_name, is_report};
@@ -349,17 +349,17 @@ fn run_side(
     let state = monitor.lock();
     let outcome = classify(
         messages.expected,
-        &state.delivered,
-        state.stop,
+        state.delivered(),
+        state.stopped(),
         &sender,
         &receiver,
-        &state.events,
+        state.events(),
         monitor.limits.quiet_ms,
     );
     Ok(SideTrace {
         side: monitor.side,
-        events: causal_order(state.events.clone(), mode),
-        delivered: state.delivered.clone(),
+        events: causal_order(state.events().to_vec(), mode),
+        delivered: state.delivered().to_vec(),
         outcome,
     })
 }
@@ -413,7 +413,12 @@ fn run_direct(
     tuning: SocketTuning,
 ) -> Result<(ActorEnd, ActorEnd), EngineError> {
     let (sender_end, receiver_end) = loopback_pair(tuning)?;
-    monitor.update(|state| state.links = [LinkState::Finished; 2]);
+    // No relay: both of its links are finished from the start.
+    monitor.update(|state| {
+        for link in [LinkId::Forward, LinkId::Backward] {
+            state.set_link(link, LinkState::Finished);
+        }
+    });
     let slots: [WakerSlot; 2] = [
         Arc::new(Mutex::new(Some(clone(&sender_end)?))),
         Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
@@ -549,7 +554,7 @@ fn run_actor(
         let mut sock = sock;
         code(&mut sock)
     }));
-    monitor.update(|state| state.activity[actor as usize] = Activity::Done);
+    monitor.update(|state| state.actor_done(actor));
     match result {
         Ok(Ok(())) => ActorEnd::Returned,
         Ok(Err(error)) => ActorEnd::Failed(error),
@@ -577,20 +582,20 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
     let mut quiet = Duration::ZERO;
     let mut last_look = Instant::now();
     let mut state = monitor.lock();
-    let mut seen = state.progress;
+    let mut seen = state.progress();
     loop {
-        if state.stop.is_some() {
+        if state.stopped().is_some() {
             break;
         }
         if state.all_done() {
-            state.stop = Some(Stop::Finished);
+            state.stop(Stop::Finished);
             break;
         }
         if let Some((role, line)) = state.stuck(monitor.lockstep) {
-            state.stop = Some(Stop::Stuck { role, line });
+            state.stop(Stop::Stuck { role, line });
             break;
         }
-        if state.permits.is_some() && state.settled(monitor.lockstep) {
+        if state.is_stepping() && state.settled(monitor.lockstep) {
             // The step is over: tell the observer what it did.
             monitor.announce_held(&mut state);
         }
@@ -598,13 +603,13 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
         quiet += now.duration_since(last_look).min(2 * LOOK_EVERY);
         last_look = now;
         // Waiting for the user to step is not being stuck.
-        if state.progress != seen || state.waits_for_user() {
-            seen = state.progress;
+        if state.progress() != seen || state.waits_for_user() {
+            seen = state.progress();
             quiet = Duration::ZERO;
         }
         if quiet >= quiet_limit {
             let (role, line) = state.waiting_actor().unwrap_or((Role::Receiver, None));
-            state.stop = Some(Stop::TimeLimit { role, line });
+            state.stop(Stop::TimeLimit { role, line });
             break;
         }
         state = monitor.wait_change(state, LOOK_EVERY);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rustix::event::{PollFd, PollFlags, poll};
 use socket2::SockRef;
 
-use super::monitor::{Activity, Actor, CallKind, LinkState, Monitor, Stop, WireId};
+use super::monitor::{Actor, CallKind, LinkState, Monitor, Stop, WireId};
 use super::report::{error_kind_name, report};
 use super::trace::{Call, CallResult, Event};
 
@@ -217,9 +217,7 @@ impl Sock {
             &buf[..moved],
             &result,
             line,
-            |state| {
-                state.wire_mut(self.out_wire).written += moved as u64;
-            },
+            |state| state.count_written(self.out_wire, moved),
         );
         result
     }
@@ -242,9 +240,7 @@ impl Sock {
             &buf[..moved],
             &result,
             line,
-            |state| {
-                state.wire_mut(self.in_wire).read += moved as u64;
-            },
+            |state| state.count_read(self.in_wire, moved),
         );
         if end_of_stream {
             self.reads_after_eof += 1;
@@ -327,7 +323,7 @@ impl Sock {
         let closes_output = matches!(how, Shutdown::Write | Shutdown::Both);
         self.finish(Call::Shutdown, 0, &[], &result, line, |state| {
             if closes_output {
-                state.wire_mut(self.out_wire).closed = true;
+                state.close_wire(self.out_wire);
             }
         });
         result.map(|_| ())
@@ -347,7 +343,7 @@ impl Sock {
         let actor = self.actor;
         self.finish(Call::SetTimeout, 0, &[], &result, line, |state| {
             // A read that will time out can always move: it is never stuck.
-            state.timed_reads[actor as usize] = timed;
+            state.set_timed_reads(actor, timed);
         });
         result.map(|_| ())
     }
@@ -364,8 +360,7 @@ impl Sock {
             None => self.stream().map(|_| 0),
             Some(stream) => {
                 // The stream ends here; say so before the peer can see it.
-                self.monitor
-                    .update(|state| state.wire_mut(self.out_wire).closed = true);
+                self.monitor.update(|state| state.close_wire(self.out_wire));
                 let linger = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
                 // The runner's handle closes first, so the close below is the last
                 // one: only the last close of a socket sends the RST.
@@ -403,8 +398,8 @@ impl Sock {
         count: impl FnOnce(&mut super::monitor::State),
     ) {
         let stopped = self.monitor.update(|state| {
-            state.activity[self.actor as usize] = Activity::Running;
-            if state.stop.is_some() {
+            state.call_returned(self.actor);
+            if state.stopped().is_some() {
                 // The runner shut the socket down to wake this call: not a real result.
                 return true;
             }
@@ -439,8 +434,7 @@ impl Drop for Sock {
     fn drop(&mut self) {
         if let Some(stream) = &self.stream {
             // Closing sends end of stream; say so before the peer can see it.
-            self.monitor
-                .update(|state| state.wire_mut(self.out_wire).closed = true);
+            self.monitor.update(|state| state.close_wire(self.out_wire));
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
@@ -488,7 +482,7 @@ impl Inbox {
 
     /// Every message and report delivered so far, in order.
     pub fn delivered(&self) -> Vec<Vec<u8>> {
-        self.monitor.lock().delivered.clone()
+        self.monitor.lock().delivered().to_vec()
     }
 
     /// The receiver found that the connection failed, and tells the application how.
@@ -507,18 +501,7 @@ impl Inbox {
     #[track_caller]
     pub fn deliver(&mut self, message: &[u8]) {
         let line = teaching_line(Location::caller());
-        self.monitor.update(|state| {
-            state.delivered.push(message.to_vec());
-            let event = Event::new(
-                super::trace::Role::Receiver,
-                Call::Deliver,
-                message.len(),
-                message,
-                CallResult::Ok,
-                line,
-            );
-            self.monitor.record(state, event);
-        });
+        self.monitor.deliver(message, line);
     }
 }
 
