@@ -36,7 +36,7 @@ impl Lesson {
             &(self.scenario)(),
             self.naive,
             self.correct,
-            options,
+            self.options(options),
         )
     }
 
@@ -47,8 +47,17 @@ impl Lesson {
             &(self.scenario)(),
             self.naive,
             self.correct,
-            options,
+            self.options(options),
         )
+    }
+
+    /// `options` for a run of this lesson: the calls made in its source file record
+    /// their lines.
+    pub fn options(&self, options: RunOptions) -> RunOptions {
+        RunOptions {
+            teaching_file: Some(self.source_path),
+            ..options
+        }
     }
 
     /// Runs the lesson in lockstep with seeds `1..=seeds` and returns every run in

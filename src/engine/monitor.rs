@@ -4,6 +4,7 @@
 //! (stuck) instead of guessing from a timeout, and lets the relay deliver pieces in
 //! lockstep with the receiver's reads.
 
+use std::panic::Location;
 use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -463,6 +464,8 @@ pub(crate) struct Monitor {
     pub limits: Limits,
     pub mode: Mode,
     pub lockstep: bool,
+    /// The file the programs are written in (as `file!()` names it).
+    teaching_file: Option<&'static str>,
     state: Mutex<State>,
     changed: Condvar,
     observer: Option<Mutex<Sender<LiveEvent>>>,
@@ -475,6 +478,7 @@ impl Monitor {
         mode: Mode,
         stepping: bool,
         observer: Option<Sender<LiveEvent>>,
+        teaching_file: Option<&'static str>,
     ) -> Self {
         Monitor {
             side,
@@ -482,6 +486,7 @@ impl Monitor {
             limits,
             mode,
             lockstep: mode == Mode::Lockstep,
+            teaching_file,
             state: Mutex::new(State {
                 activity: [Activity::Running; 2],
                 wires: [Wire::default(); 4],
@@ -498,6 +503,24 @@ impl Monitor {
             changed: Condvar::new(),
             observer: observer.map(Mutex::new),
         }
+    }
+
+    /// The monitor of a socket used on its own (`Sock::plain`): nobody reads it.
+    pub fn plain() -> Self {
+        Monitor::new(
+            Side::Correct,
+            Limits::default(),
+            Mode::Direct,
+            false,
+            None,
+            None,
+        )
+    }
+
+    /// The line a call made at `site` records: its line when it is in the teaching
+    /// file, none when the call comes from anywhere else (std, the engine, a test).
+    pub fn line_of(&self, site: &Location<'_>) -> Option<u32> {
+        (Some(site.file()) == self.teaching_file).then(|| site.line())
     }
 
     /// Locks the state. A panic while holding the lock cannot leave counters

@@ -93,6 +93,10 @@ pub struct RunOptions {
     pub stepping: bool,
     /// Receives every call as it completes.
     pub observer: Option<Sender<LiveEvent>>,
+    /// The file the programs are written in, as `file!()` names it there: each
+    /// call made from that file records its line (see `Event::line`). Calls made
+    /// anywhere else (std's `write_all`, a test's own code) record none.
+    pub teaching_file: Option<&'static str>,
 }
 
 /// A run in progress.
@@ -141,6 +145,7 @@ pub fn start(
             options.mode,
             options.stepping,
             options.observer.clone(),
+            options.teaching_file,
         ))
     });
     let mut threads = [None, None];

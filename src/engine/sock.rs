@@ -37,12 +37,28 @@ fn cancel() -> ! {
     std::panic::resume_unwind(Box::new(Cancelled))
 }
 
-/// The line of the call site, when it is in the teaching code.
-fn teaching_line(location: &Location<'_>) -> Option<u32> {
-    location
-        .file()
-        .contains("teaching")
-        .then(|| location.line())
+/// Where a call was made: the caller of a `#[track_caller]` method.
+type Site = &'static Location<'static>;
+
+/// Calls `call` with how much of `len` bytes is done so far, until it has moved
+/// them all: the loop of `write_all` and `read_exact`. A call moving nothing ends
+/// it with `stalled` (`WriteZero`, `UnexpectedEof`); an interrupted call is made
+/// again. Returns how many bytes moved, even when it failed.
+fn move_all(
+    len: usize,
+    stalled: io::ErrorKind,
+    mut call: impl FnMut(usize) -> io::Result<usize>,
+) -> (usize, io::Result<()>) {
+    let mut done = 0;
+    while done < len {
+        match call(done) {
+            Ok(0) => return (done, Err(stalled.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
 }
 
 /// Makes the system call again while a signal interrupts it (EINTR). No lesson
@@ -119,13 +135,7 @@ impl Sock {
     /// Its calls are real and recorded, as in a run; nobody reads the record.
     /// For running teaching code against plain peers (`std::net` on the other end).
     pub fn plain(stream: TcpStream, pacing: Pacing) -> Self {
-        let monitor = Arc::new(Monitor::new(
-            super::trace::Side::Correct,
-            super::monitor::Limits::default(),
-            super::trace::Mode::Direct,
-            false,
-            None,
-        ));
+        let monitor = Arc::new(Monitor::plain());
         let mut sock = Sock::new(stream, monitor, Actor::Sender, WireId::BackDown, WireId::Up);
         sock.pacing = pacing;
         sock
@@ -201,7 +211,11 @@ impl Sock {
     /// than `buf.len()`.
     #[track_caller]
     pub fn send(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let line = teaching_line(Location::caller());
+        self.send_from(Location::caller(), buf)
+    }
+
+    fn send_from(&mut self, site: Site, buf: &[u8]) -> io::Result<usize> {
+        let line = self.monitor.line_of(site);
         self.begin(CallKind::Write(self.out_wire), line);
         if self.settle_writes {
             self.settle();
@@ -226,7 +240,11 @@ impl Sock {
     /// the peer closed its side.
     #[track_caller]
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let line = teaching_line(Location::caller());
+        self.recv_from(Location::caller(), buf)
+    }
+
+    fn recv_from(&mut self, site: Site, buf: &mut [u8]) -> io::Result<usize> {
+        let line = self.monitor.line_of(site);
         self.begin(CallKind::Read(self.in_wire), line);
         let result = self
             .pace()
@@ -257,7 +275,7 @@ impl Sock {
     /// and also when the connection has failed (the next write says how).
     #[track_caller]
     pub fn wait_writable(&mut self) -> io::Result<()> {
-        let line = teaching_line(Location::caller());
+        let line = self.monitor.line_of(Location::caller());
         self.begin(CallKind::Other, line);
         let result = self.pace().and_then(|()| self.stream()).and_then(|stream| {
             uninterrupted(|| {
@@ -271,16 +289,12 @@ impl Sock {
 
     /// Calls `send()` until every byte is accepted.
     #[track_caller]
-    pub fn send_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.send(buf) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+    pub fn send_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let site = Location::caller();
+        move_all(buf.len(), io::ErrorKind::WriteZero, |done| {
+            self.send_from(site, &buf[done..])
+        })
+        .1
     }
 
     /// `std::io::Write::write_all`: the same loop as `send_all`. Defined here so the
@@ -292,16 +306,12 @@ impl Sock {
 
     /// Calls `recv()` until `buf` is full; end of stream first is `UnexpectedEof`.
     #[track_caller]
-    pub fn recv_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.recv(buf) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => buf = &mut buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+    pub fn recv_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let site = Location::caller();
+        move_all(buf.len(), io::ErrorKind::UnexpectedEof, |done| {
+            self.recv_from(site, &mut buf[done..])
+        })
+        .1
     }
 
     /// `std::io::Read::read_exact`: the same loop as `recv_exact`. Defined here so
@@ -314,7 +324,7 @@ impl Sock {
     /// Shuts down one or both directions: `Shutdown::Write` sends end of stream.
     #[track_caller]
     pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
-        let line = teaching_line(Location::caller());
+        let line = self.monitor.line_of(Location::caller());
         self.begin(CallKind::Other, line);
         let result = self
             .stream()
@@ -333,7 +343,7 @@ impl Sock {
     /// fails with `WouldBlock` (EAGAIN) on Unix, `TimedOut` on Windows. `None`: wait forever.
     #[track_caller]
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let line = teaching_line(Location::caller());
+        let line = self.monitor.line_of(Location::caller());
         self.begin(CallKind::Other, line);
         let result = self
             .stream()
@@ -354,7 +364,7 @@ impl Sock {
     /// with `NotConnected`.
     #[track_caller]
     pub fn abort(&mut self) -> io::Result<()> {
-        let line = teaching_line(Location::caller());
+        let line = self.monitor.line_of(Location::caller());
         self.begin(CallKind::Other, line);
         let result = match self.stream.take() {
             None => self.stream().map(|_| 0),
@@ -471,13 +481,7 @@ impl Inbox {
 
     /// An inbox on its own, for teaching code run on a `Sock::plain`.
     pub fn plain() -> Self {
-        Inbox::new(Arc::new(Monitor::new(
-            super::trace::Side::Correct,
-            super::monitor::Limits::default(),
-            super::trace::Mode::Direct,
-            false,
-            None,
-        )))
+        Inbox::new(Arc::new(Monitor::plain()))
     }
 
     /// Every message and report delivered so far, in order.
@@ -500,7 +504,7 @@ impl Inbox {
     /// The receiver has framed one whole message.
     #[track_caller]
     pub fn deliver(&mut self, message: &[u8]) {
-        let line = teaching_line(Location::caller());
+        let line = self.monitor.line_of(Location::caller());
         self.monitor.deliver(message, line);
     }
 }
@@ -524,13 +528,17 @@ impl BufferedSock<'_> {
     /// fit; a `buf` as large as the whole buffer goes straight to the socket.
     #[track_caller]
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_from(Location::caller(), buf)
+    }
+
+    fn write_from(&mut self, site: Site, buf: &[u8]) -> io::Result<usize> {
         if self.buf.len() + buf.len() > self.capacity {
-            self.flush_buf()?;
+            self.flush_from(site)?;
         }
         if buf.len() >= self.capacity {
-            return self.sock.send(buf);
+            return self.sock.send_from(site, buf);
         }
-        let line = teaching_line(Location::caller());
+        let line = self.sock.monitor.line_of(site);
         self.sock.begin(CallKind::Other, line);
         self.buf.extend_from_slice(buf);
         let accepted = Ok(buf.len());
@@ -541,22 +549,18 @@ impl BufferedSock<'_> {
 
     /// Calls `write()` until all of `buf` is buffered or sent.
     #[track_caller]
-    pub fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+    pub fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let site = Location::caller();
+        move_all(buf.len(), io::ErrorKind::WriteZero, |done| {
+            self.write_from(site, &buf[done..])
+        })
+        .1
     }
 
     /// Sends everything buffered, with as many `send()` calls as it takes.
     #[track_caller]
     pub fn flush(&mut self) -> io::Result<()> {
-        self.flush_buf()
+        self.flush_from(Location::caller())
     }
 
     /// The bytes written but not yet sent.
@@ -569,25 +573,11 @@ impl BufferedSock<'_> {
         self.sock
     }
 
-    #[track_caller]
-    fn flush_buf(&mut self) -> io::Result<()> {
-        let line = teaching_line(Location::caller());
-        let mut written = 0;
-        let mut result = Ok(());
-        while written < self.buf.len() {
-            match self.sock.send(&self.buf[written..]) {
-                Ok(0) => {
-                    result = Err(io::ErrorKind::WriteZero.into());
-                    break;
-                }
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+    fn flush_from(&mut self, site: Site) -> io::Result<()> {
+        let line = self.sock.monitor.line_of(site);
+        let (written, result) = move_all(self.buf.len(), io::ErrorKind::WriteZero, |done| {
+            self.sock.send_from(site, &self.buf[done..])
+        });
         // What was sent leaves the buffer even if the rest failed, as in BufWriter.
         let sent: Vec<u8> = self.buf.drain(..written).collect();
         let recorded = match &result {
@@ -623,7 +613,8 @@ impl Drop for BufferedSock<'_> {
         // As BufWriter does: flush what is left, unless unwinding (a stopped run is
         // unwinding; its bytes stay where they were, in user space).
         if !self.buf.is_empty() && !std::thread::panicking() {
-            let _ = self.flush_buf();
+            // Not a call the teaching code wrote: the site is this line, no line of its.
+            let _ = self.flush_from(Location::caller());
         }
     }
 }

@@ -203,6 +203,7 @@ impl App {
             mode: self.mode,
             stepping: true,
             observer: Some(tx),
+            ..RunOptions::default()
         };
         match self.lesson().start(options) {
             Ok(handle) => {
