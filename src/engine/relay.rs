@@ -95,6 +95,38 @@ fn reset(stream: &TcpStream) -> std::io::Result<()> {
     socket.connect(&unspec)
 }
 
+/// How the upstream's stream ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StreamEnd {
+    /// A close (FIN).
+    Closed,
+    /// A reset (RST): the writer aborted the connection.
+    Reset,
+}
+
+/// One read of upstream into `pending`, the bytes counted as read: how the stream
+/// ended, if this read found its end. A read that returned for no reason of the
+/// peer's (see `is_timeout`) brings nothing, and the relay looks again.
+fn read_upstream(
+    monitor: &Monitor,
+    link: LinkId,
+    upstream: &mut TcpStream,
+    buf: &mut [u8],
+    pending: &mut Vec<u8>,
+) -> Result<Option<StreamEnd>, LinkEnd> {
+    match upstream.read(buf) {
+        Ok(0) if !buf.is_empty() => Ok(Some(StreamEnd::Closed)),
+        Ok(got) => {
+            monitor.update(|state| state.count_read(link.upstream(), got));
+            pending.extend_from_slice(&buf[..got]);
+            Ok(None)
+        }
+        Err(e) if is_timeout(&e) => Ok(None),
+        Err(e) if is_reset(&e) => Ok(Some(StreamEnd::Reset)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Debug)]
 enum LinkEnd {
     Stopped,
@@ -125,9 +157,7 @@ fn relay(
     let mut pending: Vec<u8> = Vec::new();
     // Stream offset of pending[0].
     let mut offset = 0usize;
-    let mut end_of_stream = false;
-    // The stream ended with a reset (RST) rather than a close (FIN).
-    let mut was_reset = false;
+    let mut ended: Option<StreamEnd> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let target = plan.cuts.iter().copied().find(|&cut| cut > offset);
@@ -137,7 +167,7 @@ fn relay(
         // the write has returned, so the calls happen in the same order every time.
         let mut short = false;
         let lockstep = plan.free_run.is_none();
-        while !end_of_stream && !short {
+        while ended.is_none() && !short {
             let covered = target.is_some_and(|t| offset + pending.len() >= t);
             let want = match target {
                 Some(t) if !covered => t - offset - pending.len(),
@@ -171,47 +201,13 @@ fn relay(
                 Some(step)
             })?;
             match step {
-                Gather::Read(n) => {
-                    let got = match upstream.read(&mut buf[..n]) {
-                        Ok(got) => got,
-                        Err(e) if is_timeout(&e) => continue,
-                        Err(e) if is_reset(&e) => {
-                            (end_of_stream, was_reset) = (true, true);
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    monitor.update(|state| state.count_read(link.upstream(), got));
-                    if got == 0 {
-                        end_of_stream = true;
-                    }
-                    pending.extend_from_slice(&buf[..got]);
+                Gather::Read(n) | Gather::ReadAhead(n) => {
+                    ended = read_upstream(monitor, link, upstream, &mut buf[..n], &mut pending)?;
                 }
-                Gather::ReadAhead(n) => match upstream.read(&mut buf[..n]) {
-                    Ok(got) => {
-                        monitor.update(|state| state.count_read(link.upstream(), got));
-                        end_of_stream = got == 0;
-                        pending.extend_from_slice(&buf[..got]);
-                    }
-                    Err(e) if is_timeout(&e) => {}
-                    Err(e) if is_reset(&e) => (end_of_stream, was_reset) = (true, true),
-                    Err(e) => return Err(e.into()),
-                },
                 Gather::EndOfStream => {
                     // Every counted byte has been read, so this read sees the close
                     // (or times out if the close is a moment away: then look again).
-                    let got = match upstream.read(&mut buf[..1]) {
-                        Ok(got) => got,
-                        Err(e) if is_timeout(&e) => continue,
-                        Err(e) if is_reset(&e) => {
-                            (end_of_stream, was_reset) = (true, true);
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    monitor.update(|state| state.count_read(link.upstream(), got));
-                    pending.extend_from_slice(&buf[..got]);
-                    end_of_stream = got == 0;
+                    ended = read_upstream(monitor, link, upstream, &mut buf[..1], &mut pending)?;
                 }
                 Gather::Short => short = true,
                 Gather::Covered => break,
@@ -228,7 +224,10 @@ fn relay(
             pending.drain(..len);
             offset += len;
         }
-        if end_of_stream && pending.is_empty() {
+        if let Some(end) = ended
+            && pending.is_empty()
+        {
+            let was_reset = end == StreamEnd::Reset;
             // Pass the end of stream on: a close as a close (FIN), as soon as every
             // piece before it is written (a reader sees it only after reading them
             // anyway); a reset as a reset (RST), in its turn like a piece, so that
