@@ -157,9 +157,7 @@ pub fn start(
         let messages = scenario.messages.clone();
         let data = data.clone();
         let cuts = cuts.clone();
-        let seed = options.seed;
-        let mode = options.mode;
-        let tuning = scenario.sender_socket;
+        let (seed, mode, tuning) = (options.seed, options.mode, scenario.sender_socket);
         let handle = thread::Builder::new()
             .name(format!("{}-side", side.name()))
             .spawn(move || {
@@ -167,7 +165,13 @@ pub fn start(
                     expected: &messages,
                     sent: &data,
                 };
-                let result = run_side(&monitor, program, messages, &cuts, mode, seed, tuning);
+                let route = Route {
+                    mode,
+                    cuts: &cuts,
+                    seed,
+                    tuning,
+                };
+                let result = run_side(&monitor, program, messages, route);
                 if result.is_err() {
                     // A side that could not set up still ends: its watcher waits for this.
                     monitor.announce_finished();
@@ -336,20 +340,27 @@ fn clone(stream: &TcpStream) -> Result<TcpStream, EngineError> {
     stream.try_clone().map_err(EngineError::Socket)
 }
 
+/// How a side's bytes travel from its sender to its receiver.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    mode: Mode,
+    /// Where the relay cuts the stream.
+    cuts: &'a [usize],
+    /// Seeds the relay's pauses in free-run.
+    seed: u64,
+    tuning: SocketTuning,
+}
+
 fn run_side(
     monitor: &Arc<Monitor>,
     program: Program,
     messages: Messages<'_>,
-    cuts: &[usize],
-    mode: Mode,
-    seed: u64,
-    tuning: SocketTuning,
+    route: Route<'_>,
 ) -> Result<SideTrace, EngineError> {
+    let mode = route.mode;
     let (sender, receiver) = match mode {
-        Mode::Direct => run_direct(monitor, program, messages, tuning)?,
-        Mode::Lockstep | Mode::FreeRun => {
-            run_relayed(monitor, program, messages, cuts, mode, seed, tuning)?
-        }
+        Mode::Direct => run_direct(monitor, program, messages, route.tuning)?,
+        Mode::Lockstep | Mode::FreeRun => run_relayed(monitor, program, messages, route)?,
     };
     let state = monitor.lock();
     let outcome = classify(
@@ -407,6 +418,72 @@ fn join_actor(
         .unwrap_or(ActorEnd::Panicked(format!("{name} thread"))))
 }
 
+/// The programs' two sockets, each with the runner's handle on it in a slot (see
+/// `WakerSlot`). The sender writes the `Up` wire and reads `sender_reads`; the
+/// receiver writes `BackUp` (replies) and reads `receiver_reads`.
+fn teaching_socks(
+    monitor: &Arc<Monitor>,
+    [sender_end, receiver_end]: [TcpStream; 2],
+    [sender_reads, receiver_reads]: [WireId; 2],
+    settle_writes: bool,
+) -> Result<([Sock; 2], [WakerSlot; 2]), EngineError> {
+    let slots: [WakerSlot; 2] = [
+        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
+        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
+    ];
+    let socks = [
+        Sock::new(
+            sender_end,
+            Arc::clone(monitor),
+            Actor::Sender,
+            sender_reads,
+            WireId::Up,
+        )
+        .with_waker(Arc::clone(&slots[0]))
+        .settling_writes(settle_writes),
+        Sock::new(
+            receiver_end,
+            Arc::clone(monitor),
+            Actor::Receiver,
+            receiver_reads,
+            WireId::BackUp,
+        )
+        .with_waker(Arc::clone(&slots[1])),
+    ];
+    Ok((socks, slots))
+}
+
+/// A thread of the relay, or why it could not start.
+type RelayThread<'scope> = io::Result<thread::ScopedJoinHandle<'scope, ()>>;
+
+/// Runs the programs on `socks`, beside the relay threads `spawn_relays` starts,
+/// supervises the side until it ends, and waits for every thread.
+fn run_threads<'env>(
+    monitor: &'env Arc<Monitor>,
+    program: Program,
+    messages: Messages<'env>,
+    (socks, slots): ([Sock; 2], [WakerSlot; 2]),
+    wakers: &[TcpStream],
+    spawn_relays: impl for<'scope> FnOnce(
+        &'scope thread::Scope<'scope, 'env>,
+    ) -> Vec<RelayThread<'scope>>,
+) -> Result<(ActorEnd, ActorEnd), EngineError> {
+    thread::scope(|scope| {
+        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
+        let relays = spawn_relays(scope);
+        if sender.is_err() || receiver.is_err() || relays.iter().any(Result::is_err) {
+            monitor.stop(Stop::Abandoned);
+        }
+        supervise(monitor, wakers, &slots);
+        let sender = join_actor(sender, "sender")?;
+        let receiver = join_actor(receiver, "receiver")?;
+        for relay in relays {
+            let _ = relay.map_err(EngineError::Thread)?.join();
+        }
+        Ok((sender, receiver))
+    })
+}
+
 /// Direct: the sender's socket is connected straight to the receiver's, with no
 /// relay between them. The sender writes the `Up` wire and the receiver reads it;
 /// replies go the other way on `BackUp`. Each side counts its own calls, so the
@@ -424,39 +501,13 @@ fn run_direct(
             state.set_link(link, LinkState::Finished);
         }
     });
-    let slots: [WakerSlot; 2] = [
-        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
-        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
-    ];
-    let socks = [
-        Sock::new(
-            sender_end,
-            Arc::clone(monitor),
-            Actor::Sender,
-            WireId::BackUp,
-            WireId::Up,
-        )
-        .with_waker(Arc::clone(&slots[0])),
-        Sock::new(
-            receiver_end,
-            Arc::clone(monitor),
-            Actor::Receiver,
-            WireId::Up,
-            WireId::BackUp,
-        )
-        .with_waker(Arc::clone(&slots[1])),
-    ];
-    thread::scope(|scope| {
-        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
-        if sender.is_err() || receiver.is_err() {
-            monitor.stop(Stop::Abandoned);
-        }
-        supervise(monitor, &[], &slots);
-        Ok((
-            join_actor(sender, "sender")?,
-            join_actor(receiver, "receiver")?,
-        ))
-    })
+    let socks = teaching_socks(
+        monitor,
+        [sender_end, receiver_end],
+        [WireId::BackUp, WireId::Up],
+        false,
+    )?;
+    run_threads(monitor, program, messages, socks, &[], |_| Vec::new())
 }
 
 /// Lockstep and free-run: sender → relay → receiver over two connections, the relay
@@ -465,61 +516,44 @@ fn run_relayed(
     monitor: &Arc<Monitor>,
     program: Program,
     messages: Messages<'_>,
-    cuts: &[usize],
-    mode: Mode,
-    seed: u64,
-    tuning: SocketTuning,
+    Route {
+        mode,
+        cuts,
+        seed,
+        tuning,
+    }: Route<'_>,
 ) -> Result<(ActorEnd, ActorEnd), EngineError> {
     let (sender_end, relay_up) = loopback_pair(tuning)?;
     let (relay_down, receiver_end) = loopback_pair(SocketTuning::default())?;
     // Handles that wake blocked calls when the side stops. A teaching end's handle
     // sits in a slot its `Sock` can empty, so that `abort()` really closes it.
     let wakers = [clone(&relay_up)?, clone(&relay_down)?];
-    let slots: [WakerSlot; 2] = [
-        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
-        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
-    ];
     let relay_up_back = clone(&relay_up)?;
     let relay_down_back = clone(&relay_down)?;
+    let socks = teaching_socks(
+        monitor,
+        [sender_end, receiver_end],
+        [WireId::BackDown, WireId::Down],
+        tuning.is_set(),
+    )?;
     let free_run = (mode == Mode::FreeRun).then_some((FREE_RUN_LONGEST_PAUSE, seed));
     let side = monitor.side.name();
-    let socks = [
-        Sock::new(
-            sender_end,
-            Arc::clone(monitor),
-            Actor::Sender,
-            WireId::BackDown,
-            WireId::Up,
-        )
-        .with_waker(Arc::clone(&slots[0]))
-        .settling_writes(tuning.is_set()),
-        Sock::new(
-            receiver_end,
-            Arc::clone(monitor),
-            Actor::Receiver,
-            WireId::Down,
-            WireId::BackUp,
-        )
-        .with_waker(Arc::clone(&slots[1])),
-    ];
-
-    thread::scope(|scope| -> Result<_, EngineError> {
-        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
-        let forward = LinkPlan {
-            link: LinkId::Forward,
-            cuts,
-            record: true,
-            hold_while_writing: tuning.is_set(),
-            free_run,
-        };
-        let backward = LinkPlan {
-            link: LinkId::Backward,
-            cuts: &[],
-            record: false,
-            hold_while_writing: false,
-            free_run,
-        };
-        let relays = [
+    let forward = LinkPlan {
+        link: LinkId::Forward,
+        cuts,
+        record: true,
+        hold_while_writing: tuning.is_set(),
+        free_run,
+    };
+    let backward = LinkPlan {
+        link: LinkId::Backward,
+        cuts: &[],
+        record: false,
+        hold_while_writing: false,
+        free_run,
+    };
+    run_threads(monitor, program, messages, socks, &wakers, |scope| {
+        vec![
             thread::Builder::new()
                 .name(format!("{side}-relay-fwd"))
                 .spawn_scoped(scope, || run_link(monitor, forward, relay_up, relay_down)),
@@ -529,17 +563,6 @@ fn run_relayed(
                     run_link(monitor, backward, relay_down_back, relay_up_back)
                 }),
         ]
-        .map(|spawned| spawned.map_err(EngineError::Thread));
-        if sender.is_err() || receiver.is_err() || relays.iter().any(Result::is_err) {
-            monitor.stop(Stop::Abandoned);
-        }
-        supervise(monitor, &wakers, &slots);
-        let sender = join_actor(sender, "sender")?;
-        let receiver = join_actor(receiver, "receiver")?;
-        for relay in relays {
-            let _ = relay?.join();
-        }
-        Ok((sender, receiver))
     })
 }
 
