@@ -192,27 +192,13 @@ impl CutPlan {
         match self.pieces {
             Pieces::Whole => {}
             Pieces::Uniform { min, max } => {
-                let (min, max) = (min.max(1), max.max(min.max(1)));
-                let mut at = 0;
-                loop {
-                    at += rng.random_range(min..=max);
-                    if at >= len {
-                        break;
-                    }
-                    cuts.push(at);
-                }
+                let min = min.max(1);
+                cut_every(&mut cuts, len, min..=max.max(min), &mut rng);
             }
             Pieces::Slicer { average, variation } => {
                 let low = average.saturating_sub(variation).max(1);
                 let high = (average + variation).max(low);
-                let mut at = 0;
-                loop {
-                    at += rng.random_range(low..=high);
-                    if at >= len {
-                        break;
-                    }
-                    cuts.push(at);
-                }
+                cut_every(&mut cuts, len, low..=high, &mut rng);
             }
             Pieces::Coalesce { frames } => {
                 let frames = frames.max(1);
@@ -229,6 +215,24 @@ impl CutPlan {
         cuts.sort_unstable();
         cuts.dedup();
         cuts
+    }
+}
+
+/// Cuts a stream of `len` bytes into pieces whose lengths are drawn from `sizes`
+/// (at least 1), from the start, the last piece taking what is left.
+fn cut_every(
+    cuts: &mut Vec<usize>,
+    len: usize,
+    sizes: std::ops::RangeInclusive<usize>,
+    rng: &mut ChaCha8Rng,
+) {
+    let mut at = 0;
+    loop {
+        at += rng.random_range(sizes.clone());
+        if at >= len {
+            break;
+        }
+        cuts.push(at);
     }
 }
 
