@@ -583,13 +583,7 @@ impl Monitor {
         state.events.push(event);
         // Once stopped, the runner has told the observer all it held: tell it at once.
         if state.permits.is_none() || state.stop.is_some() {
-            for event in &state.events[state.announced..] {
-                self.announce(LiveEvent::Call {
-                    side: self.side,
-                    event: event.clone(),
-                });
-            }
-            state.announced = state.events.len();
+            self.announce_new(state);
         }
     }
 
@@ -614,19 +608,36 @@ impl Monitor {
     /// `causal_order`: within a step, the relay and a blocked reader may finish in
     /// any order, and a step must show the same calls in the same order every time.
     pub fn announce_held(&self, state: &mut State) {
-        if self.observer.is_none() || state.announced == state.events.len() {
-            return;
+        if self.announce_new(state) {
+            // A step is settled only once its calls are announced.
+            self.changed.notify_all();
         }
-        for index in causal_indices(&state.events, self.mode) {
-            if index >= state.announced {
+    }
+
+    /// Sends the observer the calls recorded since the last it heard of, in causal
+    /// order; false if there were none.
+    fn announce_new(&self, state: &mut State) -> bool {
+        let first_new = state.announced;
+        state.announced = state.events.len();
+        if first_new == state.announced {
+            return false;
+        }
+        if self.observer.is_some() {
+            // Free running, each call is told as it is recorded: one alone needs no
+            // ordering (and ordering the whole run at each call would be quadratic).
+            let order = if first_new + 1 == state.announced {
+                vec![first_new]
+            } else {
+                causal_indices(&state.events, self.mode)
+            };
+            for index in order.into_iter().filter(|&index| index >= first_new) {
                 self.announce(LiveEvent::Call {
                     side: self.side,
                     event: state.events[index].clone(),
                 });
             }
         }
-        state.announced = state.events.len();
-        self.changed.notify_all();
+        true
     }
 
     pub fn announce_finished(&self) {
