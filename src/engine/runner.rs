@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::EngineError;
 use super::cut::{CutPlan, Framing};
 use super::monitor::{
     Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
@@ -20,6 +19,25 @@ use super::relay::{LinkPlan, run_link};
 use super::report::{error_kind_name, is_report};
 use super::sock::{Cancelled, Inbox, Sock, WakerSlot};
 use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace, causal_order};
+
+/// What can go wrong running a scenario (as opposed to what the teaching code does wrong).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("could not open a listening socket on 127.0.0.1: {0}")]
+    Bind(#[source] io::Error),
+    #[error("could not connect to the relay at {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not set up a loopback socket: {0}")]
+    Socket(#[source] io::Error),
+    #[error("could not start a thread for the run: {0}")]
+    Thread(#[source] io::Error),
+    #[error("internal error in the engine: {0}")]
+    Internal(String),
+}
 
 /// A sender: writes the given messages to the socket.
 pub type SendFn = fn(&mut Sock, &[Vec<u8>]) -> io::Result<()>;

@@ -76,6 +76,14 @@ fn uninterrupted(mut call: impl FnMut() -> io::Result<usize>) -> io::Result<usiz
     }
 }
 
+/// `write_all` over `write`: writes what is left until all of `buf` is taken.
+fn write_all_with(buf: &[u8], mut write: impl FnMut(&[u8]) -> io::Result<usize>) -> io::Result<()> {
+    move_all(buf.len(), io::ErrorKind::WriteZero, |done| {
+        write(&buf[done..])
+    })
+    .1
+}
+
 /// The runner's handle on a teaching socket, kept to wake a blocked call when the run
 /// stops. `Sock::abort` empties it, so that the program's close is the socket's last.
 pub(crate) type WakerSlot = Arc<Mutex<Option<TcpStream>>>;
@@ -207,6 +215,17 @@ impl Sock {
         Ok(())
     }
 
+    /// A read, write or wait on the stream, paced (see `pace`) and made again while
+    /// a signal interrupts it (see `uninterrupted`).
+    fn system_call(
+        &mut self,
+        mut call: impl FnMut(&mut TcpStream) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.pace()?;
+        let stream = self.stream()?;
+        uninterrupted(|| call(stream))
+    }
+
     /// One `write()`: returns how many bytes the kernel accepted, which may be fewer
     /// than `buf.len()`.
     #[track_caller]
@@ -220,19 +239,11 @@ impl Sock {
         if self.settle_writes {
             self.settle();
         }
-        let result = self
-            .pace()
-            .and_then(|()| self.stream())
-            .and_then(|stream| uninterrupted(|| stream.write(buf)));
-        let moved = *result.as_ref().unwrap_or(&0);
-        self.finish(
-            Call::Send,
-            buf.len(),
-            &buf[..moved],
-            &result,
-            line,
-            |state| state.count_written(self.out_wire, moved),
-        );
+        let result = self.system_call(|stream| stream.write(buf));
+        let out = self.out_wire;
+        self.finish_moving(Call::Send, buf, &result, line, |state, moved| {
+            state.count_written(out, moved);
+        });
         result
     }
 
@@ -246,20 +257,12 @@ impl Sock {
     fn recv_from(&mut self, site: Site, buf: &mut [u8]) -> io::Result<usize> {
         let line = self.monitor.line_of(site);
         self.begin(CallKind::Read(self.in_wire), line);
-        let result = self
-            .pace()
-            .and_then(|()| self.stream())
-            .and_then(|stream| uninterrupted(|| stream.read(buf)));
-        let moved = *result.as_ref().unwrap_or(&0);
-        let end_of_stream = moved == 0 && !buf.is_empty() && result.is_ok();
-        self.finish(
-            Call::Recv,
-            buf.len(),
-            &buf[..moved],
-            &result,
-            line,
-            |state| state.count_read(self.in_wire, moved),
-        );
+        let result = self.system_call(|stream| stream.read(buf));
+        let end_of_stream = matches!(result, Ok(0)) && !buf.is_empty();
+        let wire = self.in_wire;
+        self.finish_moving(Call::Recv, buf, &result, line, |state, moved| {
+            state.count_read(wire, moved);
+        });
         if end_of_stream {
             self.reads_after_eof += 1;
             if self.reads_after_eof > self.monitor.limits.reads_after_eof {
@@ -277,11 +280,9 @@ impl Sock {
     pub fn wait_writable(&mut self) -> io::Result<()> {
         let line = self.monitor.line_of(Location::caller());
         self.begin(CallKind::Other, line);
-        let result = self.pace().and_then(|()| self.stream()).and_then(|stream| {
-            uninterrupted(|| {
-                let mut fds = [PollFd::new(&*stream, PollFlags::OUT)];
-                poll(&mut fds, None).map(|_| 0).map_err(io::Error::from)
-            })
+        let result = self.system_call(|stream| {
+            let mut fds = [PollFd::new(&*stream, PollFlags::OUT)];
+            poll(&mut fds, None).map(|_| 0).map_err(io::Error::from)
         });
         self.finish(Call::Poll, 0, &[], &result, line, |_| {});
         result.map(|_| ())
@@ -291,10 +292,7 @@ impl Sock {
     #[track_caller]
     pub fn send_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let site = Location::caller();
-        move_all(buf.len(), io::ErrorKind::WriteZero, |done| {
-            self.send_from(site, &buf[done..])
-        })
-        .1
+        write_all_with(buf, |rest| self.send_from(site, rest))
     }
 
     /// `std::io::Write::write_all`: the same loop as `send_all`. Defined here so the
@@ -324,37 +322,45 @@ impl Sock {
     /// Shuts down one or both directions: `Shutdown::Write` sends end of stream.
     #[track_caller]
     pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
-        let line = self.monitor.line_of(Location::caller());
-        self.begin(CallKind::Other, line);
-        let result = self
-            .stream()
-            .and_then(|stream| stream.shutdown(how))
-            .map(|()| 0);
         let closes_output = matches!(how, Shutdown::Write | Shutdown::Both);
-        self.finish(Call::Shutdown, 0, &[], &result, line, |state| {
+        let out = self.out_wire;
+        let shut = |stream: &TcpStream| stream.shutdown(how);
+        self.control(Location::caller(), Call::Shutdown, shut, |state, _| {
             if closes_output {
-                state.close_wire(self.out_wire);
+                state.close_wire(out);
             }
-        });
-        result.map(|_| ())
+        })
     }
 
     /// Sets SO_RCVTIMEO: a later `recv()` that waits this long with nothing arriving
     /// fails with `WouldBlock` (EAGAIN) on Unix, `TimedOut` on Windows. `None`: wait forever.
     #[track_caller]
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let line = self.monitor.line_of(Location::caller());
+        let actor = self.actor;
+        let set = |stream: &TcpStream| stream.set_read_timeout(timeout);
+        self.control(Location::caller(), Call::SetTimeout, set, |state, done| {
+            // A read that will time out can always move: it is never stuck.
+            state.set_timed_reads(actor, done && timeout.is_some());
+        })
+    }
+
+    /// A call that moves no bytes and does not block, begun and recorded like the
+    /// others; `effect` notes on the board what it changed (told whether it worked).
+    fn control(
+        &mut self,
+        site: Site,
+        call: Call,
+        operation: impl FnOnce(&TcpStream) -> io::Result<()>,
+        effect: impl FnOnce(&mut super::monitor::State, bool),
+    ) -> io::Result<()> {
+        let line = self.monitor.line_of(site);
         self.begin(CallKind::Other, line);
         let result = self
             .stream()
-            .and_then(|stream| stream.set_read_timeout(timeout))
+            .and_then(|stream| operation(stream))
             .map(|()| 0);
-        let timed = result.is_ok() && timeout.is_some();
-        let actor = self.actor;
-        self.finish(Call::SetTimeout, 0, &[], &result, line, |state| {
-            // A read that will time out can always move: it is never stuck.
-            state.set_timed_reads(actor, timed);
-        });
+        let done = result.is_ok();
+        self.finish(call, 0, &[], &result, line, |state| effect(state, done));
         result.map(|_| ())
     }
 
@@ -396,6 +402,22 @@ impl Sock {
             buf: Vec::with_capacity(capacity),
             capacity: capacity.max(1),
         }
+    }
+
+    /// Records a read or write of `buf`, which moved the first bytes `result` counts,
+    /// and lets `count` count them on the wire.
+    fn finish_moving(
+        &self,
+        call: Call,
+        buf: &[u8],
+        result: &io::Result<usize>,
+        line: Option<u32>,
+        count: impl FnOnce(&mut super::monitor::State, usize),
+    ) {
+        let moved = *result.as_ref().unwrap_or(&0);
+        self.finish(call, buf.len(), &buf[..moved], result, line, |state| {
+            count(state, moved)
+        });
     }
 
     fn finish(
@@ -551,10 +573,7 @@ impl BufferedSock<'_> {
     #[track_caller]
     pub fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let site = Location::caller();
-        move_all(buf.len(), io::ErrorKind::WriteZero, |done| {
-            self.write_from(site, &buf[done..])
-        })
-        .1
+        write_all_with(buf, |rest| self.write_from(site, rest))
     }
 
     /// Sends everything buffered, with as many `send()` calls as it takes.
