@@ -115,11 +115,10 @@ fn read_upstream(
     pending: &mut Vec<u8>,
 ) -> Result<Option<StreamEnd>, LinkEnd> {
     match upstream.read(buf) {
-        Ok(0) if !buf.is_empty() => Ok(Some(StreamEnd::Closed)),
         Ok(got) => {
             monitor.update(|state| state.count_read(link.upstream(), got));
             pending.extend_from_slice(&buf[..got]);
-            Ok(None)
+            Ok((got == 0).then_some(StreamEnd::Closed))
         }
         Err(e) if is_timeout(&e) => Ok(None),
         Err(e) if is_reset(&e) => Ok(Some(StreamEnd::Reset)),
