@@ -458,11 +458,12 @@ impl State {
 }
 
 /// One side's monitor: state behind a mutex, and a condvar every change notifies.
+/// Its public fields are settings, fixed when the run starts.
 pub(crate) struct Monitor {
     pub side: Side,
-    pub started: Instant,
+    started: Instant,
     pub limits: Limits,
-    pub mode: Mode,
+    mode: Mode,
     pub lockstep: bool,
     /// The file the programs are written in (as `file!()` names it).
     teaching_file: Option<&'static str>,
