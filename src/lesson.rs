@@ -99,7 +99,7 @@ impl Lesson {
             &(self.scenario)(),
             self.naive,
             self.correct,
-            options,
+            self.options(options),
         )
     }
 
@@ -110,8 +110,17 @@ impl Lesson {
             &(self.scenario)(),
             self.naive,
             self.correct,
-            options,
+            self.options(options),
         )
+    }
+
+    /// `options` for a run of this lesson: the calls made in its source file record
+    /// their lines.
+    pub fn options(&self, options: RunOptions) -> RunOptions {
+        RunOptions {
+            teaching_file: Some(self.source_path),
+            ..options
+        }
     }
 
     /// Runs the lesson in lockstep with seeds `1..=seeds` and returns every run in

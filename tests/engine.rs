@@ -477,3 +477,91 @@ fn explicit_cuts_inside_frames_are_honoured() {
     assert_eq!(trace.cuts, vec![second + 1, second + 4]);
     assert!(trace.correct.outcome.is_delivered());
 }
+
+/// Sends from lines marked `// site: NAME`, through every wrapper that passes its
+/// caller's line on, and once through std's `write_all`, which does not.
+fn send_from_marked_sites(sock: &mut Sock, messages: &[Vec<u8>]) -> io::Result<()> {
+    sock.send_all(&messages[0])?; // site: send_all
+    sock.write_all(&messages[1])?; // site: write_all
+    let mut out = sock.buffered();
+    out.write_all(&messages[2])?; // site: buffered write_all
+    out.flush()?; // site: flush
+    drop(out);
+    io::Write::write_all(sock, &messages[3])?; // std's write_all: its own line, not this one
+    sock.shutdown(std::net::Shutdown::Write) // site: shutdown
+}
+
+fn recv_from_marked_sites(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
+    for _ in 0..4 {
+        let mut message = [0u8; 4];
+        sock.read_exact(&mut message)?; // site: read_exact
+        inbox.deliver(&message); // site: deliver
+    }
+    let mut end = [0u8; 1];
+    sock.recv(&mut end)?; // site: recv
+    Ok(())
+}
+
+/// The line of this file marked `// site: NAME`.
+fn marked_line(name: &str) -> u32 {
+    let marker = format!("// site: {name}");
+    let lines: Vec<u32> = include_str!("engine.rs")
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.ends_with(&marker))
+        .map(|(index, _)| index as u32 + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "one line marked {marker}");
+    lines[0]
+}
+
+#[test]
+fn each_call_records_the_line_it_was_made_on_in_the_teaching_file() {
+    let messages: [&[u8]; 4] = [b"aaaa", b"bbbb", b"cccc", b"dddd"];
+    let program = Program {
+        send: send_from_marked_sites,
+        recv: recv_from_marked_sites,
+    };
+    let run_with = |teaching_file| {
+        let options = RunOptions {
+            teaching_file,
+            ..RunOptions::default()
+        };
+        let scenario = scenario(&messages, CutPlan::default());
+        engine::run("test", &scenario, program, program, options).unwrap()
+    };
+    let site = |name| Some(marked_line(name));
+    let trace = run_with(Some(file!()));
+    for side in Side::BOTH {
+        let side = trace.side(side);
+        assert!(side.outcome.is_delivered(), "{:?}", side.outcome);
+        let mut seen = std::collections::BTreeSet::new();
+        for event in side.events.iter().filter(|e| e.role != Role::Relay) {
+            let expected = match event.call {
+                Call::Send if event.bytes.starts_with(b"a") => site("send_all"),
+                Call::Send if event.bytes.starts_with(b"b") => site("write_all"),
+                // The flush's own send() calls are made from where flush() was.
+                Call::Send if event.bytes.starts_with(b"c") => site("flush"),
+                Call::Send => None,
+                Call::Buffer => site("buffered write_all"),
+                Call::Flush => site("flush"),
+                Call::Shutdown => site("shutdown"),
+                Call::Recv if event.moved > 0 => site("read_exact"),
+                Call::Recv => site("recv"),
+                Call::Deliver => site("deliver"),
+                other => panic!("no such call in this program: {other:?}"),
+            };
+            assert_eq!(event.line, expected, "{event:?}");
+            seen.insert(event.line);
+        }
+        // Every site was met, and std's write_all too.
+        assert_eq!(seen.len(), 9, "{seen:?}");
+    }
+    // Told no teaching file, the engine records no lines at all.
+    let untold = run_with(None);
+    for side in Side::BOTH {
+        let side = untold.side(side);
+        assert!(side.outcome.is_delivered());
+        assert!(side.events.iter().all(|e| e.line.is_none()));
+    }
+}

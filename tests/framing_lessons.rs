@@ -137,7 +137,7 @@ fn no_eot_naive_waits_for_a_close_and_is_found_stuck_exactly() {
         &scenario,
         lesson.naive,
         lesson.correct,
-        RunOptions::default(),
+        lesson.options(RunOptions::default()),
     )
     .unwrap();
     assert!(started.elapsed() < Duration::from_secs(60));
@@ -263,7 +263,7 @@ fn max_frame_naive_collects_only_what_arrives_and_the_correct_side_refuses() {
         &scenario,
         lesson.naive,
         lesson.correct,
-        RunOptions::default(),
+        lesson.options(RunOptions::default()),
     )
     .unwrap();
     assert!(started.elapsed() < Duration::from_secs(60));

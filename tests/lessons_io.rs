@@ -29,11 +29,11 @@ fn run(slug: &str, seed: u64, mode: Mode) -> Trace {
         &scenario,
         lesson.naive,
         lesson.correct,
-        RunOptions {
+        lesson.options(RunOptions {
             seed,
             mode,
             ..RunOptions::default()
-        },
+        }),
     )
     .expect("run completes")
 }

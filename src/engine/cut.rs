@@ -192,27 +192,13 @@ impl CutPlan {
         match self.pieces {
             Pieces::Whole => {}
             Pieces::Uniform { min, max } => {
-                let (min, max) = (min.max(1), max.max(min.max(1)));
-                let mut at = 0;
-                loop {
-                    at += rng.random_range(min..=max);
-                    if at >= len {
-                        break;
-                    }
-                    cuts.push(at);
-                }
+                let min = min.max(1);
+                cut_every(&mut cuts, len, min..=max.max(min), &mut rng);
             }
             Pieces::Slicer { average, variation } => {
                 let low = average.saturating_sub(variation).max(1);
                 let high = (average + variation).max(low);
-                let mut at = 0;
-                loop {
-                    at += rng.random_range(low..=high);
-                    if at >= len {
-                        break;
-                    }
-                    cuts.push(at);
-                }
+                cut_every(&mut cuts, len, low..=high, &mut rng);
             }
             Pieces::Coalesce { frames } => {
                 let frames = frames.max(1);
@@ -229,6 +215,24 @@ impl CutPlan {
         cuts.sort_unstable();
         cuts.dedup();
         cuts
+    }
+}
+
+/// Cuts a stream of `len` bytes into pieces whose lengths are drawn from `sizes`
+/// (at least 1), from the start, the last piece taking what is left.
+fn cut_every(
+    cuts: &mut Vec<usize>,
+    len: usize,
+    sizes: std::ops::RangeInclusive<usize>,
+    rng: &mut ChaCha8Rng,
+) {
+    let mut at = 0;
+    loop {
+        at += rng.random_range(sizes.clone());
+        if at >= len {
+            break;
+        }
+        cuts.push(at);
     }
 }
 
@@ -307,39 +311,43 @@ mod tests {
         }
     }
 
+    /// Asserts that `framing` writes `messages` as `stream`, each message at the
+    /// span given as (start, body, body_end, end).
+    fn assert_encodes(
+        framing: Framing,
+        messages: &[&str],
+        stream: &[u8],
+        spans: &[(usize, usize, usize, usize)],
+    ) {
+        let spans: Vec<Span> = spans.iter().map(|&(a, b, c, d)| span(a, b, c, d)).collect();
+        assert_eq!(framing.encode(&owned(messages)), (stream.to_vec(), spans));
+    }
+
     #[test]
     fn delimiter_framing_ends_each_body_with_the_delimiter() {
         let framing = Framing::Delimiter { delimiter: b'\n' };
-        let (stream, spans) = framing.encode(&owned(&["ab", "", "cde"]));
-        assert_eq!(stream, b"ab\n\ncde\n");
-        assert_eq!(
-            spans,
-            [span(0, 0, 2, 3), span(3, 3, 3, 4), span(4, 4, 7, 8)]
-        );
+        let spans = [(0, 0, 2, 3), (3, 3, 3, 4), (4, 4, 7, 8)];
+        assert_encodes(framing, &["ab", "", "cde"], b"ab\n\ncde\n", &spans);
     }
 
     #[test]
     fn fixed_length_framing_pads_each_body_to_the_size() {
         let framing = Framing::FixedLength { size: 4, pad: b'.' };
-        let (stream, spans) = framing.encode(&owned(&["ab", "wxyz", ""]));
-        assert_eq!(stream, b"ab..wxyz....");
-        assert_eq!(
-            spans,
-            [span(0, 0, 2, 4), span(4, 4, 8, 8), span(8, 8, 8, 12)]
+        let spans = [(0, 0, 2, 4), (4, 4, 8, 8), (8, 8, 8, 12)];
+        assert_encodes(
+            framing.clone(),
+            &["ab", "wxyz", ""],
+            b"ab..wxyz....",
+            &spans,
         );
         // Too long for the size: written whole, never cut short.
-        let (stream, spans) = framing.encode(&owned(&["abcdef"]));
-        assert_eq!((stream.len(), spans[0].end), (6, 6));
+        assert_encodes(framing, &["abcdef"], b"abcdef", &[(0, 0, 6, 6)]);
     }
 
     #[test]
     fn type_byte_framing_marks_the_first_byte_of_each_message() {
-        let (stream, spans) = Framing::TypeByte.encode(&owned(&["T12", "P", ""]));
-        assert_eq!(stream, b"T12P");
-        assert_eq!(
-            spans,
-            [span(0, 1, 3, 3), span(3, 4, 4, 4), span(4, 4, 4, 4)]
-        );
+        let spans = [(0, 1, 3, 3), (3, 4, 4, 4), (4, 4, 4, 4)];
+        assert_encodes(Framing::TypeByte, &["T12", "P", ""], b"T12P", &spans);
     }
 
     #[test]

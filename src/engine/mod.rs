@@ -1,55 +1,34 @@
 //! The loopback engine: real sockets, a relay that cuts the stream, and a runner that
 //! records every call and judges each side. It knows nothing of how runs are shown.
+//!
+//! Each module imports only from the floors below it (no cycles):
+//!
+//! 1. `report`: names of I/O failures, and the reports a receiver gives (std only);
+//! 2. `trace`: what a run records (uses `report`);
+//! 3. `cut`: framings and where the stream is cut (uses `trace`); `monitor`: one
+//!    side's shared board and its transitions (uses `trace`);
+//! 4. `sock`: the socket teaching code calls (uses `monitor`, `trace`, `report`);
+//!    `relay`: the thread that cuts the stream (uses `monitor`, `trace`);
+//! 5. `runner`: starts, supervises and judges a run (uses all of the above).
+//!
+//! This file only declares them and re-exports what the rest of the crate uses.
 
 pub mod cut;
 mod monitor;
 mod relay;
+mod report;
 mod runner;
 mod sock;
 pub mod trace;
 
-use std::io;
-use std::net::SocketAddr;
-
 pub use cut::{CutAt, CutPlan, Framing, Pieces};
 pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
+pub use report::{Report, error_kind_name, is_report, report};
 pub use runner::{
-    Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning, loopback_pair, run,
-    start,
+    EngineError, Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning,
+    loopback_pair, run, start,
 };
-pub use sock::{BufferedSock, Inbox, Pacing, Sock, in_teaching_thread, is_report, report};
+pub use sock::{BufferedSock, Inbox, Pacing, Sock, in_teaching_thread};
 pub use trace::{
     Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, Side, SideTrace, Span, Trace,
 };
-
-/// What can go wrong running a scenario (as opposed to what the teaching code does wrong).
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("could not open a listening socket on 127.0.0.1: {0}")]
-    Bind(#[source] io::Error),
-    #[error("could not connect to the relay at {addr}: {source}")]
-    Connect {
-        addr: SocketAddr,
-        #[source]
-        source: io::Error,
-    },
-    #[error("could not set up a loopback socket: {0}")]
-    Socket(#[source] io::Error),
-    #[error("could not start a thread for the run: {0}")]
-    Thread(#[source] io::Error),
-    #[error("internal error in the engine: {0}")]
-    Internal(String),
-}
-
-/// A stable, readable name for an I/O error kind ("connection-reset", "broken-pipe").
-pub fn error_kind_name(kind: io::ErrorKind) -> String {
-    let debug = format!("{kind:?}");
-    let mut name = String::new();
-    for (i, c) in debug.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            name.push('-');
-        }
-        name.push(c.to_ascii_lowercase());
-    }
-    name
-}

@@ -4,11 +4,12 @@
 //! (stuck) instead of guessing from a timeout, and lets the relay deliver pieces in
 //! lockstep with the receiver's reads.
 
+use std::panic::Location;
 use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::trace::{Event, Mode, Role, Side, causal_indices};
+use super::trace::{Call, CallResult, Event, Mode, Role, Side, causal_indices};
 
 /// The four one-way byte paths of a side: sender → relay → receiver, and back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,13 +118,17 @@ pub(crate) enum Activity {
 /// read a little ahead while a program is still inside a large `write()`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Wire {
-    pub written: u64,
-    pub read: u64,
+    written: u64,
+    read: u64,
     /// The writer shut down or closed its side.
-    pub closed: bool,
+    closed: bool,
 }
 
 impl Wire {
+    /// The writer shut down or closed its side.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
     pub fn in_flight(&self) -> u64 {
         self.written.saturating_sub(self.read)
     }
@@ -203,36 +208,90 @@ pub enum LiveEvent {
     },
 }
 
+/// The side's shared board. Its fields are private: other threads change it only
+/// through the transitions below, so what stuck detection relies on is kept here.
 pub(crate) struct State {
-    pub activity: [Activity; 2],
-    pub wires: [Wire; 4],
-    pub links: [LinkState; 2],
-    pub stop: Option<Stop>,
-    pub events: Vec<Event>,
-    pub calls: u32,
+    activity: [Activity; 2],
+    wires: [Wire; 4],
+    links: [LinkState; 2],
+    stop: Option<Stop>,
+    events: Vec<Event>,
+    calls: u32,
     /// `Some(n)`: stepping, `n` calls may start. `None`: free running.
-    pub permits: Option<u32>,
+    permits: Option<u32>,
     /// Counts recorded calls: the backstop's sign that something moved.
-    pub progress: u64,
-    pub delivered: Vec<Vec<u8>>,
+    progress: u64,
+    delivered: Vec<Vec<u8>>,
     /// Per actor: its socket has a read timeout, so a `read()` returns by itself.
-    pub timed_reads: [bool; 2],
+    timed_reads: [bool; 2],
     /// Events sent to the observer so far (the first `announced` of `events`).
-    pub announced: usize,
+    announced: usize,
 }
 
 impl State {
     pub fn wire(&self, id: WireId) -> &Wire {
         &self.wires[id as usize]
     }
-    pub fn wire_mut(&mut self, id: WireId) -> &mut Wire {
-        &mut self.wires[id as usize]
-    }
     pub fn activity(&self, actor: Actor) -> Activity {
         self.activity[actor as usize]
     }
     pub fn link(&self, link: LinkId) -> LinkState {
         self.links[link as usize]
+    }
+    /// Why the side was stopped, if it was.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stop
+    }
+    /// Every call recorded so far, in the order recorded.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+    /// Every message and report the receiver delivered, in order.
+    pub fn delivered(&self) -> &[Vec<u8>] {
+        &self.delivered
+    }
+    /// Calls recorded so far: changes whenever something moved.
+    pub fn progress(&self) -> u64 {
+        self.progress
+    }
+    /// Calls start only when the controller steps.
+    pub fn is_stepping(&self) -> bool {
+        self.permits.is_some()
+    }
+
+    /// `bytes` more were written to `wire` (by a program, or by the relay before
+    /// it writes them, so that a read never sees uncounted bytes).
+    pub fn count_written(&mut self, wire: WireId, bytes: usize) {
+        self.wires[wire as usize].written += bytes as u64;
+    }
+    /// `bytes` more were read from `wire`.
+    pub fn count_read(&mut self, wire: WireId, bytes: usize) {
+        self.wires[wire as usize].read += bytes as u64;
+    }
+    /// The writer of `wire` shut it down or closed it: a read there will not wait.
+    pub fn close_wire(&mut self, wire: WireId) {
+        self.wires[wire as usize].closed = true;
+    }
+    /// The actor's socket now has (or no longer has) a read timeout: a read with
+    /// one returns by itself, so it is never stuck.
+    pub fn set_timed_reads(&mut self, actor: Actor, timed: bool) {
+        self.timed_reads[actor as usize] = timed;
+    }
+    /// The actor's call returned: it runs its own code until its next call.
+    pub fn call_returned(&mut self, actor: Actor) {
+        self.activity[actor as usize] = Activity::Running;
+    }
+    /// The actor's program returned (or was stopped) and its socket is closed.
+    pub fn actor_done(&mut self, actor: Actor) {
+        self.activity[actor as usize] = Activity::Done;
+    }
+    /// The relay says what it now waits for on `link`.
+    pub fn set_link(&mut self, link: LinkId, state: LinkState) {
+        self.links[link as usize] = state;
+    }
+    /// Stops the side; the first reason wins.
+    pub fn stop(&mut self, reason: Stop) {
+        self.stop.get_or_insert(reason);
     }
 
     /// The writer of a link cannot send more without something happening first.
@@ -399,12 +458,15 @@ impl State {
 }
 
 /// One side's monitor: state behind a mutex, and a condvar every change notifies.
+/// Its public fields are settings, fixed when the run starts.
 pub(crate) struct Monitor {
     pub side: Side,
-    pub started: Instant,
+    started: Instant,
     pub limits: Limits,
-    pub mode: Mode,
+    mode: Mode,
     pub lockstep: bool,
+    /// The file the programs are written in (as `file!()` names it).
+    teaching_file: Option<&'static str>,
     state: Mutex<State>,
     changed: Condvar,
     observer: Option<Mutex<Sender<LiveEvent>>>,
@@ -417,6 +479,7 @@ impl Monitor {
         mode: Mode,
         stepping: bool,
         observer: Option<Sender<LiveEvent>>,
+        teaching_file: Option<&'static str>,
     ) -> Self {
         Monitor {
             side,
@@ -424,6 +487,7 @@ impl Monitor {
             limits,
             mode,
             lockstep: mode == Mode::Lockstep,
+            teaching_file,
             state: Mutex::new(State {
                 activity: [Activity::Running; 2],
                 wires: [Wire::default(); 4],
@@ -440,6 +504,24 @@ impl Monitor {
             changed: Condvar::new(),
             observer: observer.map(Mutex::new),
         }
+    }
+
+    /// The monitor of a socket used on its own (`Sock::plain`): nobody reads it.
+    pub fn plain() -> Self {
+        Monitor::new(
+            Side::Correct,
+            Limits::default(),
+            Mode::Direct,
+            false,
+            None,
+            None,
+        )
+    }
+
+    /// The line a call made at `site` records: its line when it is in the teaching
+    /// file, none when the call comes from anywhere else (std, the engine, a test).
+    pub fn line_of(&self, site: &Location<'_>) -> Option<u32> {
+        (Some(site.file()) == self.teaching_file).then(|| site.line())
     }
 
     /// Locks the state. A panic while holding the lock cannot leave counters
@@ -490,9 +572,7 @@ impl Monitor {
 
     /// Stops the side (the first reason wins).
     pub fn stop(&self, reason: Stop) {
-        self.update(|state| {
-            state.stop.get_or_insert(reason);
-        });
+        self.update(|state| state.stop(reason));
     }
 
     /// Records a completed call. Its news goes to the observer at once, except when
@@ -504,33 +584,61 @@ impl Monitor {
         state.events.push(event);
         // Once stopped, the runner has told the observer all it held: tell it at once.
         if state.permits.is_none() || state.stop.is_some() {
-            for event in &state.events[state.announced..] {
-                self.announce(LiveEvent::Call {
-                    side: self.side,
-                    event: event.clone(),
-                });
-            }
-            state.announced = state.events.len();
+            self.announce_new(state);
         }
+    }
+
+    /// The receiver hands the application one message (or report): delivered and
+    /// recorded at once, so the two never disagree.
+    pub fn deliver(&self, message: &[u8], line: Option<u32>) {
+        self.update(|state| {
+            state.delivered.push(message.to_vec());
+            let event = Event::new(
+                Role::Receiver,
+                Call::Deliver,
+                message.len(),
+                message,
+                CallResult::Ok,
+                line,
+            );
+            self.record(state, event);
+        });
     }
 
     /// Sends the observer the calls it has not heard of, in the order of
     /// `causal_order`: within a step, the relay and a blocked reader may finish in
     /// any order, and a step must show the same calls in the same order every time.
     pub fn announce_held(&self, state: &mut State) {
-        if self.observer.is_none() || state.announced == state.events.len() {
-            return;
+        if self.announce_new(state) {
+            // A step is settled only once its calls are announced.
+            self.changed.notify_all();
         }
-        for index in causal_indices(&state.events, self.mode) {
-            if index >= state.announced {
+    }
+
+    /// Sends the observer the calls recorded since the last it heard of, in causal
+    /// order; false if there were none.
+    fn announce_new(&self, state: &mut State) -> bool {
+        let first_new = state.announced;
+        state.announced = state.events.len();
+        if first_new == state.announced {
+            return false;
+        }
+        if self.observer.is_some() {
+            // Free running, each call is told as it is recorded: one alone needs no
+            // ordering (and ordering the whole run at each call would be quadratic).
+            let order = if first_new + 1 == state.announced {
+                vec![first_new]
+            } else {
+                causal_indices(&state.events, self.mode)
+            };
+            for index in order.into_iter().filter(|&index| index >= first_new) {
                 self.announce(LiveEvent::Call {
                     side: self.side,
                     event: state.events[index].clone(),
                 });
             }
         }
-        state.announced = state.events.len();
-        self.changed.notify_all();
+        true
     }
 
     pub fn announce_finished(&self) {
@@ -578,7 +686,7 @@ impl Monitor {
         state.calls += 1;
         if state.calls > self.limits.max_calls {
             let stop = Stop::Spinning { line };
-            state.stop.get_or_insert(stop);
+            state.stop(stop);
             self.changed.notify_all();
             return Err(stop);
         }

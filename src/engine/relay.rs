@@ -56,7 +56,7 @@ pub(crate) fn run_link(
     if upstream.set_read_timeout(Some(READ_POLL)).is_ok() {
         let _ = relay(monitor, &plan, &mut upstream, &mut downstream);
     }
-    monitor.update(|state| state.links[link as usize] = LinkState::Finished);
+    monitor.update(|state| state.set_link(link, LinkState::Finished));
 }
 
 const READ_POLL: Duration = Duration::from_millis(2);
@@ -95,6 +95,37 @@ fn reset(stream: &TcpStream) -> std::io::Result<()> {
     socket.connect(&unspec)
 }
 
+/// How the upstream's stream ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StreamEnd {
+    /// A close (FIN).
+    Closed,
+    /// A reset (RST): the writer aborted the connection.
+    Reset,
+}
+
+/// One read of upstream into `pending`, the bytes counted as read: how the stream
+/// ended, if this read found its end. A read that returned for no reason of the
+/// peer's (see `is_timeout`) brings nothing, and the relay looks again.
+fn read_upstream(
+    monitor: &Monitor,
+    link: LinkId,
+    upstream: &mut TcpStream,
+    buf: &mut [u8],
+    pending: &mut Vec<u8>,
+) -> Result<Option<StreamEnd>, LinkEnd> {
+    match upstream.read(buf) {
+        Ok(got) => {
+            monitor.update(|state| state.count_read(link.upstream(), got));
+            pending.extend_from_slice(&buf[..got]);
+            Ok((got == 0).then_some(StreamEnd::Closed))
+        }
+        Err(e) if is_timeout(&e) => Ok(None),
+        Err(e) if is_reset(&e) => Ok(Some(StreamEnd::Reset)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Debug)]
 enum LinkEnd {
     Stopped,
@@ -121,14 +152,11 @@ fn relay(
     downstream: &mut TcpStream,
 ) -> Result<(), LinkEnd> {
     let link = plan.link;
-    let index = link as usize;
     let mut rng = ChaCha8Rng::seed_from_u64(plan.free_run.map_or(0, |(_, seed)| seed));
     let mut pending: Vec<u8> = Vec::new();
     // Stream offset of pending[0].
     let mut offset = 0usize;
-    let mut end_of_stream = false;
-    // The stream ended with a reset (RST) rather than a close (FIN).
-    let mut was_reset = false;
+    let mut ended: Option<StreamEnd> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let target = plan.cuts.iter().copied().find(|&cut| cut > offset);
@@ -138,7 +166,7 @@ fn relay(
         // the write has returned, so the calls happen in the same order every time.
         let mut short = false;
         let lockstep = plan.free_run.is_none();
-        while !end_of_stream && !short {
+        while ended.is_none() && !short {
             let covered = target.is_some_and(|t| offset + pending.len() >= t);
             let want = match target {
                 Some(t) if !covered => t - offset - pending.len(),
@@ -155,7 +183,7 @@ fn relay(
                     Gather::ReaderGone
                 } else if up.in_flight() > 0 {
                     Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
-                } else if up.closed {
+                } else if up.closed() {
                     Gather::EndOfStream
                 } else if writing {
                     Gather::ReadAhead(want.min(buf.len()))
@@ -165,54 +193,20 @@ fn relay(
                 {
                     Gather::Short
                 } else {
-                    state.links[index] = LinkState::Gathering { pending: held };
+                    state.set_link(link, LinkState::Gathering { pending: held });
                     return None;
                 };
-                state.links[index] = LinkState::Busy;
+                state.set_link(link, LinkState::Busy);
                 Some(step)
             })?;
             match step {
-                Gather::Read(n) => {
-                    let got = match upstream.read(&mut buf[..n]) {
-                        Ok(got) => got,
-                        Err(e) if is_timeout(&e) => continue,
-                        Err(e) if is_reset(&e) => {
-                            (end_of_stream, was_reset) = (true, true);
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
-                    if got == 0 {
-                        end_of_stream = true;
-                    }
-                    pending.extend_from_slice(&buf[..got]);
+                Gather::Read(n) | Gather::ReadAhead(n) => {
+                    ended = read_upstream(monitor, link, upstream, &mut buf[..n], &mut pending)?;
                 }
-                Gather::ReadAhead(n) => match upstream.read(&mut buf[..n]) {
-                    Ok(got) => {
-                        monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
-                        end_of_stream = got == 0;
-                        pending.extend_from_slice(&buf[..got]);
-                    }
-                    Err(e) if is_timeout(&e) => {}
-                    Err(e) if is_reset(&e) => (end_of_stream, was_reset) = (true, true),
-                    Err(e) => return Err(e.into()),
-                },
                 Gather::EndOfStream => {
                     // Every counted byte has been read, so this read sees the close
                     // (or times out if the close is a moment away: then look again).
-                    let got = match upstream.read(&mut buf[..1]) {
-                        Ok(got) => got,
-                        Err(e) if is_timeout(&e) => continue,
-                        Err(e) if is_reset(&e) => {
-                            (end_of_stream, was_reset) = (true, true);
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    monitor.update(|state| state.wire_mut(link.upstream()).read += got as u64);
-                    pending.extend_from_slice(&buf[..got]);
-                    end_of_stream = got == 0;
+                    ended = read_upstream(monitor, link, upstream, &mut buf[..1], &mut pending)?;
                 }
                 Gather::Short => short = true,
                 Gather::Covered => break,
@@ -229,14 +223,17 @@ fn relay(
             pending.drain(..len);
             offset += len;
         }
-        if end_of_stream && pending.is_empty() {
+        if let Some(end) = ended
+            && pending.is_empty()
+        {
+            let was_reset = end == StreamEnd::Reset;
             // Pass the end of stream on: a close as a close (FIN), as soon as every
             // piece before it is written (a reader sees it only after reading them
             // anyway); a reset as a reset (RST), in its turn like a piece, so that
             // the reader meets it in recv() whatever it does meanwhile.
             wait_for_reader(monitor, plan, was_reset)?;
             monitor.update(|state| {
-                state.wire_mut(link.downstream()).closed = true;
+                state.close_wire(link.downstream());
                 if was_reset && plan.record {
                     let event = Event::new(Role::Relay, Call::Abort, 0, &[], CallResult::Ok, None);
                     monitor.record(state, event);
@@ -260,10 +257,10 @@ fn wait_for_reader(monitor: &Monitor, plan: &LinkPlan<'_>, in_turn: bool) -> Res
     let lockstep = plan.free_run.is_none() && in_turn;
     let reader_gone = monitor.wait_for(|state| {
         if lockstep && !state.reader_is_ready(link) {
-            state.links[link as usize] = LinkState::Holding;
+            state.set_link(link, LinkState::Holding);
             return None;
         }
-        state.links[link as usize] = LinkState::Busy;
+        state.set_link(link, LinkState::Busy);
         Some(state.activity(link.reader()) == Activity::Done)
     })?;
     if reader_gone {
@@ -287,10 +284,10 @@ fn refuse(monitor: &Monitor, plan: &LinkPlan<'_>, upstream: &TcpStream) -> Resul
             return Some(false);
         }
         if state.link(reverse) != LinkState::Finished {
-            state.links[link as usize] = LinkState::Refusing;
+            state.set_link(link, LinkState::Refusing);
             return None;
         }
-        state.links[link as usize] = LinkState::Busy;
+        state.set_link(link, LinkState::Busy);
         Some(true)
     })?;
     if writer_is_there {
@@ -320,7 +317,7 @@ fn deliver(
     wait_for_reader(monitor, plan, true)?;
     monitor.update(|state| {
         // Count before writing, so a reader can never have read uncounted bytes.
-        state.wire_mut(plan.link.downstream()).written += piece.len() as u64;
+        state.count_written(plan.link.downstream(), piece.len());
         if plan.record {
             let event = Event {
                 offset: Some(offset),

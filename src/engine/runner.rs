@@ -11,14 +11,33 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::EngineError;
 use super::cut::{CutPlan, Framing};
 use super::monitor::{
-    Activity, Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
+    Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
 };
 use super::relay::{LinkPlan, run_link};
-use super::sock::{Cancelled, Inbox, Sock, WakerSlot, is_report};
+use super::report::{error_kind_name, is_report};
+use super::sock::{Cancelled, Inbox, Sock, WakerSlot};
 use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace, causal_order};
+
+/// What can go wrong running a scenario (as opposed to what the teaching code does wrong).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("could not open a listening socket on 127.0.0.1: {0}")]
+    Bind(#[source] io::Error),
+    #[error("could not connect to the relay at {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not set up a loopback socket: {0}")]
+    Socket(#[source] io::Error),
+    #[error("could not start a thread for the run: {0}")]
+    Thread(#[source] io::Error),
+    #[error("internal error in the engine: {0}")]
+    Internal(String),
+}
 
 /// A sender: writes the given messages to the socket.
 pub type SendFn = fn(&mut Sock, &[Vec<u8>]) -> io::Result<()>;
@@ -92,6 +111,10 @@ pub struct RunOptions {
     pub stepping: bool,
     /// Receives every call as it completes.
     pub observer: Option<Sender<LiveEvent>>,
+    /// The file the programs are written in, as `file!()` names it there: each
+    /// call made from that file records its line (see `Event::line`). Calls made
+    /// anywhere else (std's `write_all`, a test's own code) record none.
+    pub teaching_file: Option<&'static str>,
 }
 
 /// A run in progress.
@@ -140,6 +163,7 @@ pub fn start(
             options.mode,
             options.stepping,
             options.observer.clone(),
+            options.teaching_file,
         ))
     });
     let mut threads = [None, None];
@@ -151,9 +175,7 @@ pub fn start(
         let messages = scenario.messages.clone();
         let data = data.clone();
         let cuts = cuts.clone();
-        let seed = options.seed;
-        let mode = options.mode;
-        let tuning = scenario.sender_socket;
+        let (seed, mode, tuning) = (options.seed, options.mode, scenario.sender_socket);
         let handle = thread::Builder::new()
             .name(format!("{}-side", side.name()))
             .spawn(move || {
@@ -161,7 +183,13 @@ pub fn start(
                     expected: &messages,
                     sent: &data,
                 };
-                let result = run_side(&monitor, program, messages, &cuts, mode, seed, tuning);
+                let route = Route {
+                    mode,
+                    cuts: &cuts,
+                    seed,
+                    tuning,
+                };
+                let result = run_side(&monitor, program, messages, route);
                 if result.is_err() {
                     // A side that could not set up still ends: its watcher waits for this.
                     monitor.announce_finished();
@@ -330,35 +358,42 @@ fn clone(stream: &TcpStream) -> Result<TcpStream, EngineError> {
     stream.try_clone().map_err(EngineError::Socket)
 }
 
+/// How a side's bytes travel from its sender to its receiver.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    mode: Mode,
+    /// Where the relay cuts the stream.
+    cuts: &'a [usize],
+    /// Seeds the relay's pauses in free-run.
+    seed: u64,
+    tuning: SocketTuning,
+}
+
 fn run_side(
     monitor: &Arc<Monitor>,
     program: Program,
     messages: Messages<'_>,
-    cuts: &[usize],
-    mode: Mode,
-    seed: u64,
-    tuning: SocketTuning,
+    route: Route<'_>,
 ) -> Result<SideTrace, EngineError> {
+    let mode = route.mode;
     let (sender, receiver) = match mode {
-        Mode::Direct => run_direct(monitor, program, messages, tuning)?,
-        Mode::Lockstep | Mode::FreeRun => {
-            run_relayed(monitor, program, messages, cuts, mode, seed, tuning)?
-        }
+        Mode::Direct => run_direct(monitor, program, messages, route.tuning)?,
+        Mode::Lockstep | Mode::FreeRun => run_relayed(monitor, program, messages, route)?,
     };
     let state = monitor.lock();
     let outcome = classify(
         messages.expected,
-        &state.delivered,
-        state.stop,
+        state.delivered(),
+        state.stopped(),
         &sender,
         &receiver,
-        &state.events,
+        state.events(),
         monitor.limits.quiet_ms,
     );
     Ok(SideTrace {
         side: monitor.side,
-        events: causal_order(state.events.clone(), mode),
-        delivered: state.delivered.clone(),
+        events: causal_order(state.events().to_vec(), mode),
+        delivered: state.delivered().to_vec(),
         outcome,
     })
 }
@@ -401,6 +436,72 @@ fn join_actor(
         .unwrap_or(ActorEnd::Panicked(format!("{name} thread"))))
 }
 
+/// The programs' two sockets, each with the runner's handle on it in a slot (see
+/// `WakerSlot`). The sender writes the `Up` wire and reads `sender_reads`; the
+/// receiver writes `BackUp` (replies) and reads `receiver_reads`.
+fn teaching_socks(
+    monitor: &Arc<Monitor>,
+    [sender_end, receiver_end]: [TcpStream; 2],
+    [sender_reads, receiver_reads]: [WireId; 2],
+    settle_writes: bool,
+) -> Result<([Sock; 2], [WakerSlot; 2]), EngineError> {
+    let slots: [WakerSlot; 2] = [
+        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
+        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
+    ];
+    let socks = [
+        Sock::new(
+            sender_end,
+            Arc::clone(monitor),
+            Actor::Sender,
+            sender_reads,
+            WireId::Up,
+        )
+        .with_waker(Arc::clone(&slots[0]))
+        .settling_writes(settle_writes),
+        Sock::new(
+            receiver_end,
+            Arc::clone(monitor),
+            Actor::Receiver,
+            receiver_reads,
+            WireId::BackUp,
+        )
+        .with_waker(Arc::clone(&slots[1])),
+    ];
+    Ok((socks, slots))
+}
+
+/// A thread of the relay, or why it could not start.
+type RelayThread<'scope> = io::Result<thread::ScopedJoinHandle<'scope, ()>>;
+
+/// Runs the programs on `socks`, beside the relay threads `spawn_relays` starts,
+/// supervises the side until it ends, and waits for every thread.
+fn run_threads<'env>(
+    monitor: &'env Arc<Monitor>,
+    program: Program,
+    messages: Messages<'env>,
+    (socks, slots): ([Sock; 2], [WakerSlot; 2]),
+    wakers: &[TcpStream],
+    spawn_relays: impl for<'scope> FnOnce(
+        &'scope thread::Scope<'scope, 'env>,
+    ) -> Vec<RelayThread<'scope>>,
+) -> Result<(ActorEnd, ActorEnd), EngineError> {
+    thread::scope(|scope| {
+        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
+        let relays = spawn_relays(scope);
+        if sender.is_err() || receiver.is_err() || relays.iter().any(Result::is_err) {
+            monitor.stop(Stop::Abandoned);
+        }
+        supervise(monitor, wakers, &slots);
+        let sender = join_actor(sender, "sender")?;
+        let receiver = join_actor(receiver, "receiver")?;
+        for relay in relays {
+            let _ = relay.map_err(EngineError::Thread)?.join();
+        }
+        Ok((sender, receiver))
+    })
+}
+
 /// Direct: the sender's socket is connected straight to the receiver's, with no
 /// relay between them. The sender writes the `Up` wire and the receiver reads it;
 /// replies go the other way on `BackUp`. Each side counts its own calls, so the
@@ -412,40 +513,19 @@ fn run_direct(
     tuning: SocketTuning,
 ) -> Result<(ActorEnd, ActorEnd), EngineError> {
     let (sender_end, receiver_end) = loopback_pair(tuning)?;
-    monitor.update(|state| state.links = [LinkState::Finished; 2]);
-    let slots: [WakerSlot; 2] = [
-        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
-        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
-    ];
-    let socks = [
-        Sock::new(
-            sender_end,
-            Arc::clone(monitor),
-            Actor::Sender,
-            WireId::BackUp,
-            WireId::Up,
-        )
-        .with_waker(Arc::clone(&slots[0])),
-        Sock::new(
-            receiver_end,
-            Arc::clone(monitor),
-            Actor::Receiver,
-            WireId::Up,
-            WireId::BackUp,
-        )
-        .with_waker(Arc::clone(&slots[1])),
-    ];
-    thread::scope(|scope| {
-        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
-        if sender.is_err() || receiver.is_err() {
-            monitor.stop(Stop::Abandoned);
+    // No relay: both of its links are finished from the start.
+    monitor.update(|state| {
+        for link in [LinkId::Forward, LinkId::Backward] {
+            state.set_link(link, LinkState::Finished);
         }
-        supervise(monitor, &[], &slots);
-        Ok((
-            join_actor(sender, "sender")?,
-            join_actor(receiver, "receiver")?,
-        ))
-    })
+    });
+    let socks = teaching_socks(
+        monitor,
+        [sender_end, receiver_end],
+        [WireId::BackUp, WireId::Up],
+        false,
+    )?;
+    run_threads(monitor, program, messages, socks, &[], |_| Vec::new())
 }
 
 /// Lockstep and free-run: sender → relay → receiver over two connections, the relay
@@ -454,61 +534,44 @@ fn run_relayed(
     monitor: &Arc<Monitor>,
     program: Program,
     messages: Messages<'_>,
-    cuts: &[usize],
-    mode: Mode,
-    seed: u64,
-    tuning: SocketTuning,
+    Route {
+        mode,
+        cuts,
+        seed,
+        tuning,
+    }: Route<'_>,
 ) -> Result<(ActorEnd, ActorEnd), EngineError> {
     let (sender_end, relay_up) = loopback_pair(tuning)?;
     let (relay_down, receiver_end) = loopback_pair(SocketTuning::default())?;
     // Handles that wake blocked calls when the side stops. A teaching end's handle
     // sits in a slot its `Sock` can empty, so that `abort()` really closes it.
     let wakers = [clone(&relay_up)?, clone(&relay_down)?];
-    let slots: [WakerSlot; 2] = [
-        Arc::new(Mutex::new(Some(clone(&sender_end)?))),
-        Arc::new(Mutex::new(Some(clone(&receiver_end)?))),
-    ];
     let relay_up_back = clone(&relay_up)?;
     let relay_down_back = clone(&relay_down)?;
+    let socks = teaching_socks(
+        monitor,
+        [sender_end, receiver_end],
+        [WireId::BackDown, WireId::Down],
+        tuning.is_set(),
+    )?;
     let free_run = (mode == Mode::FreeRun).then_some((FREE_RUN_LONGEST_PAUSE, seed));
     let side = monitor.side.name();
-    let socks = [
-        Sock::new(
-            sender_end,
-            Arc::clone(monitor),
-            Actor::Sender,
-            WireId::BackDown,
-            WireId::Up,
-        )
-        .with_waker(Arc::clone(&slots[0]))
-        .settling_writes(tuning.is_set()),
-        Sock::new(
-            receiver_end,
-            Arc::clone(monitor),
-            Actor::Receiver,
-            WireId::Down,
-            WireId::BackUp,
-        )
-        .with_waker(Arc::clone(&slots[1])),
-    ];
-
-    thread::scope(|scope| -> Result<_, EngineError> {
-        let [sender, receiver] = spawn_actors(scope, monitor, program, messages, socks);
-        let forward = LinkPlan {
-            link: LinkId::Forward,
-            cuts,
-            record: true,
-            hold_while_writing: tuning.is_set(),
-            free_run,
-        };
-        let backward = LinkPlan {
-            link: LinkId::Backward,
-            cuts: &[],
-            record: false,
-            hold_while_writing: false,
-            free_run,
-        };
-        let relays = [
+    let forward = LinkPlan {
+        link: LinkId::Forward,
+        cuts,
+        record: true,
+        hold_while_writing: tuning.is_set(),
+        free_run,
+    };
+    let backward = LinkPlan {
+        link: LinkId::Backward,
+        cuts: &[],
+        record: false,
+        hold_while_writing: false,
+        free_run,
+    };
+    run_threads(monitor, program, messages, socks, &wakers, |scope| {
+        vec![
             thread::Builder::new()
                 .name(format!("{side}-relay-fwd"))
                 .spawn_scoped(scope, || run_link(monitor, forward, relay_up, relay_down)),
@@ -518,17 +581,6 @@ fn run_relayed(
                     run_link(monitor, backward, relay_down_back, relay_up_back)
                 }),
         ]
-        .map(|spawned| spawned.map_err(EngineError::Thread));
-        if sender.is_err() || receiver.is_err() || relays.iter().any(Result::is_err) {
-            monitor.stop(Stop::Abandoned);
-        }
-        supervise(monitor, &wakers, &slots);
-        let sender = join_actor(sender, "sender")?;
-        let receiver = join_actor(receiver, "receiver")?;
-        for relay in relays {
-            let _ = relay?.join();
-        }
-        Ok((sender, receiver))
     })
 }
 
@@ -548,7 +600,7 @@ fn run_actor(
         let mut sock = sock;
         code(&mut sock)
     }));
-    monitor.update(|state| state.activity[actor as usize] = Activity::Done);
+    monitor.update(|state| state.actor_done(actor));
     match result {
         Ok(Ok(())) => ActorEnd::Returned,
         Ok(Err(error)) => ActorEnd::Failed(error),
@@ -576,20 +628,20 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
     let mut quiet = Duration::ZERO;
     let mut last_look = Instant::now();
     let mut state = monitor.lock();
-    let mut seen = state.progress;
+    let mut seen = state.progress();
     loop {
-        if state.stop.is_some() {
+        if state.stopped().is_some() {
             break;
         }
         if state.all_done() {
-            state.stop = Some(Stop::Finished);
+            state.stop(Stop::Finished);
             break;
         }
         if let Some((role, line)) = state.stuck(monitor.lockstep) {
-            state.stop = Some(Stop::Stuck { role, line });
+            state.stop(Stop::Stuck { role, line });
             break;
         }
-        if state.permits.is_some() && state.settled(monitor.lockstep) {
+        if state.is_stepping() && state.settled(monitor.lockstep) {
             // The step is over: tell the observer what it did.
             monitor.announce_held(&mut state);
         }
@@ -597,13 +649,13 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
         quiet += now.duration_since(last_look).min(2 * LOOK_EVERY);
         last_look = now;
         // Waiting for the user to step is not being stuck.
-        if state.progress != seen || state.waits_for_user() {
-            seen = state.progress;
+        if state.progress() != seen || state.waits_for_user() {
+            seen = state.progress();
             quiet = Duration::ZERO;
         }
         if quiet >= quiet_limit {
             let (role, line) = state.waiting_actor().unwrap_or((Role::Receiver, None));
-            state.stop = Some(Stop::TimeLimit { role, line });
+            state.stop(Stop::TimeLimit { role, line });
             break;
         }
         state = monitor.wait_change(state, LOOK_EVERY);
@@ -690,7 +742,7 @@ fn classify(
             ActorEnd::Failed(error) => {
                 return Outcome::Error {
                     role,
-                    error: super::error_kind_name(error.kind()),
+                    error: error_kind_name(error.kind()).to_string(),
                     message: error.to_string(),
                 };
             }

@@ -139,7 +139,8 @@ pub struct Event {
     /// The bytes moved.
     pub bytes: Vec<u8>,
     pub result: CallResult,
-    /// Line of the call site in the teaching code.
+    /// Line of the call site, when it is in the teaching file (see
+    /// `RunOptions::teaching_file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
 }
@@ -287,7 +288,7 @@ impl Outcome {
                 index,
                 expected: Some(expected),
                 got,
-            } if super::sock::is_report(expected) => format!(
+            } if super::report::is_report(expected) => format!(
                 "wrong: message {} is {} but the report {} was expected",
                 index + 1,
                 quote(got),

@@ -246,6 +246,7 @@ impl Session {
             mode: self.mode,
             stepping: true,
             observer: Some(tx),
+            ..RunOptions::default()
         };
         match self.lesson().start(options) {
             Ok(handle) => {
