@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use crate::engine::{Side, SideTrace, Span, Trace};
+use crate::engine::{Call, Event, Role, Side, Span, Trace};
 
 /// Marks the wire's cuts.
 pub const CUT: char = '┊';
@@ -83,15 +83,34 @@ impl Mark {
     }
 }
 
-/// What the symbols of the grid mean, for the views' legends: a mark (`None` for the
-/// bracket), how it looks, and what it says.
-pub fn legend() -> [(Option<Mark>, String, &'static str); 4] {
-    let mark = |mark: Mark, meaning| (Some(mark), mark.glyph().to_string(), meaning);
+/// What one symbol of the grid means.
+pub struct LegendEntry {
+    /// The mark, or `None` for the bracket under one `recv()`.
+    pub mark: Option<Mark>,
+    pub glyph: String,
+    pub meaning: &'static str,
+    /// The meaning in a word or two, for a border.
+    pub brief: &'static str,
+}
+
+/// What the symbols of the grid mean, for every view's legend.
+pub fn legend() -> [LegendEntry; 4] {
+    let mark = |mark: Mark, meaning, brief| LegendEntry {
+        mark: Some(mark),
+        glyph: mark.glyph().to_string(),
+        meaning,
+        brief,
+    };
     [
-        mark(Mark::Cut, "the wire cut the stream"),
-        mark(Mark::Recv, "a recv() ended"),
-        mark(Mark::CutAndRecv, "both"),
-        (None, "╰─n─╯".into(), "the n bytes one recv() returned"),
+        mark(Mark::Cut, "the wire cut the stream", "cut"),
+        mark(Mark::Recv, "a recv() ended", "recv()"),
+        mark(Mark::CutAndRecv, "both", "both"),
+        LegendEntry {
+            mark: None,
+            glyph: "╰─n─╯".into(),
+            meaning: "the n bytes one recv() returned",
+            brief: "one recv()",
+        },
     ]
 }
 
@@ -193,17 +212,19 @@ impl<'a> Source<'a> {
             cuts: &trace.cuts,
             sides: Side::BOTH
                 .iter()
-                .map(|&side| (side, reads(trace.side(side))))
+                .map(|&side| (side, reads(&trace.side(side).events)))
                 .collect(),
         }
     }
 }
 
-/// The bytes of each `recv()` of a side's receiver that returned data.
-pub fn reads(side: &SideTrace) -> Vec<&[u8]> {
-    side.receiver_reads()
-        .filter(|event| event.moved > 0)
-        .map(|event| event.bytes.as_slice())
+/// The bytes of each `recv()` of a side's receiver that returned data, from a finished
+/// run's events or a live run's.
+pub fn reads<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<&'a [u8]> {
+    events
+        .into_iter()
+        .filter(|e| e.role == Role::Receiver && e.call == Call::Recv && e.moved > 0)
+        .map(|e| e.bytes.as_slice())
         .collect()
 }
 

@@ -80,7 +80,13 @@ pub fn diagram(
         );
     }
     out.push_str("</ul>\n<p class=\"sockstep-legend\">");
-    for (mark, glyph, meaning) in diagram::legend() {
+    for diagram::LegendEntry {
+        mark,
+        glyph,
+        meaning,
+        ..
+    } in diagram::legend()
+    {
         match mark {
             Some(mark) => {
                 let _ = write!(

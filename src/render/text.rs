@@ -43,7 +43,7 @@ pub fn diagram(trace: &Trace, options: TextOptions) -> String {
     let mut out = String::new();
     let legend: Vec<String> = diagram::legend()
         .into_iter()
-        .map(|(_, glyph, meaning)| format!("{glyph} {meaning}"))
+        .map(|entry| format!("{} {}", entry.glyph, entry.meaning))
         .collect();
     let _ = writeln!(
         out,

@@ -11,13 +11,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::app::{App, Drawn, Overlay};
-use super::bytes::{ByteView, CUT_AND_RECV};
+use super::bytes::ByteView;
 use super::keys::{self, KEYS, Pane};
 use super::theme::Theme;
 use super::{code, markdown};
 use crate::engine::trace::quote;
 use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
-use crate::render::text::{CUT, RECV, call_line};
+use crate::render::diagram;
+use crate::render::text::call_line;
 
 /// Smallest terminal the TUI draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -357,7 +358,10 @@ impl Widget for &BytesPane<'_> {
             .into_iter()
             .chain(self.content.bytes.iter().cloned())
             .collect();
-        let legend = format!(" {CUT} cut  {RECV} recv()  {CUT_AND_RECV} both  ╰─╯ one recv() ");
+        let legend: String = diagram::legend()
+            .iter()
+            .map(|entry| format!(" {} {} ", entry.glyph, entry.brief))
+            .collect();
         let title = if self.hex {
             " bytes received (hex) "
         } else {
@@ -557,11 +561,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     };
     let theme = app.view().theme();
     let events = &run.events[side as usize];
-    let reads: Vec<&[u8]> = events
-        .iter()
-        .filter(|e| e.role == Role::Receiver && e.call == Call::Recv && e.moved > 0)
-        .map(|e| e.bytes.as_slice())
-        .collect();
+    let reads = diagram::reads(events);
     let bytes = ByteView {
         side,
         reads,
@@ -685,7 +685,9 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn render_help(frame: &mut Frame, theme: &Theme, area: Rect) {
-    let box_area = centered(area, 64, KEYS.len() as u16 + 6);
+    let legend = diagram::legend();
+    let legend_rows = legend.chunks(2);
+    let box_area = centered(area, 64, (KEYS.len() + legend_rows.len()) as u16 + 5);
     let mut lines = vec![Line::from("")];
     for row in KEYS {
         lines.push(Line::from(vec![
@@ -694,10 +696,23 @@ fn render_help(frame: &mut Frame, theme: &Theme, area: Rect) {
         ]));
     }
     lines.push(Line::from(""));
-    lines.push(Line::styled(
-        format!(" In the bytes: {CUT} the wire cut here, {RECV} a recv() ended here."),
-        theme.muted,
-    ));
+    let last = legend_rows.len() - 1;
+    for (i, pair) in legend_rows.enumerate() {
+        let meanings: Vec<String> = pair
+            .iter()
+            .map(|entry| format!("{} {}", entry.glyph, entry.meaning))
+            .collect();
+        let lead = if i == 0 {
+            " In the bytes: "
+        } else {
+            "               "
+        };
+        let end = if i == last { "." } else { "," };
+        lines.push(Line::styled(
+            format!("{lead}{}{end}", meanings.join(", ")),
+            theme.muted,
+        ));
+    }
     frame.render_widget(Clear, box_area);
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" Keys (any key closes) ")),
