@@ -114,12 +114,12 @@ fn sighup_restores_the_terminal_and_exits_129() {
     signal_restores_the_terminal_and_exits("HUP", 129);
 }
 
-#[test]
-fn a_panic_restores_the_terminal() {
+/// Panics on the main thread (`where_ = "1"`) or on another thread (`"thread"`).
+fn a_panic_restores_the_terminal_and_exits_101(where_: &str) {
     let state = state_dir("panic");
     let mut command = sockstep(&["tui"], state.path());
     // Read only by debug builds, which the tests run.
-    command.env("SOCKSTEP_DEBUG_PANIC_ON_KEY", "1");
+    command.env("SOCKSTEP_DEBUG_PANIC_ON_KEY", where_);
     // Just the message, which the test reads on the screen.
     command.env("RUST_BACKTRACE", "0");
     let mut screen = Screen::spawn(command, 40, 120);
@@ -131,6 +131,36 @@ fn a_panic_restores_the_terminal() {
     // Printed after the restore, so on the main screen, where the user sees it.
     screen.wait_for("the panic message", |s| {
         s.contains("SOCKSTEP_DEBUG_PANIC_ON_KEY")
+    });
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    a_panic_restores_the_terminal_and_exits_101("1");
+}
+
+/// The UI's own threads (input, highlighter loading, the engine's relay and runner)
+/// are not teaching code: a panic there ends the TUI too, instead of leaving it
+/// drawing on a restored terminal, or waiting for input that will never come.
+#[test]
+fn a_panic_on_another_thread_restores_the_terminal_and_exits() {
+    a_panic_restores_the_terminal_and_exits_101("thread");
+}
+
+#[test]
+fn input_that_cannot_be_read_ends_the_tui_with_the_error() {
+    let state = state_dir("input");
+    let mut command = sockstep(&["tui"], state.path());
+    // Read only by debug builds: the key after this is read as an I/O error.
+    command.env("SOCKSTEP_DEBUG_INPUT_ERROR", "1");
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("paused before line"));
+    screen.send("x");
+    let exit = screen.wait_exit("after the input error");
+    assert_eq!(exit.exit_code(), 1, "an error, not a quit");
+    screen.assert_restored();
+    screen.wait_for("the error", |s| {
+        s.contains("error: could not read the terminal's input")
     });
 }
 

@@ -12,9 +12,9 @@ pub mod theme;
 pub mod view;
 
 use std::io::{self, Stdout, stdout};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::cursor::Show;
@@ -64,29 +64,47 @@ const ENDING_SIGNALS: [i32; 4] = [
 ];
 
 /// Restores the terminal before any panic message is printed, except for panics
-/// in teaching code: those are outcomes the run records, and the UI stays up.
+/// in teaching code: those are outcomes the run records, and the UI stays up. A
+/// panic on any other thread than the UI's own ends the process too: the UI would
+/// otherwise draw on over a restored terminal, or wait for input that never comes.
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
+    let ui_thread = std::thread::current().id();
     std::panic::set_hook(Box::new(move |info| {
         if crate::engine::in_teaching_thread() {
             return;
         }
         restore_terminal();
         previous(info);
+        if std::thread::current().id() != ui_thread {
+            std::process::exit(101);
+        }
     }));
 }
 
-fn forward_input(events: Sender<AppEvent>) {
+/// Hands every key, mouse event and resize to the event loop. A read that fails
+/// (the terminal went away) is kept in `failure` and ends the loop.
+fn forward_input(events: Sender<AppEvent>, failure: Arc<Mutex<Option<io::Error>>>) {
     let _ = std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
             loop {
-                let event = match event::read() {
+                let read = match event::read() {
+                    Ok(TermEvent::Key(_)) if input_error_requested() => {
+                        Err(io::Error::other("a test made this read fail"))
+                    }
+                    read => read,
+                };
+                let event = match read {
                     Ok(TermEvent::Key(key)) => AppEvent::Key(key),
                     Ok(TermEvent::Mouse(mouse)) => AppEvent::Mouse(mouse),
                     Ok(TermEvent::Resize(..)) => AppEvent::Resize,
                     Ok(_) => continue,
-                    Err(_) => AppEvent::Terminate,
+                    Err(error) => {
+                        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                        let _ = events.send(AppEvent::Terminate);
+                        return;
+                    }
                 };
                 if events.send(event).is_err() {
                     return;
@@ -119,9 +137,10 @@ fn forward_signals(events: Sender<AppEvent>, received: Arc<AtomicI32>) -> io::Re
 pub fn run(config: AppConfig, palette: Palette) -> anyhow::Result<Ending> {
     let (tx, rx) = mpsc::channel();
     let signal = Arc::new(AtomicI32::new(0));
+    let input_failure = Arc::new(Mutex::new(None));
     install_panic_hook();
     enable_raw_mode()?;
-    let mut terminal = match setup(&tx, &signal) {
+    let mut terminal = match setup(&tx, &signal, &input_failure) {
         Ok(terminal) => terminal,
         Err(error) => {
             restore_terminal();
@@ -132,6 +151,13 @@ pub fn run(config: AppConfig, palette: Palette) -> anyhow::Result<Ending> {
     restore_terminal();
     let _ = terminal.show_cursor();
     result?;
+    if let Some(error) = input_failure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        anyhow::bail!("could not read the terminal's input: {error}");
+    }
     Ok(match signal.load(Ordering::SeqCst) {
         0 => Ending::Quit,
         signal => Ending::Signal(signal),
@@ -141,6 +167,7 @@ pub fn run(config: AppConfig, palette: Palette) -> anyhow::Result<Ending> {
 fn setup(
     tx: &Sender<AppEvent>,
     signal: &Arc<AtomicI32>,
+    input_failure: &Arc<Mutex<Option<io::Error>>>,
 ) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
     // No `clear()`: the alternate screen starts empty, and clearing would ask the
@@ -156,13 +183,34 @@ fn setup(
         )
     })?;
     forward_signals(tx.clone(), Arc::clone(signal))?;
-    forward_input(tx.clone());
+    forward_input(tx.clone(), Arc::clone(input_failure));
     Ok(terminal)
 }
 
-/// Tests of the panic path set this in debug builds: the first key then panics.
-fn panic_on_key_requested() -> bool {
-    cfg!(debug_assertions) && std::env::var_os("SOCKSTEP_DEBUG_PANIC_ON_KEY").is_some()
+/// Where tests of the panic path (debug builds only) make the first key panic.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PanicOnKey {
+    Never,
+    /// On the UI's own thread.
+    Here,
+    /// On a thread of its own, as a panic in the input or engine threads would.
+    OtherThread,
+}
+
+fn panic_on_key_requested() -> PanicOnKey {
+    if !cfg!(debug_assertions) {
+        return PanicOnKey::Never;
+    }
+    match std::env::var("SOCKSTEP_DEBUG_PANIC_ON_KEY").as_deref() {
+        Err(_) => PanicOnKey::Never,
+        Ok("thread") => PanicOnKey::OtherThread,
+        Ok(_) => PanicOnKey::Here,
+    }
+}
+
+/// Tests of a failing terminal (debug builds only) make the first key a read error.
+fn input_error_requested() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("SOCKSTEP_DEBUG_INPUT_ERROR").is_some()
 }
 
 fn event_loop(
@@ -212,10 +260,15 @@ fn event_loop(
         // Merge a burst (a run's events, a resize storm) into one redraw.
         let burst = std::iter::once(event).chain(std::iter::from_fn(|| rx.try_recv().ok()));
         for event in burst {
-            if panic_on_key && matches!(event, AppEvent::Key(_)) {
-                panic!(
-                    "a key arrived and SOCKSTEP_DEBUG_PANIC_ON_KEY is set (a test of the panic path)"
-                );
+            if matches!(event, AppEvent::Key(_)) {
+                let message = "a key arrived and SOCKSTEP_DEBUG_PANIC_ON_KEY is set (a test of the panic path)";
+                match panic_on_key {
+                    PanicOnKey::Never => {}
+                    PanicOnKey::Here => panic!("{message}"),
+                    PanicOnKey::OtherThread => {
+                        let _ = std::thread::spawn(move || panic!("{message}")).join();
+                    }
+                }
             }
             app.handle(event);
         }
