@@ -1,19 +1,11 @@
 //! The headless commands, run as a user runs them: the real binary, its output and
 //! its exit code.
 
-use std::process::{Command, Output};
+mod common;
 
-fn sockstep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sockstep"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the binary runs")
-}
+use std::process::Command;
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
-}
+use common::{sockstep, stdout};
 
 #[test]
 fn list_shows_number_slug_and_title() {

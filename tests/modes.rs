@@ -2,22 +2,8 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::run;
+use common::{run, sockstep, stdout};
 use sockstep::engine::{Call, Mode, Role, Side, Trace};
-
-fn sockstep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sockstep"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
-}
 
 #[test]
 fn direct_has_no_relay_and_every_correct_side_delivers() {

@@ -273,22 +273,29 @@ fn partial_send_counts_are_the_same_on_every_seed() {
     }
 }
 
+/// What `python3 tests/peers/SCRIPT` prints; it must succeed. Fails, never skips,
+/// without python3.
+fn python_peer(script: &str) -> String {
+    let path = format!("{}/tests/peers/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3")
+        .arg(path)
+        .output()
+        .expect("python3 must be installed for this test");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// errors: "In Python the same failures are exceptions, ConnectionResetError and
 /// BrokenPipeError (both ConnectionErrors) ... Python ... ignore[s] SIGPIPE when a
 /// program starts". Needs python3: fails, never skips, without it.
 #[test]
 fn errors_python_raises_connection_reset_then_broken_pipe() {
-    let out = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/reset.py"))
-        .output()
-        .expect("python3 must be installed for this test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        python_peer("reset.py"),
         "SIG_IGN\nConnectionResetError True\nBrokenPipeError True\n"
     );
 }
@@ -336,17 +343,8 @@ fn errors_c_gets_sigpipe_unless_it_ignores_it() {
 /// ConnectionRefused". A real process is killed with SIGKILL. Needs python3.
 #[test]
 fn errors_a_crashed_process_closes_with_fin_unless_bytes_sat_unread() {
-    let out = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/crash.py"))
-        .output()
-        .expect("python3 must be installed for this test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        python_peer("crash.py"),
         "clean b''\nunread ConnectionResetError\nnobody listening ConnectionRefusedError\n"
     );
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::io;
+use std::process::{Command, Output};
 
 use sockstep::engine::{Inbox, Mode, RunOptions, Sock, Trace};
 use sockstep::lesson::Lesson;
@@ -42,4 +43,18 @@ pub fn read_to_end(sock: &mut Sock, inbox: &mut Inbox) -> io::Result<()> {
         }
         all.extend_from_slice(&buf[..n]);
     }
+}
+
+/// The real binary with these arguments, its output captured.
+pub fn sockstep(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the binary runs")
+}
+
+/// A command's standard output, which must be UTF-8.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
 }
