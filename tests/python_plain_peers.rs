@@ -914,3 +914,88 @@ fn every_python_file_shows_the_functions_it_plays() {
         );
     }
 }
+
+/// Runs `script` with `python3 -c`, the lesson files' directory as argv[1], and
+/// returns what it printed. Fails with its stderr if it fails; killed after BACKSTOP.
+fn run_python_script(script: &str) -> String {
+    let mut child = Command::new(python())
+        .args(["-c", script])
+        .arg(repo("src/teaching/python"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python");
+    let deadline = Instant::now() + BACKSTOP;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("python -c did not end within {BACKSTOP:?}; killed");
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The Python HOWTO's Python 3 pitfalls, as the lessons show them (msglen_mistake in
+/// fixed_length.py, join_mistake in read_to_eof.py; bytes compared to '' is
+/// recv-zero's naive side, proven to spin above), run over a real loopback
+/// connection: each fails the way its comment says.
+#[test]
+fn python_pitfalls_fail_when_run() {
+    for (file, name) in [
+        ("fixed_length.py", "msglen_mistake"),
+        ("read_to_eof.py", "join_mistake"),
+    ] {
+        let source = std::fs::read_to_string(repo("src/teaching/python").join(file)).unwrap();
+        assert!(anchor(&source, name).is_some(), "{file} shows {name}");
+    }
+    let script = r#"
+import importlib.util, socket, sys
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, f"{sys.argv[1]}/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+def pair():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        near = socket.create_connection(listener.getsockname())
+        far, _ = listener.accept()
+    return near, far
+
+def outcome(call):
+    try:
+        return f"returned {call()!r}"
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+near, far = pair()
+print(outcome(lambda: load("fixed_length").send_unpadded(near, b"hello")))
+near.close()
+print(far.recv(64))
+near, far = pair()
+near.sendall(b"GET /hello.txt HTTP/1.0\r\n\r\n")
+near.close()
+print(outcome(lambda: load("read_to_eof").read_to_end_as_text(far)))
+"#;
+    let out = run_python_script(script);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            // send() of nothing left returns 0, taken for a broken connection.
+            "RuntimeError: socket connection broken",
+            // What went out: the message alone, no padding.
+            "b'hello'",
+            "TypeError: sequence item 0: expected str instance, bytes found",
+        ]
+    );
+}

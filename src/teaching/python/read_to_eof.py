@@ -9,15 +9,30 @@ RESPONSE = b"HTTP/1.0 200 OK\r\n\r\nHello from the server.\n"  # what it answers
 # ANCHOR: read_to_end
 def read_to_end(sock, limit):
     """Reads until the peer closes its side, refusing more than `limit` bytes."""
-    data = b""
+    chunks = []
+    got = 0
     while True:
         chunk = sock.recv(512)
         if chunk == b"":
-            return data  # the end of the stream: the whole message
-        if len(data) + len(chunk) > limit:
+            return b"".join(chunks)  # the end of the stream: the whole message
+        got += len(chunk)
+        if got > limit:
             raise ValueError("too long")
-        data += chunk
+        chunks.append(chunk)
 # ANCHOR_END: read_to_end
+
+
+# ANCHOR: join_mistake
+def read_to_end_as_text(sock):
+    """The mistake: joining the chunks with '' as Python 2 code did. In Python 3
+    recv() returns bytes, and ''.join() of bytes raises TypeError."""
+    chunks = []
+    while True:
+        chunk = sock.recv(512)
+        if chunk == b"":
+            return "".join(chunks)  # TypeError, as soon as one chunk has come
+        chunks.append(chunk)
+# ANCHOR_END: join_mistake
 
 
 # The naive and correct anchors overlap: both show the server, which is the same.
