@@ -977,7 +977,8 @@ fn run_python_script(script: &str) -> String {
 /// The Python HOWTO's Python 3 pitfalls, as the lessons show them (msglen_mistake in
 /// fixed_length.py, join_mistake in read_to_eof.py; bytes compared to '' is
 /// recv-zero's naive side, proven to spin above), run over a real loopback
-/// connection: each fails the way its comment says.
+/// connection: each fails the way its comment says. And partial_send.py's reason
+/// for its own send loop: sendall() under a send timeout raises BlockingIOError.
 #[test]
 fn python_pitfalls_fail_when_run() {
     for (file, name) in [
@@ -988,7 +989,7 @@ fn python_pitfalls_fail_when_run() {
         assert!(anchor(&source, name).is_some(), "{file} shows {name}");
     }
     let script = r#"
-import importlib.util, socket, sys
+import importlib.util, socket, struct, sys
 
 def load(name):
     spec = importlib.util.spec_from_file_location(name, f"{sys.argv[1]}/{name}.py")
@@ -1016,6 +1017,12 @@ near, far = pair()
 near.sendall(b"GET /hello.txt HTTP/1.0\r\n\r\n")
 near.close()
 print(outcome(lambda: load("read_to_eof").read_to_end_as_text(far)))
+# partial_send.py's claim: under a send timeout, sendall() raises and cannot say how
+# much it sent, when the peer does not read.
+near, far = pair()
+near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2048)
+near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 2000))
+print(outcome(lambda: near.sendall(bytes(9_000 * 100))).split(":")[0])
 "#;
     let out = run_python_script(script);
     let lines: Vec<&str> = out.lines().collect();
@@ -1027,6 +1034,7 @@ print(outcome(lambda: load("read_to_eof").read_to_end_as_text(far)))
             // What went out: the message alone, no padding.
             "b'hello'",
             "TypeError: sequence item 0: expected str instance, bytes found",
+            "BlockingIOError",
         ]
     );
 }

@@ -27,6 +27,7 @@ def correct(sock, uploads):
             except (BlockingIOError, socket.timeout):
                 # No room at all before the send timeout: wait for room, then again.
                 select.select([], [sock], [])
+            # A signal needs no case: Python retries an interrupted call (PEP 475).
             # Any other OSError (ConnectionResetError, BrokenPipeError) is a real
             # failure and goes up to the caller.
 # ANCHOR_END: correct
