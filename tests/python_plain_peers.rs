@@ -33,6 +33,8 @@ const QUIET: Duration = Duration::from_secs(1);
 /// CPU time (clock ticks, 1/100 s) a receiver may burn after the end of its stream
 /// without returning before it counts as spinning.
 const SPIN_TICKS: u64 = 20;
+/// The modules a Python lesson may import (i11-spec.md).
+const STDLIB: [&str; 7] = ["socket", "struct", "json", "io", "select", "errno", "time"];
 /// The lockstep seeds each naive receiver is cut with.
 const NAIVE_SEEDS: u64 = 5;
 
@@ -933,6 +935,18 @@ fn every_python_file_shows_the_functions_it_plays() {
                     file.display()
                 );
             }
+        }
+        // Standard library only, and no sockstep in sight.
+        for line in source.lines().filter(|l| {
+            let l = l.trim_start();
+            l.starts_with("import ") || l.starts_with("from ")
+        }) {
+            let module = line.split_whitespace().nth(1).unwrap_or_default();
+            assert!(
+                STDLIB.contains(&module),
+                "{}: `{line}`: a lesson imports only {STDLIB:?}",
+                file.display()
+            );
         }
         // The end of the file is sockstep's, outside every anchor.
         assert!(
