@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
@@ -64,7 +64,7 @@ fn find_python() -> String {
     let check = "import sys\n\
         if sys.version_info < (3, 8): sys.exit('it is Python ' + sys.version.split()[0])\n\
         print(sys.executable)";
-    match Command::new(&python).args(["-c", check]).output() {
+    match output_within(&python, &["-c".as_ref(), check.as_ref()]) {
         Ok(out) if out.status.success() => {
             String::from_utf8(out.stdout).unwrap().trim().to_string()
         }
@@ -817,18 +817,8 @@ fn parts(file: &Path) -> BTreeMap<String, (String, String)> {
         m = importlib.util.module_from_spec(spec)\n\
         spec.loader.exec_module(m)\n\
         print(json.dumps({side: [f.__name__ for f in fs] for side, fs in m.PARTS.items()}))";
-    let out = Command::new(python())
-        .args(["-c", script])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let parts: BTreeMap<String, Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run_python_script(script, file);
+    let parts: BTreeMap<String, Vec<String>> = serde_json::from_str(&out).unwrap();
     parts
         .into_iter()
         .map(|(side, names)| match &names[..] {
@@ -960,29 +950,36 @@ fn every_python_file_shows_the_functions_it_plays() {
     }
 }
 
-/// Runs `script` with `python3 -c`, the lesson files' directory as argv[1], and
-/// returns what it printed. Fails with its stderr if it fails; killed after BACKSTOP.
-fn run_python_script(script: &str) -> String {
-    let mut child = Command::new(python())
-        .args(["-c", script])
-        .arg(repo("src/teaching/python"))
+/// Runs `python` with `args` and returns its output; killed, and the test failed,
+/// after BACKSTOP. Err: it could not be started.
+fn output_within(python: &str, args: &[&std::ffi::OsStr]) -> io::Result<Output> {
+    let mut child = Command::new(python)
+        .args(args)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python");
+        .spawn()?;
     let deadline = Instant::now() + BACKSTOP;
-    while child.try_wait().unwrap().is_none() {
+    while child.try_wait()?.is_none() {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("python -c did not end within {BACKSTOP:?}; killed");
+            panic!("{python} {args:?} did not end within {BACKSTOP:?}; killed");
         }
         thread::sleep(Duration::from_millis(2));
     }
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output()
+}
+
+/// Runs `script` with `python -c`, with `arg` as sys.argv[1], and returns what it
+/// printed. Fails with its stderr if it fails.
+fn run_python_script(script: &str, arg: &Path) -> String {
+    let out = output_within(python(), &["-c".as_ref(), script.as_ref(), arg.as_ref()])
+        .expect("start python");
     assert!(
         out.status.success(),
-        "{}",
+        "{}: {}",
+        arg.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
@@ -1038,7 +1035,7 @@ near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2048)
 near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 2000))
 print(outcome(lambda: near.sendall(bytes(9_000 * 100))).split(":")[0])
 "#;
-    let out = run_python_script(script);
+    let out = run_python_script(script, &repo("src/teaching/python"));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,
