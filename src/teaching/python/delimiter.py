@@ -18,7 +18,7 @@ def send(sock, lines):
 def naive(sock):
     while True:
         chunk = sock.recv(CHUNK)
-        if chunk == b"":
+        if chunk == b'':
             return
         # Takes each chunk for one whole line, with the delimiter at its end.
         yield chunk[:-1] if chunk.endswith(DELIMITER) else chunk
@@ -27,11 +27,11 @@ def naive(sock):
 
 # ANCHOR: correct
 def correct(sock):
-    buf = b""  # received, not yet delivered
+    buf = b''  # received, not yet delivered
     while True:
         chunk = sock.recv(CHUNK)
-        if chunk == b"":
-            if buf == b"":
+        if chunk == b'':
+            if buf == b'':
                 return  # closed between lines
             raise EOFError("the peer closed in the middle of a line")
         # Every delimiter ends a line; what follows the last one is the start of a

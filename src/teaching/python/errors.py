@@ -13,10 +13,10 @@ UNFINISHED = b"fetch report 02\n"  # the request the client starts and never fin
 
 def recv_exact(sock, n):
     """Calls recv() until n bytes have come; a close before that is an error."""
-    data = b""
+    data = b''
     while len(data) < n:
         chunk = sock.recv(n - len(data))
-        if chunk == b"":
+        if chunk == b'':
             raise EOFError("the peer closed before the whole answer arrived")
         data += chunk
     return data
@@ -43,16 +43,16 @@ def client(sock, requests):
 def naive(sock):
     sock.settimeout(PATIENCE)
     while True:
-        request = b""
+        request = b''
         while len(request) < REQUEST_LEN:
             try:
                 chunk = sock.recv(REQUEST_LEN - len(request))
             except OSError:
                 break  # any exception: "the client has finished"
-            if chunk == b"":
+            if chunk == b'':
                 break
             request += chunk
-        if request == b"":
+        if request == b'':
             return  # nothing more: the client has gone
         yield request
         sock.sendall(REPLY)
@@ -64,7 +64,7 @@ def correct(sock):
     # A timeout raises socket.timeout (an alias of TimeoutError since Python 3.10),
     # where Rust returns ErrorKind::WouldBlock on Unix.
     sock.settimeout(PATIENCE)
-    request = b""
+    request = b''
     asked = False
     while True:
         try:
@@ -83,14 +83,14 @@ def correct(sock):
         except OSError as error:
             yield error  # ConnectionResetError: the client died
             return
-        if chunk == b"":
-            if request == b"":
+        if chunk == b'':
+            if request == b'':
                 return  # a clean close, between requests
             raise EOFError("the client closed in the middle of a request")
         request += chunk
         if len(request) == REQUEST_LEN:
             yield request
-            request = b""
+            request = b''
             try:
                 sock.sendall(REPLY)
             except OSError as error:

@@ -25,11 +25,11 @@ class FixedSocket:
     def recv_message(self):
         """Receives exactly MSGLEN bytes, in as many recv() calls as that takes, and
         strips the padding. None: the peer closed between messages."""
-        frame = b""
+        frame = b''
         while len(frame) < MSGLEN:
             chunk = self.sock.recv(MSGLEN - len(frame))
-            if chunk == b"":
-                if frame == b"":
+            if chunk == b'':
+                if frame == b'':
                     return None
                 raise EOFError("the peer closed in the middle of a message")
             frame += chunk
@@ -80,7 +80,7 @@ def send(sock, messages):
 def naive(sock):
     while True:
         frame = sock.recv(MSGLEN)  # one recv(), as if it always returned MSGLEN bytes
-        if frame == b"":
+        if frame == b'':
             return
         yield unpad(frame)
 # ANCHOR_END: naive

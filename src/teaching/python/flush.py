@@ -8,10 +8,10 @@ REPLY = b"OK\n"  # ...and the server answers each one with this
 # ANCHOR: recv_exact
 def recv_exact(sock, n):
     """Calls recv() until n bytes have come; a close before that is an error."""
-    data = b""
+    data = b''
     while len(data) < n:
         chunk = sock.recv(n - len(data))
-        if chunk == b"":
+        if chunk == b'':
             raise EOFError("the peer closed before the whole reply arrived")
         data += chunk
     return data
@@ -20,7 +20,7 @@ def recv_exact(sock, n):
 
 # ANCHOR: naive
 def naive(sock, requests):
-    out = sock.makefile("wb")  # a buffered writer, like Rust's BufWriter
+    out = sock.makefile('wb')  # a buffered writer, like Rust's BufWriter
     for request in requests:
         out.write(request)  # copied into the buffer: nothing is sent yet
     for _ in requests:
@@ -31,7 +31,7 @@ def naive(sock, requests):
 
 # ANCHOR: correct
 def correct(sock, requests):
-    out = sock.makefile("wb")
+    out = sock.makefile('wb')
     for request in requests:
         out.write(request)
     out.flush()  # one send() for all the requests, before waiting for answers
@@ -45,13 +45,13 @@ def correct(sock, requests):
 def server(sock):
     """Reads one request at a time and answers it, until the client closes."""
     while True:
-        request = b""
+        request = b''
         while len(request) < REQUEST_LEN:
             # No retry for a signal here: Python retries an interrupted recv() itself
             # (PEP 475), where Rust returns ErrorKind::Interrupted.
             chunk = sock.recv(REQUEST_LEN - len(request))
-            if chunk == b"":
-                if request == b"":
+            if chunk == b'':
+                if request == b'':
                     return  # closed between requests: done
                 raise EOFError("the client closed in the middle of a request")
             request += chunk

@@ -8,7 +8,7 @@ MAX_LINE = 8192  # longest line the receiver keeps, so it cannot buffer forever
 # ANCHOR: send
 def send(sock, lines):
     # All the lines in one go: back to back on the wire.
-    stream = b""
+    stream = b''
     for line in lines:
         if NEWLINE in line:
             raise ValueError("a line cannot contain a newline")
@@ -30,7 +30,7 @@ def closed_mid_line():
 # ANCHOR: naive
 def read_line(sock):
     """Reads one line. Its buffer lives only as long as the call."""
-    buf = b""
+    buf = b''
     while True:
         if NEWLINE in buf:
             line, _, _ = buf.partition(NEWLINE)  # what came after it is dropped
@@ -38,8 +38,8 @@ def read_line(sock):
         if len(buf) > MAX_LINE:
             raise too_long()
         chunk = sock.recv(CHUNK)
-        if chunk == b"":
-            if buf == b"":
+        if chunk == b'':
+            if buf == b'':
                 return None
             raise closed_mid_line()
         buf += chunk
@@ -57,12 +57,12 @@ def naive(sock):
 # ANCHOR: correct
 class LineReader:
     """Reads lines, and keeps what it received after each one for the next call.
-    (sock.makefile("rb") does the same: one file per connection, whose readline()
+    (sock.makefile('rb') does the same: one file per connection, whose readline()
     keeps the rest in its buffer.)"""
 
     def __init__(self, sock):
         self.sock = sock
-        self.buf = b""  # received, not yet returned: the leftover
+        self.buf = b''  # received, not yet returned: the leftover
 
     def read_line(self):
         while True:
@@ -75,8 +75,8 @@ class LineReader:
             if len(self.buf) > MAX_LINE:
                 raise too_long()
             chunk = self.sock.recv(CHUNK)
-            if chunk == b"":
-                if self.buf == b"":
+            if chunk == b'':
+                if self.buf == b'':
                     return None
                 raise closed_mid_line()
             self.buf += chunk

@@ -25,13 +25,13 @@ def send(sock, messages):
     sock.sendall(the_lie())
     # Wait for the answer: a line, or the server hanging up. A server that hangs up
     # with our bytes unread resets the connection: that is hanging up too.
-    answer = b""
+    answer = b''
     while b"\n" not in answer and len(answer) < 1024:
         try:
             chunk = sock.recv(256)
         except ConnectionResetError:
             break
-        if chunk == b"":
+        if chunk == b'':
             break
         answer += chunk
 # ANCHOR_END: send
@@ -41,11 +41,11 @@ def send(sock, messages):
 def read_prefix(sock):
     """Reads the 4-byte prefix in as many recv() calls as it takes.
     None: the peer closed between frames."""
-    prefix = b""
+    prefix = b''
     while len(prefix) < PREFIX.size:
         chunk = sock.recv(PREFIX.size - len(prefix))
-        if chunk == b"":
-            if prefix == b"":
+        if chunk == b'':
+            if prefix == b'':
                 return None
             raise EOFError("the peer closed in the middle of a length prefix")
         prefix += chunk
@@ -61,10 +61,10 @@ def naive(sock):
         if length is None:
             return
         # Believes the prefix, whatever it says, and collects that many bytes.
-        body = b""
+        body = b''
         while len(body) < length:
             chunk = sock.recv(min(length - len(body), 4096))
-            if chunk == b"":
+            if chunk == b'':
                 raise EOFError("the peer closed in the middle of a frame")
             body += chunk  # grows with every byte that comes
         yield body
@@ -81,10 +81,10 @@ def read_frame(sock):
         raise ValueError(
             f"a frame of {length} bytes is over the limit of {MAX_FRAME}"
         )
-    body = b""  # at most MAX_FRAME
+    body = b''  # at most MAX_FRAME
     while len(body) < length:
         chunk = sock.recv(length - len(body))
-        if chunk == b"":
+        if chunk == b'':
             raise EOFError("the peer closed in the middle of a frame")
         body += chunk
     return body

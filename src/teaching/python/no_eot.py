@@ -22,11 +22,11 @@ def send(sock, requests):
 def read_line(sock):
     """Reads one line, one byte per recv(), so it never takes a byte of the next line.
     None: the peer closed before the line began."""
-    line = b""
+    line = b''
     while True:
         byte = sock.recv(1)
-        if byte == b"":
-            if line == b"":
+        if byte == b'':
+            if line == b'':
                 return None
             raise EOFError("the peer closed in the middle of a line")
         if byte == NEWLINE:
@@ -40,10 +40,10 @@ def read_line(sock):
 # ANCHOR: naive
 def naive(sock):
     # Read the request: everything the client sends, until it is done.
-    request = b""
+    request = b''
     while True:
         chunk = sock.recv(1024)  # "done" is recv() returning b'': a close
-        if chunk == b"":
+        if chunk == b'':
             break
         request += chunk
     for line in request.split(NEWLINE):

@@ -20,12 +20,12 @@ def naive(sock):
 
 # ANCHOR: correct
 def correct(sock):
-    greeting = b""
+    greeting = b''
     while len(greeting) < GREETING_LEN:
         # Ask only for the bytes still missing, and add them after the others. (No
         # retry for a signal: Python retries an interrupted recv() itself, PEP 475.)
         chunk = sock.recv(GREETING_LEN - len(greeting))
-        if chunk == b"":  # recv() returns b'' once the peer has closed
+        if chunk == b'':  # recv() returns b'' once the peer has closed
             raise EOFError("the peer closed before the whole greeting arrived")
         greeting += chunk
     yield greeting

@@ -36,10 +36,10 @@ def correct(sock, uploads):
 # ANCHOR: receiver
 def receive_upload(sock):
     """One upload per connection: everything until the sender closes."""
-    upload = b""
+    upload = b''
     while True:
         chunk = sock.recv(4096)
-        if chunk == b"":
+        if chunk == b'':
             break  # the sender closed: the upload is complete
         if len(upload) + len(chunk) > MAX_UPLOAD:
             raise ValueError("an upload longer than 64 KiB")

@@ -8,10 +8,10 @@ WELCOME = b"welcome, client\n"  # ...and the server answers with this
 # ANCHOR: recv_exact
 def recv_exact(sock, n):
     """Calls recv() until n bytes have come; a close before that is an error."""
-    data = b""
+    data = b''
     while len(data) < n:
         chunk = sock.recv(n - len(data))
-        if chunk == b"":
+        if chunk == b'':
             raise EOFError("the peer closed before the whole message arrived")
         data += chunk
     return data

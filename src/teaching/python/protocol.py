@@ -31,10 +31,10 @@ def send(sock, requests):
 # ANCHOR: recv_all
 def recv_all(sock, n):
     """Calls recv() until n bytes have come or the peer closes; returns them."""
-    data = b""
+    data = b''
     while len(data) < n:
         chunk = sock.recv(n - len(data))
-        if chunk == b"":
+        if chunk == b'':
             break  # closed
         data += chunk
     return data
@@ -50,7 +50,7 @@ def naive(sock):
     while True:
         # One recv() per part, as if each part arrived whole.
         fixed = sock.recv(FIXED.size)
-        if fixed == b"":
+        if fixed == b'':
             return
         (header_len,) = FIXED.unpack(fixed)
         header = json.loads(sock.recv(header_len))
@@ -68,7 +68,7 @@ def read_message(sock):
     messages."""
     # Part one: the fixed header, the JSON header's length.
     fixed = recv_all(sock, FIXED.size)
-    if fixed == b"":
+    if fixed == b'':
         return None
     if len(fixed) < FIXED.size:
         raise closed_mid_message()

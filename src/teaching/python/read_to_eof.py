@@ -13,8 +13,8 @@ def read_to_end(sock, limit):
     got = 0
     while True:
         chunk = sock.recv(512)
-        if chunk == b"":
-            return b"".join(chunks)  # the end of the stream: the whole message
+        if chunk == b'':
+            return b''.join(chunks)  # the end of the stream: the whole message
         got += len(chunk)
         if got > limit:
             raise ValueError("too long")
@@ -29,8 +29,8 @@ def read_to_end_as_text(sock):
     chunks = []
     while True:
         chunk = sock.recv(512)
-        if chunk == b"":
-            return "".join(chunks)  # TypeError, as soon as one chunk has come
+        if chunk == b'':
+            return ''.join(chunks)  # TypeError, as soon as one chunk has come
         chunks.append(chunk)
 # ANCHOR_END: join_mistake
 

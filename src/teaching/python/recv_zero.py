@@ -11,12 +11,12 @@ def send(sock, messages):
 
 # ANCHOR: naive
 def naive(sock):
-    data = b""
+    data = b''
     while True:
         chunk = sock.recv(16)
         # recv() returns bytes, and b'' == '' is False in Python 3: this test never
         # passes, so after the close the loop calls recv() forever.
-        if chunk == "":
+        if chunk == '':
             break
         data += chunk
     yield data
@@ -25,10 +25,10 @@ def naive(sock):
 
 # ANCHOR: correct
 def correct(sock):
-    data = b""
+    data = b''
     while True:
         chunk = sock.recv(16)
-        if chunk == b"":
+        if chunk == b'':
             break  # the peer closed: nothing more will ever come
         data += chunk
     yield data

@@ -21,7 +21,7 @@ def body_len(kind):
 # ANCHOR: send
 def send(sock, messages):
     for message in messages:
-        if message == b"":
+        if message == b'':
             raise ValueError("a message starts with its type byte")
         if len(message) != 1 + body_len(message[:1]):
             raise ValueError("the body's length does not match its type")
@@ -34,7 +34,7 @@ def naive(sock):
     while True:
         # One recv() for the type byte and its body: they were sent together...
         data = sock.recv(LONGEST)
-        if data == b"":
+        if data == b'':
             return
         length = body_len(data[:1])
         yield data[: 1 + length]  # ...so surely they arrived together
@@ -44,10 +44,10 @@ def naive(sock):
 # ANCHOR: correct
 def recv_exact(sock, n):
     """Calls recv() until n bytes have come; a close before that is an error."""
-    data = b""
+    data = b''
     while len(data) < n:
         chunk = sock.recv(n - len(data))
-        if chunk == b"":
+        if chunk == b'':
             raise EOFError("the peer closed in the middle of a message")
         data += chunk
     return data
@@ -57,7 +57,7 @@ def correct(sock):
     while True:
         # Step one: the type byte. One byte cannot be split, but it can come alone.
         kind = sock.recv(1)
-        if kind == b"":
+        if kind == b'':
             return  # closed between messages
         # Step two: exactly as many bytes as the type says, however they arrive.
         body = recv_exact(sock, body_len(kind))
