@@ -33,9 +33,10 @@ const QUIET: Duration = Duration::from_secs(1);
 /// CPU time (clock ticks, 1/100 s) a receiver may burn after the end of its stream
 /// without returning before it counts as spinning.
 const SPIN_TICKS: u64 = 20;
-/// `python -S`: no `site` module, so no site-packages. The lessons need only the
-/// standard library (and so prove it), and Python starts in a quarter of the time.
-const NO_SITE: &str = "-S";
+/// `python -S -B`: no `site` module, so no site-packages (the lessons need only the
+/// standard library, and so prove it; Python starts in a quarter of the time), and
+/// no `__pycache__` written next to the lesson files.
+const PYTHON_FLAGS: [&str; 2] = ["-S", "-B"];
 /// The modules a Python lesson may import (i11-spec.md).
 const STDLIB: [&str; 7] = ["socket", "struct", "json", "io", "select", "errno", "time"];
 /// The lockstep seeds each naive receiver is cut with.
@@ -159,7 +160,7 @@ impl Spawn<'_> {
         let port = listener.local_addr().unwrap().port();
         let mut command = Command::new(python());
         command
-            .arg(NO_SITE)
+            .args(PYTHON_FLAGS)
             .arg(repo("tests/peers/python_part.py"))
             .arg(self.file)
             .args([self.role, self.side])
@@ -978,7 +979,7 @@ fn output_within(python: &str, args: &[&std::ffi::OsStr]) -> io::Result<Output> 
 /// Runs `script` with `python -c`, with `arg` as sys.argv[1], and returns what it
 /// printed. Fails with its stderr if it fails.
 fn run_python_script(script: &str, arg: &Path) -> String {
-    let args = [NO_SITE, "-c", script].map(std::ffi::OsStr::new);
+    let args = [PYTHON_FLAGS[0], PYTHON_FLAGS[1], "-c", script].map(std::ffi::OsStr::new);
     let out =
         output_within(python(), &[&args[..], &[arg.as_os_str()]].concat()).expect("start python");
     assert!(

@@ -37,6 +37,7 @@ REPORTS = [
 
 
 def load(path):
+    sys.dont_write_bytecode = True  # no __pycache__ next to the lesson files
     spec = importlib.util.spec_from_file_location("lesson", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
