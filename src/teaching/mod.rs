@@ -9,6 +9,10 @@
 
 use crate::lesson::{Lesson, page_title};
 
+// `python_file!(MODULE)`: the module's Python file, written by build.rs from the
+// files in src/teaching/python/.
+include!(concat!(env!("OUT_DIR"), "/python_files.rs"));
+
 /// Declares each lesson's module and builds `LESSONS` from it, in the order given,
 /// with every path derived from the module and the slug.
 macro_rules! lessons {
@@ -27,6 +31,7 @@ macro_rules! lessons {
                 PAGE,
                 include_str!(concat!(stringify!($module), ".rs")),
                 concat!("src/teaching/", stringify!($module), ".rs"),
+                python_file!($module),
                 $module::DEMO,
             )
         }),+];

@@ -1,0 +1,385 @@
+//! Teaching code that runs in another process (a Python interpreter, say): an actor
+//! whose socket calls are made by the child on a socket it inherits, and reported
+//! back here over a control channel, so that the monitor sees them exactly as it
+//! sees a `Sock`'s own calls: the same gate, the same transitions, the same events.
+//!
+//! The protocol, one JSON object a line on a Unix socketpair (the child's end is
+//! the fd named by `SOCKSTEP_CTL_FD`; the teaching socket is `SOCKSTEP_SOCK_FD`):
+//! - first the engine sends `{"messages": [[bytes...], ...]}`: what a sender sends;
+//! - before each call the child sends `{"op": "begin", "kind": "read" | "write" |
+//!   "other" | "release", "line": N}` and waits for the line `"go"` (the step gate;
+//!   `release` passes no gate: the engine lets go of its handles on the socket,
+//!   which the child is about to close);
+//! - after it, `{"op": "end", "call": "recv", "asked": N, "bytes": [...], "line": N,
+//!   "failed": null | FAILED, "closes_output": bool, "timed_reads": bool}`;
+//! - a receiver's messages and reports: `{"op": "deliver", "bytes": [...], "line": N}`,
+//!   `{"op": "report", "line": N, ...FAILED}`;
+//! - at the end `{"op": "returned"}` or `{"op": "raised", ...FAILED}`,
+//!
+//! where FAILED is `{"errno": N | null, "timeout": bool, "error": NAME | null,
+//! "message": TEXT}`. The child runs in its own process group, with no stdin, its
+//! output kept up to `OUTPUT_LIMIT`, its memory limited to `MEMORY_LIMIT`; it and
+//! every process it started are killed and reaped however the part ends.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::report::{Failure, error_kind_name, report};
+use super::sock::{Inbox, RemoteCall, RemoteGate, Sock, cancel};
+use super::trace::{Call, Role};
+
+/// Code in another language: how to start the process that runs one of its parts.
+#[derive(Clone)]
+pub struct External {
+    /// The language's name, as traces record it ("python").
+    pub language: &'static str,
+    /// The command that runs the sender's or the receiver's part of one side; the
+    /// engine adds the sockets, the environment and the limits.
+    pub command: Arc<dyn Fn(Role) -> Command + Send + Sync>,
+}
+
+impl std::fmt::Debug for External {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("External")
+            .field("language", &self.language)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The environment variables that name the child's inherited descriptors.
+pub const SOCK_FD_VAR: &str = "SOCKSTEP_SOCK_FD";
+pub const CTL_FD_VAR: &str = "SOCKSTEP_CTL_FD";
+
+/// Output (stdout and stderr together) kept from a child; the rest is read and dropped.
+const OUTPUT_LIMIT: usize = 64 * 1024;
+/// The child's address space (RLIMIT_AS).
+const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
+/// How often a part waiting for its child looks whether the side was stopped (a
+/// child busy in a loop with no socket call is stopped only by being killed).
+const LOOK_EVERY: Duration = Duration::from_millis(50);
+
+/// One line from the child.
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+enum Said {
+    Begin {
+        kind: Gate,
+        line: Option<u32>,
+    },
+    End {
+        call: Call,
+        asked: usize,
+        bytes: Vec<u8>,
+        line: Option<u32>,
+        failed: Option<Failed>,
+        #[serde(default)]
+        closes_output: bool,
+        #[serde(default)]
+        timed_reads: bool,
+    },
+    Deliver {
+        bytes: Vec<u8>,
+        line: Option<u32>,
+    },
+    Report {
+        line: Option<u32>,
+        #[serde(flatten)]
+        failed: Failed,
+    },
+    Returned,
+    Raised {
+        #[serde(flatten)]
+        failed: Failed,
+    },
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Gate {
+    Read,
+    Write,
+    Other,
+    Release,
+}
+
+/// A failure as the child names it.
+#[derive(Deserialize)]
+struct Failed {
+    errno: Option<i32>,
+    timeout: bool,
+    error: Option<String>,
+    message: String,
+}
+
+impl Failed {
+    /// The kind of I/O error it is, if it is one.
+    fn kind(&self) -> Option<io::ErrorKind> {
+        if self.timeout {
+            // As Rust's WouldBlock on a timed-out read: the same report, the same result.
+            return Some(io::ErrorKind::TimedOut);
+        }
+        self.errno
+            .map(|errno| io::Error::from_raw_os_error(errno).kind())
+    }
+
+    fn io_error(&self) -> io::Error {
+        io::Error::new(
+            self.kind().unwrap_or(io::ErrorKind::Other),
+            self.message.clone(),
+        )
+    }
+
+    fn failure(&self) -> Failure {
+        let error = match (self.kind(), &self.error) {
+            (Some(kind), _) => error_kind_name(kind).to_string(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => "other".to_string(),
+        };
+        Failure {
+            error,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// A running child: killed (with its process group) and reaped when dropped.
+struct Guest {
+    child: Child,
+    control: BufReader<UnixStream>,
+    /// A line being read, kept across reads that time out.
+    pending: Vec<u8>,
+    output: Option<JoinHandle<Vec<u8>>>,
+    language: &'static str,
+}
+
+impl Guest {
+    fn start(program: &External, role: Role, sock: &Sock) -> io::Result<Guest> {
+        let stream = sock
+            .stream_ref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no socket to hand over"))?;
+        let (ours, theirs) = UnixStream::pair()?;
+        let (sock_fd, ctl_fd) = (stream.as_raw_fd(), theirs.as_raw_fd());
+        let (mut output, output_end) = io::pipe()?;
+        let mut command = (program.command)(role);
+        command
+            .env_clear()
+            .env(SOCK_FD_VAR, sock_fd.to_string())
+            .env(CTL_FD_VAR, ctl_fd.to_string())
+            .stdin(Stdio::null())
+            .stdout(output_end.try_clone()?)
+            .stderr(output_end)
+            .process_group(0);
+        // SAFETY: between fork and exec this makes only system calls (fcntl,
+        // setrlimit), which allocate nothing and take no lock.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in [sock_fd, ctl_fd] {
+                    // Only these two of the parent's descriptors reach the child.
+                    let fd = BorrowedFd::borrow_raw(fd);
+                    rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+                }
+                let limit = rustix::process::Rlimit {
+                    current: Some(MEMORY_LIMIT),
+                    maximum: Some(MEMORY_LIMIT),
+                };
+                rustix::process::setrlimit(rustix::process::Resource::As, limit)?;
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
+        // The child has its copies; ours must close, or its end would never be seen.
+        drop(command);
+        drop(theirs);
+        let output = std::thread::Builder::new()
+            .name("guest-output".into())
+            .spawn(move || {
+                let mut kept = Vec::new();
+                let _ = (&mut output)
+                    .take(OUTPUT_LIMIT as u64)
+                    .read_to_end(&mut kept);
+                let _ = io::copy(&mut output, &mut io::sink());
+                kept
+            });
+        let mut guest = Guest {
+            child,
+            control: BufReader::new(ours),
+            pending: Vec::new(),
+            output: None,
+            language: program.language,
+        };
+        guest.output = Some(output?);
+        guest.control.get_ref().set_read_timeout(Some(LOOK_EVERY))?;
+        Ok(guest)
+    }
+
+    fn say(&mut self, json: &serde_json::Value) -> io::Result<()> {
+        let mut line = serde_json::to_vec(json)?;
+        line.push(b'\n');
+        self.control.get_mut().write_all(&line)
+    }
+
+    /// The child's next line; `None` when it has closed the channel (it ended).
+    /// Unwinds (`Cancelled`) if the side is stopped meanwhile.
+    fn next(&mut self, sock: &Sock) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            match self.control.read_until(b'\n', &mut self.pending) {
+                Ok(_) if self.pending.ends_with(b"\n") => {
+                    return Ok(Some(std::mem::take(&mut self.pending)));
+                }
+                Ok(_) => return Ok(None),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    if sock.is_stopped() {
+                        cancel();
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Kills the child's process group and reaps the child; returns how it exited
+    /// and what it printed.
+    fn end(&mut self) -> (Option<std::process::ExitStatus>, Vec<u8>) {
+        if let Ok(pid) = i32::try_from(self.child.id())
+            && let Some(pid) = rustix::process::Pid::from_raw(pid)
+        {
+            // The child is not reaped yet, so its group still exists under its id.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let status = self.child.wait().ok();
+        let output = self
+            .output
+            .take()
+            .and_then(|thread| thread.join().ok())
+            .unwrap_or_default();
+        (status, output)
+    }
+
+    /// The child ended without saying how its part ended.
+    fn vanished(&mut self) -> Failure {
+        let (status, output) = self.end();
+        let output = String::from_utf8_lossy(&output);
+        let tail: String = {
+            let text = output.trim_end();
+            let start = text.char_indices().rev().nth(1999).map_or(0, |(i, _)| i);
+            text[start..].to_string()
+        };
+        let status = status.map_or("unknown".to_string(), |s| s.to_string());
+        Failure {
+            error: "exited".into(),
+            message: format!(
+                "the {} process ended without finishing its part ({status}){}{tail}",
+                self.language,
+                if tail.is_empty() { "" } else { ": " }
+            ),
+        }
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        if self.output.is_some() {
+            self.end();
+        }
+    }
+}
+
+/// Runs one part of `program` (its sender or receiver) in a child process on
+/// `sock`, driving the side's monitor from what the child reports. A sender is
+/// given `messages`; a receiver's messages and reports go to `inbox`.
+pub(crate) fn run_part(
+    program: &External,
+    role: Role,
+    sock: &mut Sock,
+    messages: &[Vec<u8>],
+    mut inbox: Option<&mut Inbox>,
+) -> Result<(), Failure> {
+    let mut guest = Guest::start(program, role, sock).map_err(|e| Failure {
+        error: "spawn".into(),
+        message: format!("could not start the {} process: {e}", program.language),
+    })?;
+    if guest
+        .say(&serde_json::json!({ "messages": messages }))
+        .is_err()
+    {
+        return Err(guest.vanished());
+    }
+    loop {
+        let line = match guest.next(sock) {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(_) => return Err(guest.vanished()),
+        };
+        let said: Said = match serde_json::from_slice(&line) {
+            Ok(said) => said,
+            Err(e) => {
+                guest.end();
+                return Err(Failure {
+                    error: "protocol".into(),
+                    message: format!(
+                        "the {} process said something the engine cannot read ({e}): {}",
+                        program.language,
+                        String::from_utf8_lossy(&line).trim_end()
+                    ),
+                });
+            }
+        };
+        match said {
+            Said::Begin { kind, line } => {
+                match kind {
+                    Gate::Release => sock.remote_release(),
+                    Gate::Read => sock.remote_begin(RemoteGate::Read, line),
+                    Gate::Write => sock.remote_begin(RemoteGate::Write, line),
+                    Gate::Other => sock.remote_begin(RemoteGate::Other, line),
+                }
+                if guest.say(&serde_json::json!("go")).is_err() {
+                    return Err(guest.vanished());
+                }
+            }
+            Said::End {
+                call,
+                asked,
+                bytes,
+                line,
+                failed,
+                closes_output,
+                timed_reads,
+            } => sock.remote_finish(RemoteCall {
+                call,
+                asked,
+                bytes: &bytes,
+                result: failed.map_or(Ok(bytes.len()), |f| Err(f.io_error())),
+                line,
+                closes_output,
+                timed_reads,
+            }),
+            Said::Deliver { bytes, line } => {
+                if let Some(inbox) = inbox.as_deref_mut() {
+                    inbox.deliver_at(&bytes, line);
+                }
+            }
+            Said::Report { line, failed } => {
+                if let Some(inbox) = inbox.as_deref_mut() {
+                    let kind = failed.kind().unwrap_or(io::ErrorKind::Other);
+                    inbox.deliver_at(&report(kind), line);
+                }
+            }
+            Said::Returned => return Ok(()),
+            Said::Raised { failed } => return Err(failed.failure()),
+        }
+    }
+}
