@@ -396,8 +396,11 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             width,
         }) => run(
             &lesson,
-            seed,
-            chosen_mode(mode, free_run),
+            RunOptions {
+                seed,
+                mode: chosen_mode(mode, free_run),
+                ..RunOptions::default()
+            },
             lang,
             json,
             calls,
@@ -563,8 +566,7 @@ fn list(json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
 
 fn run(
     query: &str,
-    seed: u64,
-    mode: Mode,
+    options: RunOptions,
     lang: Lang,
     json: bool,
     calls: bool,
@@ -573,14 +575,7 @@ fn run(
 ) -> anyhow::Result<ExitCode> {
     let (number, lesson) = teaching::find(query)?;
     let trace = lesson
-        .run_in(
-            lang,
-            RunOptions {
-                seed,
-                mode,
-                ..RunOptions::default()
-            },
-        )
+        .run_in(lang, options)
         .map_err(|e| run_failed(lesson, e))?;
     if json {
         serde_json::to_writer_pretty(&mut *out, &trace)?;

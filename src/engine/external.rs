@@ -18,7 +18,7 @@
 //!
 //! where FAILED is `{"errno": N | null, "timeout": bool, "error": NAME | null,
 //! "message": TEXT}`. The child runs in its own process group, with no stdin, its
-//! output kept up to `OUTPUT_LIMIT`, its memory limited to `MEMORY_LIMIT`; it and
+//! output bounded (see `OUTPUT_LIMIT`), its memory limited to `MEMORY_LIMIT`; it and
 //! every process it started are killed and reaped however the part ends.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -27,7 +27,6 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -58,7 +57,9 @@ impl std::fmt::Debug for External {
 pub const SOCK_FD_VAR: &str = "SOCKSTEP_SOCK_FD";
 pub const CTL_FD_VAR: &str = "SOCKSTEP_CTL_FD";
 
-/// Output (stdout and stderr together) kept from a child; the rest is read and dropped.
+/// Output (stdout and stderr together) read from a child once it has ended. Its
+/// output is a pipe nobody reads while it runs, so the pipe's buffer bounds it: a
+/// child that prints more waits, makes no call, and is stopped by the time limit.
 const OUTPUT_LIMIT: usize = 64 * 1024;
 /// The child's address space (RLIMIT_AS).
 const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
@@ -156,7 +157,8 @@ struct Guest {
     control: BufReader<UnixStream>,
     /// A line being read, kept across reads that time out.
     pending: Vec<u8>,
-    output: Option<JoinHandle<Vec<u8>>>,
+    /// `None` once the child has been killed and reaped.
+    output: Option<io::PipeReader>,
     language: &'static str,
 }
 
@@ -167,7 +169,7 @@ impl Guest {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no socket to hand over"))?;
         let (ours, theirs) = UnixStream::pair()?;
         let (sock_fd, ctl_fd) = (stream.as_raw_fd(), theirs.as_raw_fd());
-        let (mut output, output_end) = io::pipe()?;
+        let (output, output_end) = io::pipe()?;
         let mut command = (program.command)(role);
         command
             .env_clear()
@@ -198,24 +200,16 @@ impl Guest {
         // The child has its copies; ours must close, or its end would never be seen.
         drop(command);
         drop(theirs);
-        let output = std::thread::Builder::new()
-            .name("guest-output".into())
-            .spawn(move || {
-                let mut kept = Vec::new();
-                let _ = (&mut output)
-                    .take(OUTPUT_LIMIT as u64)
-                    .read_to_end(&mut kept);
-                let _ = io::copy(&mut output, &mut io::sink());
-                kept
-            });
-        let mut guest = Guest {
+        // Read only what is there once the child has ended: a process it left
+        // behind holding the pipe must not keep this one waiting.
+        rustix::io::ioctl_fionbio(&output, true)?;
+        let guest = Guest {
             child,
             control: BufReader::new(ours),
             pending: Vec::new(),
-            output: None,
+            output: Some(output),
             language: program.language,
         };
-        guest.output = Some(output?);
         guest.control.get_ref().set_read_timeout(Some(LOOK_EVERY))?;
         Ok(guest)
     }
@@ -262,11 +256,10 @@ impl Guest {
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
         }
         let status = self.child.wait().ok();
-        let output = self
-            .output
-            .take()
-            .and_then(|thread| thread.join().ok())
-            .unwrap_or_default();
+        let mut output = Vec::new();
+        if let Some(pipe) = self.output.take() {
+            let _ = pipe.take(OUTPUT_LIMIT as u64).read_to_end(&mut output);
+        }
         (status, output)
     }
 

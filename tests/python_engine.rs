@@ -1,0 +1,466 @@
+//! Lessons in Python run for real: real python3 processes on the same relay with the
+//! same cuts, traced call by call through the shim, judged as the Rust code is; and
+//! Python code that is stuck, spins, loops or raises is named, stopped and killed.
+//! These tests need python3 (3.8 or newer): without it they fail, never skip.
+
+mod common;
+
+use std::process::Command;
+
+use sockstep::engine::{
+    self, Call, CallResult, Code, Event, Limits, Mode, Outcome, OutcomeKind, Role, RunOptions,
+    Scenario, Side, Trace,
+};
+use sockstep::lesson::{Lang, Lesson};
+use sockstep::python::{self, PythonFile};
+
+/// The interpreter, or a failure that says what is missing.
+fn interpreter() -> std::path::PathBuf {
+    python::interpreter()
+        .unwrap_or_else(|e| panic!("these tests need Python 3.8 or newer, and none was found: {e}"))
+}
+
+fn run_python(slug: &str, seed: u64, mode: Mode) -> Trace {
+    let trace = common::lesson(slug)
+        .run_in(
+            Lang::Python,
+            RunOptions {
+                seed,
+                mode,
+                ..RunOptions::default()
+            },
+        )
+        .expect("the Python run completes");
+    assert_eq!(trace.language, "python");
+    trace
+}
+
+/// What a call did, without when and where: the Rust and the Python code of a
+/// lesson make the same calls in lockstep.
+fn calls(events: &[Event]) -> Vec<(Role, Call, usize, Vec<u8>, CallResult)> {
+    events
+        .iter()
+        .map(|e| (e.role, e.call, e.asked, e.bytes.clone(), e.result.clone()))
+        .collect()
+}
+
+/// The processes whose parent is this test process: the interpreters still alive
+/// (or not yet reaped).
+fn children() -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .expect("/proc is readable on Linux")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // The parent's id is the second field after the command, which is in
+            // parentheses and may hold spaces.
+            let after = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+            after.split_whitespace().nth(1) == Some(&me.to_string())
+        })
+        .collect()
+}
+
+const LESSONS: [&str; 2] = ["welcome", "length-prefix"];
+
+/// One test at a time: each counts this process's children, which another test's
+/// interpreters would be.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[test]
+fn in_lockstep_python_makes_the_same_calls_as_rust_and_is_judged_the_same() {
+    let _serial = serial();
+    interpreter();
+    for slug in LESSONS {
+        let lesson = common::lesson(slug);
+        for seed in 1..=4 {
+            let rust = common::run(slug, seed, Mode::Lockstep);
+            let python = run_python(slug, seed, Mode::Lockstep);
+            assert_eq!(python.cuts, rust.cuts, "{slug} seed {seed}");
+            assert_eq!(
+                python.naive.outcome.kind(),
+                lesson.teaches,
+                "{slug} seed {seed}: {:?}",
+                python.naive.outcome
+            );
+            assert!(
+                python.correct.outcome.is_delivered(),
+                "{slug} seed {seed}: {:?}",
+                python.correct.outcome
+            );
+            for side in Side::BOTH {
+                assert_eq!(
+                    calls(&python.side(side).events),
+                    calls(&rust.side(side).events),
+                    "{slug} seed {seed} {side:?}"
+                );
+                assert_eq!(python.side(side).outcome, rust.side(side).outcome);
+            }
+        }
+    }
+}
+
+#[test]
+fn in_free_run_and_direct_the_python_correct_side_delivers() {
+    let _serial = serial();
+    interpreter();
+    for slug in LESSONS {
+        for mode in [Mode::FreeRun, Mode::Direct] {
+            for seed in 1..=3 {
+                let trace = run_python(slug, seed, mode);
+                assert!(
+                    trace.correct.outcome.is_delivered(),
+                    "{slug} {mode:?} seed {seed}: {:?}",
+                    trace.correct.outcome
+                );
+            }
+        }
+    }
+    assert!(children().is_empty(), "every interpreter was reaped");
+}
+
+/// The words a line must hold to make a call of this kind.
+fn made_by(call: Call) -> &'static [&'static str] {
+    match call {
+        Call::Recv => &[".recv("],
+        Call::Send => &[".send(", ".sendall("],
+        Call::Deliver => &["yield "],
+        _ => &[],
+    }
+}
+
+#[test]
+fn each_traced_line_of_the_python_file_holds_the_call_it_records() {
+    let _serial = serial();
+    interpreter();
+    for slug in LESSONS {
+        let file = common::lesson(slug).python.expect("has a Python file");
+        let lines: Vec<&str> = file.source.lines().collect();
+        let trace = run_python(slug, 2, Mode::Lockstep);
+        let mut checked = 0;
+        for side in Side::BOTH {
+            for event in trace
+                .side(side)
+                .events
+                .iter()
+                .filter(|e| e.role != Role::Relay)
+            {
+                let line = event.line.unwrap_or_else(|| {
+                    panic!("{slug}: {:?} {:?} records no line", event.role, event.call)
+                });
+                let text = lines[line as usize - 1];
+                assert!(
+                    made_by(event.call).iter().any(|word| text.contains(word)),
+                    "{}:{line} records {:?} but reads {text:?}",
+                    file.path,
+                    event.call
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "{slug}: only {checked} calls checked");
+    }
+}
+
+/// A lesson of the test's own, on welcome's scenario (two words, one cut).
+fn run_fixture(source: &'static str, limits: Limits, mode: Mode) -> Trace {
+    let interpreter = interpreter();
+    let file = PythonFile {
+        path: "fixture.py",
+        source,
+    };
+    let scenario = Scenario {
+        limits,
+        ..(common::lesson("welcome").scenario)()
+    };
+    let code = Side::BOTH.map(|side| Code::External(python::program(&interpreter, file, side)));
+    engine::run_code(
+        "fixture",
+        &scenario,
+        code,
+        RunOptions {
+            mode,
+            ..RunOptions::default()
+        },
+    )
+    .expect("the fixture runs")
+}
+
+/// The 1-based line of `source` holding `text`.
+fn line_of(source: &str, text: &str) -> u32 {
+    source
+        .lines()
+        .position(|line| line.contains(text))
+        .map(|i| i as u32 + 1)
+        .unwrap_or_else(|| panic!("no line holds {text:?}"))
+}
+
+const STUCK: &str = r#"
+def send(sock, words):
+    for word in words:
+        sock.sendall(word)
+    sock.recv(1)  # waits for a reply that never comes
+
+def receive(sock):
+    data = b''
+    while len(data) < 10:
+        data += sock.recv(10 - len(data))
+    yield data[:5]
+    yield data[5:]
+    sock.recv(1)  # waits for more: nobody will send it
+
+PARTS = {"naive": (send, receive), "correct": (send, receive)}
+"#;
+
+#[test]
+fn python_waiting_for_bytes_that_never_come_is_stuck_at_its_line_and_killed() {
+    let _serial = serial();
+    for mode in [Mode::Lockstep, Mode::Direct] {
+        let trace = run_fixture(STUCK, Limits::default(), mode);
+        let line = line_of(STUCK, "waits for more");
+        for side in Side::BOTH {
+            match &trace.side(side).outcome {
+                Outcome::Stuck {
+                    role: Role::Receiver,
+                    line: Some(at),
+                    waited_ms,
+                } => {
+                    assert_eq!(*at, line, "{mode:?}");
+                    // Found exactly, not by the time limit.
+                    assert!(*waited_ms < Limits::default().quiet_ms, "{mode:?}");
+                }
+                other => panic!("{mode:?} {side:?}: {other:?}"),
+            }
+        }
+        assert!(children().is_empty(), "every interpreter was reaped");
+    }
+}
+
+/// The Python 3 pitfall of the HOWTO: bytes never equal `''`, so the loop never ends.
+const SPINNING: &str = r#"
+def send(sock, words):
+    for word in words:
+        sock.sendall(word)
+
+def receive(sock):
+    data = b''
+    while True:
+        chunk = sock.recv(5)
+        if chunk == '':  # bytes never equal a str: this never matches
+            break
+        data += chunk
+    yield data
+
+PARTS = {"naive": (send, receive), "correct": (send, receive)}
+"#;
+
+#[test]
+fn python_comparing_bytes_to_an_empty_str_spins_and_is_stopped() {
+    let _serial = serial();
+    let trace = run_fixture(SPINNING, Limits::default(), Mode::Lockstep);
+    let line = line_of(SPINNING, "sock.recv(5)");
+    match &trace.naive.outcome {
+        Outcome::Spinning {
+            calls,
+            line: Some(at),
+            ..
+        } => {
+            assert_eq!(*at, line);
+            assert_eq!(*calls, Limits::default().reads_after_eof + 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(children().is_empty(), "every interpreter was reaped");
+}
+
+/// A loop that makes no call at all: only the time limit can stop it, by killing it.
+const BUSY: &str = r#"
+import os
+
+def send(sock, words):
+    for word in words:
+        sock.sendall(word)
+
+def receive(sock):
+    if os.fork() == 0:
+        while True:  # a child of the interpreter: killed with it
+            pass
+    while True:
+        pass
+    yield b''
+
+PARTS = {"naive": (send, receive), "correct": (send, receive)}
+"#;
+
+#[test]
+fn python_busy_without_calls_is_stopped_by_the_time_limit_and_killed_with_its_children() {
+    let _serial = serial();
+    let limits = Limits {
+        quiet_ms: 300,
+        ..Limits::default()
+    };
+    let trace = run_fixture(BUSY, limits, Mode::Lockstep);
+    for side in Side::BOTH {
+        assert_eq!(
+            trace.side(side).outcome.kind(),
+            OutcomeKind::Stuck,
+            "{:?}",
+            trace.side(side).outcome
+        );
+    }
+    assert!(children().is_empty(), "every interpreter was reaped");
+    // The interpreters' own children were in their process groups, and were killed:
+    // soon no process runs this fixture (SIGKILL is delivered, not awaited, so this
+    // waits for it: a stray would still run after a minute).
+    let strays = || -> Vec<String> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let state = stat[stat.rfind(')')? + 1..]
+                    .split_whitespace()
+                    .next()?
+                    .to_string();
+                let ours = cmdline.windows(BUSY.len()).any(|w| w == BUSY.as_bytes());
+                (ours && state != "Z").then(|| format!("{pid} ({state})"))
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !strays().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(strays().is_empty(), "still running: {:?}", strays());
+}
+
+/// The HOWTO's other pitfall: `''.join()` of bytes raises TypeError.
+const RAISES: &str = r#"
+def send(sock, words):
+    for word in words:
+        sock.sendall(word)
+
+def receive(sock):
+    chunks = []
+    while True:
+        chunk = sock.recv(5)
+        if chunk == b'':
+            break
+        chunks.append(chunk)
+    yield ''.join(chunks)
+
+PARTS = {"naive": (send, receive), "correct": (send, receive)}
+"#;
+
+#[test]
+fn a_python_exception_is_the_sides_error_named_by_its_class() {
+    let _serial = serial();
+    let trace = run_fixture(RAISES, Limits::default(), Mode::Lockstep);
+    match &trace.naive.outcome {
+        Outcome::Error {
+            role: Role::Receiver,
+            error,
+            message,
+        } => {
+            assert_eq!(error, "TypeError");
+            assert!(message.starts_with("TypeError: "), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(children().is_empty(), "every interpreter was reaped");
+}
+
+#[test]
+fn an_abandoned_python_run_kills_its_interpreters() {
+    let _serial = serial();
+    interpreter();
+    let lesson: &Lesson = common::lesson("length-prefix");
+    for seed in 1..=3 {
+        let handle = lesson
+            .start_in(
+                Lang::Python,
+                RunOptions {
+                    seed,
+                    stepping: true,
+                    ..RunOptions::default()
+                },
+            )
+            .unwrap();
+        handle.step();
+        // Wait until the step is over: the interpreters are up and at the gate.
+        for side in Side::BOTH {
+            assert!(handle.wait_for(side, std::time::Duration::from_secs(30), |s| s.settled));
+        }
+        assert!(!children().is_empty(), "the interpreters run");
+        drop(handle);
+        assert!(
+            children().is_empty(),
+            "seed {seed}: every interpreter was reaped"
+        );
+    }
+}
+
+#[test]
+fn run_json_names_the_language_and_lines_of_the_python_file() {
+    let _serial = serial();
+    interpreter();
+    let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .args(["run", "length-prefix", "--lang", "python", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let trace: Trace = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(trace.language, "python");
+    let source = common::lesson("length-prefix").python.unwrap().source;
+    let first = trace
+        .correct
+        .events
+        .iter()
+        .find(|e| e.call == Call::Recv)
+        .unwrap();
+    let line = source
+        .lines()
+        .nth(first.line.unwrap() as usize - 1)
+        .unwrap();
+    assert!(line.contains("sock.recv("), "{line}");
+}
+
+#[test]
+fn without_a_usable_python_the_cli_says_so_in_one_sentence() {
+    let _serial = serial();
+    let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .args(["run", "welcome", "--lang", "python"])
+        .env("SOCKSTEP_PYTHON", "/nonexistent/python3")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: SOCKSTEP_PYTHON=/nonexistent/python3 could not be run"),
+        "{stderr}"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .args(["run", "welcome", "--lang", "python"])
+        .env_remove("SOCKSTEP_PYTHON")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: --lang python needs Python 3.8 or newer: set SOCKSTEP_PYTHON or put python3 on PATH\n"
+    );
+    // Rust lessons keep working without Python.
+    let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .args(["run", "welcome"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+}
