@@ -651,6 +651,17 @@ mod tests {
     }
 
     #[test]
+    fn a_lesson_without_a_python_file_names_the_file_it_lacks() {
+        let lesson = fixture("# Fixture\n");
+        let error = lesson.code(Lang::Python).err().expect("no Python file");
+        assert_eq!(
+            error.to_string(),
+            "lesson 'fixture' has no Python version yet (src/teaching/python/fixture.py)"
+        );
+        assert!(lesson.code(Lang::Rust).is_ok());
+    }
+
+    #[test]
     fn the_title_is_the_first_line_of_the_page() {
         let title = |page| page_title(page, "untitled");
         assert_eq!(title("# One cut\n\ntext"), "One cut");

@@ -464,3 +464,130 @@ fn without_a_usable_python_the_cli_says_so_in_one_sentence() {
         .unwrap();
     assert!(output.status.success());
 }
+
+/// The flush lesson's protocol with `makefile('wb')`: a real io.BufferedWriter whose
+/// writes stay in user space (traced as buffer) until flush() sends them.
+const BUFFERED: &str = r#"
+REPLY = b"OK\n"
+
+def recv_exact(sock, n):
+    data = b''
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if chunk == b'':
+            raise EOFError("closed early")
+        data += chunk
+    return data
+
+def naive(sock, requests):
+    out = sock.makefile('wb')
+    for request in requests:
+        out.write(request)
+    for _ in requests:
+        recv_exact(sock, len(REPLY))
+
+def correct(sock, requests):
+    out = sock.makefile('wb')
+    for request in requests:
+        out.write(request)
+    out.flush()
+    for _ in requests:
+        if recv_exact(sock, len(REPLY)) != REPLY:
+            raise ValueError("the server did not answer OK")
+
+def server(sock):
+    while True:
+        request = b''
+        while len(request) < 8:
+            chunk = sock.recv(8 - len(request))
+            if chunk == b'':
+                if request == b'':
+                    return
+                raise EOFError("closed in a request")
+            request += chunk
+        yield request
+        sock.sendall(REPLY)
+
+PARTS = {"naive": (naive, server), "correct": (correct, server)}
+"#;
+
+#[test]
+fn makefile_wb_buffers_in_user_space_and_flush_sends_as_rusts_buffered_writer_does() {
+    let _serial = serial();
+    let interpreter = interpreter();
+    let lesson = common::lesson("flush");
+    let file = PythonFile {
+        path: "buffered.py",
+        source: BUFFERED,
+    };
+    for seed in 1..=3 {
+        let code = Side::BOTH.map(|side| Code::External(python::program(&interpreter, file, side)));
+        let options = RunOptions {
+            seed,
+            ..RunOptions::default()
+        };
+        let python =
+            engine::run_code("flush", &(lesson.scenario)(), code, options.clone()).unwrap();
+        let rust = lesson.run(options).unwrap();
+        for side in Side::BOTH {
+            assert_eq!(
+                calls(&python.side(side).events),
+                calls(&rust.side(side).events),
+                "seed {seed} {side:?}"
+            );
+            assert_eq!(
+                python.side(side).outcome.kind(),
+                rust.side(side).outcome.kind()
+            );
+        }
+        let buffered = python
+            .correct
+            .events
+            .iter()
+            .filter(|e| e.call == Call::Buffer);
+        assert_eq!(buffered.count(), 3, "seed {seed}");
+    }
+    assert!(children().is_empty(), "every interpreter was reaped");
+}
+
+#[test]
+fn check_lang_python_and_all_prove_the_python_lessons() {
+    let _serial = serial();
+    interpreter();
+    let sockstep = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let text = sockstep(&["check", "--lang", "python", "--seeds", "2"]);
+    assert!(
+        text.starts_with("lockstep · python · seeds 1 to 2 · "),
+        "{text}"
+    );
+    for lesson in ["  1 welcome ", " 13 length-prefix "] {
+        assert!(text.contains(&format!("✓{lesson}")), "{text}");
+    }
+    let json = sockstep(&[
+        "check",
+        "length-prefix",
+        "--lang",
+        "all",
+        "--seeds",
+        "2",
+        "--mode",
+        "free-run",
+        "--json",
+    ]);
+    let checked: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let langs: Vec<(&str, bool)> = checked
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["lang"].as_str().unwrap(), c["holds"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(langs, [("rust", true), ("python", true)]);
+    assert!(children().is_empty());
+}

@@ -196,6 +196,34 @@ mod tests {
         }
     }
 
+    /// A lesson's Python file is `src/teaching/python/MODULE.py`, embedded as it is
+    /// on disk; every file there is a lesson's, with the parts sockstep runs.
+    #[test]
+    fn python_files_follow_from_the_module_and_are_embedded() {
+        for lesson in all() {
+            let path = lesson.python_path();
+            match lesson.python {
+                Some(file) => {
+                    assert_eq!(file.path, path);
+                    assert_eq!(std::fs::read_to_string(repo(&path)).unwrap(), file.source);
+                    for tag in ["naive", "correct"] {
+                        let anchor = format!("# ANCHOR: {tag}");
+                        assert!(file.source.contains(&anchor), "{path} has no {anchor}");
+                    }
+                    assert!(file.source.contains("\nPARTS = {"), "{path} names no PARTS");
+                }
+                None => assert!(!repo(&path).exists(), "{path} is not embedded"),
+            }
+        }
+        for file in files("src/teaching/python", ".py") {
+            let path = format!("src/teaching/python/{file}");
+            assert!(
+                all().iter().any(|l| l.python_path() == path),
+                "{path} is not a lesson's: its name must be a module of src/teaching/mod.rs"
+            );
+        }
+    }
+
     #[test]
     fn finds_by_slug_and_by_number() {
         let (number, lesson) = find("length-prefix").unwrap();
