@@ -653,7 +653,7 @@ mod tests {
     #[test]
     fn a_lesson_without_a_python_file_names_the_file_it_lacks() {
         let lesson = fixture("# Fixture\n");
-        let error = lesson.code(Lang::Python).err().expect("no Python file");
+        let error = lesson.code(Lang::Python).expect_err("no Python file");
         assert_eq!(
             error.to_string(),
             "lesson 'fixture' has no Python version yet (src/teaching/python/fixture.py)"
