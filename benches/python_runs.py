@@ -45,6 +45,14 @@ def main():
                 command = [SOCKSTEP, "run", lesson, "--lang", lang, "--mode", mode]
                 figures = median_ms(command, n)
                 print(f"run {lesson:<14} {lang:<6} {mode:<8}  %.1f  %.1f  %.1f" % figures)
+    # In one process, as `check` runs them: no sockstep start, one version check.
+    for lesson in LESSONS:
+        for mode in ["lockstep", "free-run", "direct"]:
+            command = [SOCKSTEP, "check", lesson, "--lang", "python", "--mode", mode, "--seeds", "20"]
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            each = (time.perf_counter() - start) * 1000 / 20
+            print(f"check {lesson:<14} python {mode:<8} --seeds 20: {each:.1f} ms a run")
     return 0
 
 
