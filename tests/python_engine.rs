@@ -591,3 +591,95 @@ fn check_lang_python_and_all_prove_the_python_lessons() {
     assert_eq!(langs, [("rust", true), ("python", true)]);
     assert!(children().is_empty());
 }
+
+/// A receiver that sets a timeout, catches `TimeoutError` and yields it: the
+/// report Rust's `inbox.report(&err)` gives for a timed-out read.
+const TIMES_OUT: &str = r#"
+import socket
+
+def send(sock, words):
+    for word in words:
+        sock.sendall(word)
+    sock.recv(1)  # waits until the receiver closes
+
+def receive(sock):
+    sock.settimeout(0.05)
+    data = b''
+    while len(data) < 10:
+        data += sock.recv(10 - len(data))
+    yield data[:5]
+    yield data[5:]
+    try:
+        sock.recv(1)  # nothing more comes: times out
+    except socket.timeout as error:  # TimeoutError since Python 3.10
+        yield error
+
+PARTS = {"naive": (send, receive), "correct": (send, receive)}
+"#;
+
+#[test]
+fn a_yielded_timeout_is_the_timed_out_report_and_a_timed_read_is_never_stuck() {
+    let _serial = serial();
+    let interpreter = interpreter();
+    let file = PythonFile {
+        path: "times_out.py",
+        source: TIMES_OUT,
+    };
+    let mut scenario = (common::lesson("welcome").scenario)();
+    scenario
+        .messages
+        .push(engine::report(std::io::ErrorKind::TimedOut));
+    let code = Side::BOTH.map(|side| Code::External(python::program(&interpreter, file, side)));
+    let trace = engine::run_code("fixture", &scenario, code, RunOptions::default()).unwrap();
+    assert_eq!(
+        trace.correct.outcome,
+        Outcome::Delivered {
+            messages: 2,
+            reports: 1
+        }
+    );
+    let timed_out = trace
+        .correct
+        .events
+        .iter()
+        .find(|e| e.result == CallResult::TimedOut)
+        .expect("a recv() timed out");
+    assert_eq!(timed_out.line, Some(line_of(TIMES_OUT, "times out")));
+    assert!(children().is_empty(), "every interpreter was reaped");
+}
+
+/// A part that ends its process without returning: the side's error says how it
+/// ended and what it printed.
+const EXITS: &str = r#"
+import os, sys
+
+def send(sock, words):
+    for word in words:
+        sock.sendall(word)
+
+def receive(sock):
+    print("about to leave", file=sys.stderr, flush=True)
+    os._exit(7)
+    yield b''
+
+PARTS = {"naive": (send, receive), "correct": (send, receive)}
+"#;
+
+#[test]
+fn a_python_process_that_exits_midway_is_an_error_with_its_output() {
+    let _serial = serial();
+    let trace = run_fixture(EXITS, Limits::default(), Mode::Lockstep);
+    match &trace.naive.outcome {
+        Outcome::Error {
+            role: Role::Receiver,
+            error,
+            message,
+        } => {
+            assert_eq!(error, "exited");
+            assert!(message.contains("exit status: 7"), "{message}");
+            assert!(message.ends_with("about to leave"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(children().is_empty(), "every interpreter was reaped");
+}
