@@ -683,3 +683,63 @@ fn a_python_process_that_exits_midway_is_an_error_with_its_output() {
     }
     assert!(children().is_empty(), "every interpreter was reaped");
 }
+
+#[test]
+fn stepping_python_pauses_at_the_line_of_each_call_and_runs_as_unstepped() {
+    let _serial = serial();
+    interpreter();
+    let lesson = common::lesson("length-prefix");
+    let source: Vec<&str> = lesson.python.unwrap().source.lines().collect();
+    let handle = lesson
+        .start_in(
+            Lang::Python,
+            RunOptions {
+                seed: 3,
+                stepping: true,
+                ..RunOptions::default()
+            },
+        )
+        .unwrap();
+    let wait = std::time::Duration::from_secs(30);
+    let mut lines_seen = std::collections::BTreeSet::new();
+    let mut steps = 0;
+    loop {
+        for side in Side::BOTH {
+            assert!(handle.wait_for(side, wait, |s| s.settled), "step {steps}");
+        }
+        let statuses = handle.status();
+        if statuses.iter().all(|s| s.stopped) {
+            break;
+        }
+        for status in statuses {
+            for actor in [status.sender, status.receiver] {
+                if let engine::ActorState::AtGate { line } = actor {
+                    let line = line.expect("a gate in the lesson file");
+                    let text = source[line as usize - 1];
+                    assert!(
+                        text.contains(".recv(") || text.contains(".sendall("),
+                        "step {steps}: waits at line {line}: {text:?}"
+                    );
+                    lines_seen.insert(line);
+                }
+            }
+        }
+        assert!(steps < 200, "the run ends");
+        handle.step();
+        steps += 1;
+    }
+    let stepped = handle.join().unwrap();
+    assert!(
+        lines_seen.len() >= 3,
+        "the waiting line moves: {lines_seen:?}"
+    );
+    let released = run_python("length-prefix", 3, Mode::Lockstep);
+    for side in Side::BOTH {
+        assert_eq!(
+            calls(&stepped.side(side).events),
+            calls(&released.side(side).events),
+            "{side:?}"
+        );
+    }
+    assert!(children().is_empty(), "every interpreter was reaped");
+}
