@@ -166,10 +166,12 @@ impl Lesson {
                     path: self.python_path(),
                 })?;
                 let interpreter = python::interpreter()?;
-                Ok(
-                    Side::BOTH
-                        .map(|side| Code::External(python::program(&interpreter, file, side))),
-                )
+                let programs =
+                    python::programs(&interpreter, file).map_err(|e| PythonError::Start {
+                        path: interpreter.display().to_string(),
+                        reason: e.to_string(),
+                    })?;
+                Ok(programs.map(Code::External))
             }
         }
     }

@@ -1,15 +1,16 @@
 //! Lessons in Python: finding an interpreter (`SOCKSTEP_PYTHON`, else `python3` on
 //! PATH, version 3.8 or newer), and running a lesson's Python file in it as the
 //! engine's external code, through sockstep's shim (`python/shim.py`, passed with
-//! `-c`, so nothing is written to disk). The shim wraps the socket the lesson code
-//! is given and reports each call to the engine (see `engine::external`).
+//! `-c`, so nothing is written to disk). One interpreter per lesson's code forks
+//! each part; the shim wraps the socket the lesson code is given and reports each
+//! call to the engine (see `engine::external`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use crate::engine::{External, Role, Side};
+use crate::engine::{External, ForkServer, Side};
 
 /// The shim: runs one part of a lesson file on an inherited socket, traced.
 const SHIM: &str = include_str!("python/shim.py");
@@ -33,6 +34,8 @@ pub enum PythonError {
         "SOCKSTEP_PYTHON={path} could not be run ({reason}); --lang python needs Python 3.8 or newer"
     )]
     Unusable { path: String, reason: String },
+    #[error("could not start {path} for --lang python: {reason}")]
+    Start { path: String, reason: String },
     #[error(
         "{path} is Python {version}; --lang python needs Python 3.8 or newer: set SOCKSTEP_PYTHON to a newer one"
     )]
@@ -112,31 +115,16 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// One side of a lesson's Python file as the engine's external code: each part
-/// runs in `interpreter` with the shim.
-pub fn program(interpreter: &Path, file: PythonFile, side: Side) -> External {
-    let interpreter = interpreter.to_path_buf();
-    External {
-        language: "python",
-        command: Arc::new(move |role| {
-            let role = match role {
-                Role::Sender => "sender",
-                Role::Receiver | Role::Relay => "receiver",
-            };
-            let mut command = Command::new(&interpreter);
-            // -I: no user site, no PYTHON* variables, not the current folder on the
-            // path; -S: no site module (the lessons use the standard library only).
-            command.args([
-                "-I",
-                "-S",
-                "-c",
-                SHIM,
-                file.path,
-                side.name(),
-                role,
-                file.source,
-            ]);
-            command
-        }),
-    }
+/// Both sides of a lesson's Python file as the engine's external code (naive,
+/// correct): one interpreter, started here with the shim, forks each part.
+pub fn programs(interpreter: &Path, file: PythonFile) -> std::io::Result<[External; 2]> {
+    let mut command = Command::new(interpreter);
+    // -I: no user site, no PYTHON* variables, not the current folder on the path;
+    // -S: no site module (the lessons use the standard library only).
+    command.args(["-I", "-S", "-c", SHIM, file.path, file.source]);
+    let server = Arc::new(ForkServer::start("python", command)?);
+    Ok(Side::BOTH.map(|side| External {
+        server: Arc::clone(&server),
+        args: vec![side.name().to_string()],
+    }))
 }

@@ -6,9 +6,9 @@ use sockstep::engine::{Mode, RunOptions, Side};
 use sockstep::lesson::Lang;
 use sockstep::teaching;
 
-/// Python runs in the leak test. Each starts four interpreters; 50 keep CI fast (about
-/// 10 s in a debug build) and still cover every mode and both Python lessons many
-/// times over; `SOCKSTEP_LEAK_RUNS=200` runs the 200.
+/// Python runs in the leak test. Each starts an interpreter that forks four parts;
+/// 50 keep CI fast (about 5 s in a debug build) and still cover every mode and both
+/// Python lessons many times over; `SOCKSTEP_LEAK_RUNS=200` runs the 200.
 fn python_runs() -> u64 {
     std::env::var("SOCKSTEP_LEAK_RUNS")
         .ok()

@@ -178,7 +178,9 @@ fn run_fixture(source: &'static str, limits: Limits, mode: Mode) -> Trace {
         limits,
         ..(common::lesson("welcome").scenario)()
     };
-    let code = Side::BOTH.map(|side| Code::External(python::program(&interpreter, file, side)));
+    let code = python::programs(&interpreter, file)
+        .unwrap()
+        .map(Code::External);
     engine::run_code(
         "fixture",
         &scenario,
@@ -521,7 +523,9 @@ fn makefile_wb_buffers_in_user_space_and_flush_sends_as_rusts_buffered_writer_do
         source: BUFFERED,
     };
     for seed in 1..=3 {
-        let code = Side::BOTH.map(|side| Code::External(python::program(&interpreter, file, side)));
+        let code = python::programs(&interpreter, file)
+            .unwrap()
+            .map(Code::External);
         let options = RunOptions {
             seed,
             ..RunOptions::default()
@@ -629,7 +633,9 @@ fn a_yielded_timeout_is_the_timed_out_report_and_a_timed_read_is_never_stuck() {
     scenario
         .messages
         .push(engine::report(std::io::ErrorKind::TimedOut));
-    let code = Side::BOTH.map(|side| Code::External(python::program(&interpreter, file, side)));
+    let code = python::programs(&interpreter, file)
+        .unwrap()
+        .map(Code::External);
     let trace = engine::run_code("fixture", &scenario, code, RunOptions::default()).unwrap();
     assert_eq!(
         trace.correct.outcome,
@@ -676,7 +682,10 @@ fn a_python_process_that_exits_midway_is_an_error_with_its_output() {
             message,
         } => {
             assert_eq!(error, "exited");
-            assert!(message.contains("exit status: 7"), "{message}");
+            assert!(
+                message.contains("ended without finishing its part"),
+                "{message}"
+            );
             assert!(message.ends_with("about to leave"), "{message}");
         }
         other => panic!("{other:?}"),

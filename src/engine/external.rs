@@ -3,8 +3,14 @@
 //! back here over a control channel, so that the monitor sees them exactly as it
 //! sees a `Sock`'s own calls: the same gate, the same transitions, the same events.
 //!
-//! The protocol, one JSON object a line on a Unix socketpair (the child's end is
-//! the fd named by `SOCKSTEP_CTL_FD`; the teaching socket is `SOCKSTEP_SOCK_FD`):
+//! Each part runs in a process forked by a `ForkServer`: one warm process per
+//! program, started once, which forks a part on request (a line of arguments, with
+//! the part's teaching socket, control channel and output as three descriptors
+//! passed with SCM_RIGHTS) and answers with its process id. So a part costs a fork,
+//! not an interpreter's start.
+//!
+//! The protocol, one JSON object a line on the part's control channel (a Unix
+//! socketpair):
 //! - first the engine sends `{"messages": [[bytes...], ...]}`: what a sender sends;
 //! - before each call the child sends `{"op": "begin", "kind": "read" | "write" |
 //!   "other" | "release", "line": N}` and waits for the line `"go"` (the step gate;
@@ -17,17 +23,24 @@
 //! - at the end `{"op": "returned"}` or `{"op": "raised", ...FAILED}`,
 //!
 //! where FAILED is `{"errno": N | null, "timeout": bool, "error": NAME | null,
-//! "message": TEXT}`. The child runs in its own process group, with no stdin, its
+//! "message": TEXT}`. Each part leads its own process group, with no stdin, its
 //! output bounded (see `OUTPUT_LIMIT`), its memory limited to `MEMORY_LIMIT`; it and
-//! every process it started are killed and reaped however the part ends.
+//! every process it started are killed however the part ends, and the part waited
+//! for (by pidfd: the server, its parent, reaps it). The server is killed and
+//! reaped when the program is dropped.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
 
 use serde::Deserialize;
 
@@ -35,27 +48,130 @@ use super::report::{Failure, error_kind_name, report};
 use super::sock::{Inbox, RemoteCall, RemoteGate, Sock, cancel};
 use super::trace::{Call, Role};
 
-/// Code in another language: how to start the process that runs one of its parts.
-#[derive(Clone)]
+/// One side's code in another language: the server that forks its parts, and what
+/// to tell it (before the role, `sender` or `receiver`) to start one of this side's.
+#[derive(Clone, Debug)]
 pub struct External {
-    /// The language's name, as traces record it ("python").
-    pub language: &'static str,
-    /// The command that runs the sender's or the receiver's part of one side; the
-    /// engine adds the sockets, the environment and the limits.
-    pub command: Arc<dyn Fn(Role) -> Command + Send + Sync>,
+    pub server: Arc<ForkServer>,
+    pub args: Vec<String>,
 }
 
-impl std::fmt::Debug for External {
+/// The environment variable naming the server's end of its request channel.
+pub const SERVER_FD_VAR: &str = "SOCKSTEP_SERVER_FD";
+
+/// How long a fork may take to be answered before the server counts as broken.
+const FORK_REPLY_LIMIT: Duration = Duration::from_secs(30);
+
+/// A process that forks the parts of a program on request (see the module's
+/// documentation). Killed, with its process group, and reaped when dropped.
+pub struct ForkServer {
+    /// The language's name, as traces record it ("python").
+    pub language: &'static str,
+    child: Mutex<Child>,
+    requests: Mutex<UnixStream>,
+}
+
+impl std::fmt::Debug for ForkServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("External")
+        f.debug_struct("ForkServer")
             .field("language", &self.language)
             .finish_non_exhaustive()
     }
 }
 
-/// The environment variables that name the child's inherited descriptors.
-pub const SOCK_FD_VAR: &str = "SOCKSTEP_SOCK_FD";
-pub const CTL_FD_VAR: &str = "SOCKSTEP_CTL_FD";
+impl ForkServer {
+    /// Starts `command` as a fork server: in its own process group, with no stdin
+    /// or output, its memory limited, and its request channel's descriptor named by
+    /// `SOCKSTEP_SERVER_FD` (the only descriptor of ours it inherits).
+    pub fn start(language: &'static str, mut command: Command) -> io::Result<ForkServer> {
+        let (ours, theirs) = UnixStream::pair()?;
+        let fd = theirs.as_raw_fd();
+        command
+            .env_clear()
+            .env(SERVER_FD_VAR, fd.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        // SAFETY: between fork and exec this makes only system calls (fcntl,
+        // setrlimit), which allocate nothing and take no lock.
+        unsafe {
+            command.pre_exec(move || {
+                let fd = BorrowedFd::borrow_raw(fd);
+                rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+                let limit = rustix::process::Rlimit {
+                    current: Some(MEMORY_LIMIT),
+                    maximum: Some(MEMORY_LIMIT),
+                };
+                rustix::process::setrlimit(rustix::process::Resource::As, limit)?;
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
+        drop(theirs);
+        ours.set_read_timeout(Some(FORK_REPLY_LIMIT))?;
+        Ok(ForkServer {
+            language,
+            child: Mutex::new(child),
+            requests: Mutex::new(ours),
+        })
+    }
+
+    /// Forks a part, told `args`, handing it `fds` (its socket, its control channel,
+    /// its output); returns its process id once it leads its own process group.
+    fn fork(&self, args: &[&str], fds: [BorrowedFd<'_>; 3]) -> io::Result<Pid> {
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let line = serde_json::to_vec(args)?;
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(3))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        control.push(SendAncillaryMessage::ScmRights(&fds));
+        let sent = sendmsg(
+            &*requests,
+            &[IoSlice::new(&line)],
+            &mut control,
+            SendFlags::NOSIGNAL,
+        )?;
+        if sent != line.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "request cut short",
+            ));
+        }
+        let mut reply = Vec::new();
+        let mut byte = [0u8];
+        while reply.len() < 24 {
+            (&*requests).read_exact(&mut byte)?;
+            if byte[0] == b'\n' {
+                let pid = std::str::from_utf8(&reply)
+                    .ok()
+                    .and_then(|text| text.parse::<i32>().ok())
+                    .and_then(Pid::from_raw);
+                return pid.ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the server answered no process id",
+                    )
+                });
+            }
+            reply.push(byte[0]);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the server's answer is too long",
+        ))
+    }
+}
+
+impl Drop for ForkServer {
+    fn drop(&mut self) {
+        let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(pid) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+            // Not reaped yet, so its group still exists under its id.
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+        let _ = child.wait();
+    }
+}
 
 /// Output (stdout and stderr together) read from a child once it has ended. Its
 /// output is a pipe nobody reads while it runs, so the pipe's buffer bounds it: a
@@ -151,9 +267,11 @@ impl Failed {
     }
 }
 
-/// A running child: killed (with its process group) and reaped when dropped.
+/// A running part: killed (with its process group) and waited for when dropped.
 struct Guest {
-    child: Child,
+    pid: Pid,
+    /// Readable once the part has ended.
+    ended: OwnedFd,
     control: BufReader<UnixStream>,
     /// A line being read, kept across reads that time out.
     pending: Vec<u8>,
@@ -168,47 +286,34 @@ impl Guest {
             .stream_ref()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no socket to hand over"))?;
         let (ours, theirs) = UnixStream::pair()?;
-        let (sock_fd, ctl_fd) = (stream.as_raw_fd(), theirs.as_raw_fd());
         let (output, output_end) = io::pipe()?;
-        let mut command = (program.command)(role);
-        command
-            .env_clear()
-            .env(SOCK_FD_VAR, sock_fd.to_string())
-            .env(CTL_FD_VAR, ctl_fd.to_string())
-            .stdin(Stdio::null())
-            .stdout(output_end.try_clone()?)
-            .stderr(output_end)
-            .process_group(0);
-        // SAFETY: between fork and exec this makes only system calls (fcntl,
-        // setrlimit), which allocate nothing and take no lock.
-        unsafe {
-            command.pre_exec(move || {
-                for fd in [sock_fd, ctl_fd] {
-                    // Only these two of the parent's descriptors reach the child.
-                    let fd = BorrowedFd::borrow_raw(fd);
-                    rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
-                }
-                let limit = rustix::process::Rlimit {
-                    current: Some(MEMORY_LIMIT),
-                    maximum: Some(MEMORY_LIMIT),
-                };
-                rustix::process::setrlimit(rustix::process::Resource::As, limit)?;
-                Ok(())
-            });
-        }
-        let child = command.spawn()?;
-        // The child has its copies; ours must close, or its end would never be seen.
-        drop(command);
-        drop(theirs);
-        // Read only what is there once the child has ended: a process it left
+        let role = match role {
+            Role::Sender => "sender",
+            Role::Receiver | Role::Relay => "receiver",
+        };
+        let mut args: Vec<&str> = program.args.iter().map(String::as_str).collect();
+        args.push(role);
+        let pid = program
+            .server
+            .fork(&args, [stream.as_fd(), theirs.as_fd(), output_end.as_fd()])?;
+        // The part waits for its first line from us, so it is still there to watch.
+        let ended = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = kill_process_group(pid, Signal::KILL);
+                return Err(e.into());
+            }
+        };
+        // Read only what is there once the part has ended: a process it left
         // behind holding the pipe must not keep this one waiting.
         rustix::io::ioctl_fionbio(&output, true)?;
         let guest = Guest {
-            child,
+            pid,
+            ended,
             control: BufReader::new(ours),
             pending: Vec::new(),
             output: Some(output),
-            language: program.language,
+            language: program.server.language,
         };
         guest.control.get_ref().set_read_timeout(Some(LOOK_EVERY))?;
         Ok(guest)
@@ -246,37 +351,39 @@ impl Guest {
         }
     }
 
-    /// Kills the child's process group and reaps the child; returns how it exited
-    /// and what it printed.
-    fn end(&mut self) -> (Option<std::process::ExitStatus>, Vec<u8>) {
-        if let Ok(pid) = i32::try_from(self.child.id())
-            && let Some(pid) = rustix::process::Pid::from_raw(pid)
-        {
-            // The child is not reaped yet, so its group still exists under its id.
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    /// Kills the part's process group and waits until the part has ended; returns
+    /// what it printed.
+    fn end(&mut self) -> Vec<u8> {
+        if kill_process_group(self.pid, Signal::KILL).is_err() {
+            let _ = kill_process(self.pid, Signal::KILL);
         }
-        let status = self.child.wait().ok();
+        loop {
+            let mut fds = [PollFd::new(&self.ended, PollFlags::IN)];
+            match poll(&mut fds, None) {
+                Err(rustix::io::Errno::INTR) => continue,
+                _ => break,
+            }
+        }
         let mut output = Vec::new();
         if let Some(pipe) = self.output.take() {
             let _ = pipe.take(OUTPUT_LIMIT as u64).read_to_end(&mut output);
         }
-        (status, output)
+        output
     }
 
     /// The child ended without saying how its part ended.
     fn vanished(&mut self) -> Failure {
-        let (status, output) = self.end();
+        let output = self.end();
         let output = String::from_utf8_lossy(&output);
         let tail: String = {
             let text = output.trim_end();
             let start = text.char_indices().rev().nth(1999).map_or(0, |(i, _)| i);
             text[start..].to_string()
         };
-        let status = status.map_or("unknown".to_string(), |s| s.to_string());
         Failure {
             error: "exited".into(),
             message: format!(
-                "the {} process ended without finishing its part ({status}){}{tail}",
+                "the {} process ended without finishing its part{}{tail}",
                 self.language,
                 if tail.is_empty() { "" } else { ": " }
             ),
@@ -304,7 +411,10 @@ pub(crate) fn run_part(
 ) -> Result<(), Failure> {
     let mut guest = Guest::start(program, role, sock).map_err(|e| Failure {
         error: "spawn".into(),
-        message: format!("could not start the {} process: {e}", program.language),
+        message: format!(
+            "could not start the {} process: {e}",
+            program.server.language
+        ),
     })?;
     if guest
         .say(&serde_json::json!({ "messages": messages }))
@@ -325,7 +435,7 @@ pub(crate) fn run_part(
                     error: "protocol".into(),
                     message: format!(
                         "the {} process said something the engine cannot read ({e}): {}",
-                        program.language,
+                        program.server.language,
                         String::from_utf8_lossy(&line).trim_end()
                     ),
                 });

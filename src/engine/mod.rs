@@ -25,7 +25,7 @@ mod sock;
 pub mod trace;
 
 pub use cut::{CutAt, CutPlan, Framing, Pieces};
-pub use external::{CTL_FD_VAR, External, SOCK_FD_VAR};
+pub use external::{External, ForkServer, SERVER_FD_VAR};
 pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
 pub use report::{Report, error_kind_name, is_report, report};
 pub use runner::{

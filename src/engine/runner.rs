@@ -65,7 +65,7 @@ impl Code {
     pub fn language(&self) -> &'static str {
         match self {
             Code::Native(_) => "rust",
-            Code::External(external) => external.language,
+            Code::External(external) => external.server.language,
         }
     }
 }

@@ -1,19 +1,22 @@
-# sockstep's shim: runs one part (sender or receiver) of a lesson's Python code on a
-# connected socket it inherits, and tells sockstep about every call on it over a
-# control channel, one JSON object a line (the protocol of src/engine/external.rs).
-# Before each call it waits for sockstep's "go": the step gate. Not lesson code: the
-# lesson file never sees it, only the socket it wraps.
+# sockstep's shim: runs the parts (sender, receiver) of a lesson's Python code, each
+# in a process forked from this one on sockstep's request, on a connected socket it
+# is handed, and tells sockstep about every call on it over a control channel, one
+# JSON object a line (the protocol of src/engine/external.rs). Before each call it
+# waits for sockstep's "go": the step gate. Not lesson code: the lesson file never
+# sees it, only the socket it wraps.
 #
-# argv: FILENAME SIDE ROLE SOURCE. Environment: SOCKSTEP_SOCK_FD, SOCKSTEP_CTL_FD.
+# argv: FILENAME SOURCE. Environment: SOCKSTEP_SERVER_FD, where requests come in.
 
+import array
 import io
 import json
 import os
+import signal
 import socket
 import struct
 import sys
 
-FILENAME, SIDE, ROLE, SOURCE = sys.argv[1:5]
+FILENAME, SOURCE = sys.argv[1:3]
 
 
 class Control:
@@ -259,15 +262,16 @@ class TracedWriter(io.BufferedWriter):
                                       bytes=list(sent), line=line, failed=None)
 
 
-def main():
-    control = Control(int(os.environ["SOCKSTEP_CTL_FD"]))
+def main(side, role, sock_fd, ctl_fd):
+    """Runs one part: `side` and `role` pick it from the lesson's PARTS."""
+    control = Control(ctl_fd)
     setup = control.read()
-    sock = TracedSocket(socket.socket(fileno=int(os.environ["SOCKSTEP_SOCK_FD"])), control)
+    sock = TracedSocket(socket.socket(fileno=sock_fd), control)
     try:
         lesson = {"__name__": "lesson", "__file__": FILENAME}
         exec(compile(SOURCE, FILENAME, "exec"), lesson)
-        sender, receiver = lesson["PARTS"][SIDE]
-        if ROLE == "sender":
+        sender, receiver = lesson["PARTS"][side]
+        if role == "sender":
             sender(sock, [bytes(m) for m in setup["messages"]])
         else:
             received = receiver(sock)
@@ -290,4 +294,44 @@ def main():
     os._exit(0)
 
 
-main()
+def serve(requests):
+    """Forks a part for each request: a JSON list [side, role], with the part's
+    socket, control channel and output as three descriptors (SCM_RIGHTS). Answers
+    with the part's process id, once the part leads its own process group."""
+    # The kernel reaps the parts; sockstep watches each one's end with a pidfd.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    while True:
+        fds = array.array("i")
+        try:
+            data, ancillary, _, _ = requests.recvmsg(4096, socket.CMSG_LEN(3 * fds.itemsize))
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)  # sockstep has gone
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+        side, role = json.loads(data)
+        pid = os.fork()
+        if pid == 0:
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            requests.close()
+            sock_fd, ctl_fd, out_fd = fds
+            os.dup2(out_fd, 1)
+            os.dup2(out_fd, 2)
+            os.close(out_fd)
+            try:
+                main(side, role, sock_fd, ctl_fd)
+            finally:
+                os._exit(70)  # never back into this loop
+        try:
+            os.setpgid(pid, pid)  # as the part does: whichever runs first
+        except OSError:
+            pass  # the part has already done it, or is gone
+        for fd in fds:
+            os.close(fd)
+        requests.sendall(b"%d\n" % pid)
+
+
+serve(socket.socket(fileno=int(os.environ["SOCKSTEP_SERVER_FD"])))
