@@ -275,7 +275,7 @@ struct Guest {
     control: BufReader<UnixStream>,
     /// A line being read, kept across reads that time out.
     pending: Vec<u8>,
-    /// `None` once the child has been killed and reaped.
+    /// `None` once the part has been killed and has ended.
     output: Option<io::PipeReader>,
     language: &'static str,
 }
@@ -287,6 +287,9 @@ impl Guest {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no socket to hand over"))?;
         let (ours, theirs) = UnixStream::pair()?;
         let (output, output_end) = io::pipe()?;
+        // Read only what is there once the part has ended: a process it left
+        // behind holding the pipe must not keep this one waiting.
+        rustix::io::ioctl_fionbio(&output, true)?;
         let role = match role {
             Role::Sender => "sender",
             Role::Receiver | Role::Relay => "receiver",
@@ -304,9 +307,6 @@ impl Guest {
                 return Err(e.into());
             }
         };
-        // Read only what is there once the part has ended: a process it left
-        // behind holding the pipe must not keep this one waiting.
-        rustix::io::ioctl_fionbio(&output, true)?;
         let guest = Guest {
             pid,
             ended,
@@ -325,7 +325,7 @@ impl Guest {
         self.control.get_mut().write_all(&line)
     }
 
-    /// The child's next line; `None` when it has closed the channel (it ended).
+    /// The part's next line; `None` when it has closed the channel (it ended).
     /// Unwinds (`Cancelled`) if the side is stopped meanwhile.
     fn next(&mut self, sock: &Sock) -> io::Result<Option<Vec<u8>>> {
         loop {
