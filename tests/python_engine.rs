@@ -752,3 +752,83 @@ fn stepping_python_pauses_at_the_line_of_each_call_and_runs_as_unstepped() {
     }
     assert!(children().is_empty(), "every interpreter was reaped");
 }
+
+/// Busy parts that make no call, in a run with a time limit far off: only killing
+/// them ends them.
+const FOREVER: &str = r#"
+# the fixture of a_process_killed_midway_leaves_no_python_running
+def send(sock, words):
+    while True:
+        pass
+
+def receive(sock):
+    while True:
+        pass
+    yield b''
+
+PARTS = {"naive": (send, receive), "correct": (send, receive)}
+"#;
+
+/// Not a test on its own: the process that `a_process_killed_midway_...` kills.
+#[test]
+#[ignore = "run by a_process_killed_midway_leaves_no_python_running"]
+fn helper_runs_python_that_never_ends() {
+    if std::env::var_os("SOCKSTEP_TEST_HELPER").is_none() {
+        return;
+    }
+    let limits = Limits {
+        quiet_ms: 600_000,
+        ..Limits::default()
+    };
+    run_fixture(FOREVER, limits, Mode::Lockstep);
+}
+
+/// Processes running `FOREVER`, zombies aside: its fork server and its parts.
+fn running_forever() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat[stat.rfind(')').map_or(0, |i| i + 1)..]
+                .split_whitespace()
+                .next();
+            state.is_some_and(|s| s != "Z")
+                && cmdline
+                    .windows(FOREVER.len())
+                    .any(|w| w == FOREVER.as_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn a_process_killed_midway_leaves_no_python_running() {
+    let _serial = serial();
+    interpreter();
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "helper_runs_python_that_never_ends", "--ignored"])
+        .env("SOCKSTEP_TEST_HELPER", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // The fork server and the four busy parts.
+    while running_forever().len() < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let seen = running_forever();
+    assert_eq!(seen.len(), 5, "the server and four parts run: {seen:?}");
+    helper.kill().unwrap();
+    helper.wait().unwrap();
+    // SIGKILL is delivered, not awaited: wait for their end (a minute means never).
+    while !running_forever().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        running_forever(),
+        Vec::<u32>::new(),
+        "still running after the kill"
+    );
+}

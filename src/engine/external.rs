@@ -82,7 +82,10 @@ impl std::fmt::Debug for ForkServer {
 impl ForkServer {
     /// Starts `command` as a fork server: in its own process group, with no stdin
     /// or output, its memory limited, and its request channel's descriptor named by
-    /// `SOCKSTEP_SERVER_FD` (the only descriptor of ours it inherits).
+    /// `SOCKSTEP_SERVER_FD` (the only descriptor of ours it inherits). It is killed
+    /// if this process dies without dropping it (SIGKILL, say), or if the thread that
+    /// started it ends (Linux's parent-death signal counts threads): start it on a
+    /// thread that outlives its runs. The server is to do the same for its parts.
     pub fn start(language: &'static str, mut command: Command) -> io::Result<ForkServer> {
         let (ours, theirs) = UnixStream::pair()?;
         let fd = theirs.as_raw_fd();
@@ -104,6 +107,7 @@ impl ForkServer {
                     maximum: Some(MEMORY_LIMIT),
                 };
                 rustix::process::setrlimit(rustix::process::Resource::As, limit)?;
+                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
                 Ok(())
             });
         }

@@ -300,6 +300,11 @@ def serve(requests):
     with the part's process id, once the part leads its own process group."""
     # The kernel reaps the parts; sockstep watches each one's end with a pidfd.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    # Each part dies with this server (prctl PR_SET_PDEATHSIG), as this server dies
+    # with sockstep: nothing is left running if sockstep is killed.
+    import ctypes
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    server = os.getpid()
     while True:
         fds = array.array("i")
         try:
@@ -314,6 +319,9 @@ def serve(requests):
         side, role = json.loads(data)
         pid = os.fork()
         if pid == 0:
+            prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            if os.getppid() != server:
+                os._exit(0)  # the server died before that took effect
             os.setpgid(0, 0)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             requests.close()
