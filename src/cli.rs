@@ -662,7 +662,7 @@ fn check(
     let mut unwritten = Vec::new();
     for &lang in langs.langs() {
         for &(number, lesson) in &chosen {
-            match lesson.code(lang) {
+            match lesson.can_run(lang) {
                 Ok(_) => lessons.push((number, lesson, lang)),
                 Err(RunError::NoPython { .. }) if query.is_none() => {
                     unwritten.push((number, lesson))

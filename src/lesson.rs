@@ -156,15 +156,33 @@ impl Lesson {
         format!("src/teaching/python/{}", module.replace(".rs", ".py"))
     }
 
-    /// Both sides' code in `lang` (naive, correct).
+    /// Whether the lesson can run in `lang` here (it is written in it, and the
+    /// language's interpreter is usable), without starting anything.
+    pub fn can_run(&self, lang: Lang) -> Result<(), RunError> {
+        match lang {
+            Lang::Rust => Ok(()),
+            Lang::Python => {
+                self.python_file()?;
+                python::interpreter()?;
+                Ok(())
+            }
+        }
+    }
+
+    fn python_file(&self) -> Result<PythonFile, RunError> {
+        self.python.ok_or_else(|| RunError::NoPython {
+            slug: self.slug,
+            path: self.python_path(),
+        })
+    }
+
+    /// Both sides' code in `lang` (naive, correct). For Python this starts the
+    /// interpreter that runs them, until the code is dropped.
     pub fn code(&self, lang: Lang) -> Result<[Code; 2], RunError> {
         match lang {
             Lang::Rust => Ok([Code::Native(self.naive), Code::Native(self.correct)]),
             Lang::Python => {
-                let file = self.python.ok_or_else(|| RunError::NoPython {
-                    slug: self.slug,
-                    path: self.python_path(),
-                })?;
+                let file = self.python_file()?;
                 let interpreter = python::interpreter()?;
                 let programs =
                     python::programs(&interpreter, file).map_err(|e| PythonError::Start {

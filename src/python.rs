@@ -30,10 +30,13 @@ pub struct PythonFile {
 pub enum PythonError {
     #[error("--lang python needs Python 3.8 or newer: set SOCKSTEP_PYTHON or put python3 on PATH")]
     Missing,
-    #[error(
-        "SOCKSTEP_PYTHON={path} could not be run ({reason}); --lang python needs Python 3.8 or newer"
-    )]
-    Unusable { path: String, reason: String },
+    #[error("{named}{path} could not be run ({reason}); --lang python needs Python 3.8 or newer")]
+    Unusable {
+        /// `SOCKSTEP_PYTHON=` when the variable named it, else nothing.
+        named: &'static str,
+        path: String,
+        reason: String,
+    },
     #[error("could not start {path} for --lang python: {reason}")]
     Start { path: String, reason: String },
     #[error(
@@ -79,6 +82,11 @@ fn find(
             .ok_or(PythonError::Missing)?,
     };
     let shown = path.display().to_string();
+    let named = if chosen.is_some() {
+        "SOCKSTEP_PYTHON="
+    } else {
+        ""
+    };
     let output = Command::new(&path)
         .args([
             "-I",
@@ -89,6 +97,7 @@ fn find(
         .env_clear()
         .output()
         .map_err(|e| PythonError::Unusable {
+            named,
             path: shown.clone(),
             reason: e.to_string(),
         })?;
@@ -103,6 +112,7 @@ fn find(
             version,
         }),
         _ => Err(PythonError::Unusable {
+            named,
             path: shown,
             reason: format!("it did not tell its version: {}", output.status),
         }),

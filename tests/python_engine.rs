@@ -458,6 +458,37 @@ fn without_a_usable_python_the_cli_says_so_in_one_sentence() {
         String::from_utf8_lossy(&output.stderr),
         "error: --lang python needs Python 3.8 or newer: set SOCKSTEP_PYTHON or put python3 on PATH\n"
     );
+    // A python3 on PATH that is too old, or does not say its version.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("python3");
+    for (script, expected) in [
+        (
+            "#!/bin/sh\necho 3.6\n",
+            format!(
+                "error: {} is Python 3.6; --lang python needs Python 3.8 or newer: set SOCKSTEP_PYTHON to a newer one\n",
+                fake.display()
+            ),
+        ),
+        (
+            "#!/bin/sh\nexit 1\n",
+            format!(
+                "error: {} could not be run (it did not tell its version: exit status: 1); --lang python needs Python 3.8 or newer\n",
+                fake.display()
+            ),
+        ),
+    ] {
+        std::fs::write(&fake, script).unwrap();
+        let mut permissions = std::fs::metadata(&fake).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&fake, permissions).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
+            .args(["run", "welcome", "--lang", "python"])
+            .env_remove("SOCKSTEP_PYTHON")
+            .env("PATH", dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stderr), expected);
+    }
     // Rust lessons keep working without Python.
     let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
         .args(["run", "welcome"])
