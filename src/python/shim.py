@@ -65,6 +65,12 @@ def failure(error):
     return {"errno": None, "timeout": False, "error": name, "message": message}
 
 
+def no_flags(flags):
+    # MSG_PEEK and the like would move bytes sockstep does not count.
+    if flags:
+        raise ValueError("sockstep's socket takes no flags (got %r)" % flags)
+
+
 class TracedSocket:
     """The socket the lesson code is given: each call is the real call on the real
     socket, reported to sockstep, made only when sockstep says go."""
@@ -79,7 +85,7 @@ class TracedSocket:
         self._control.ask(gate, line)
         try:
             result, moved = operation()
-        except OSError as error:
+        except Exception as error:  # the call failed: recorded, then raised as it was
             self._control.tell(op="end", call=call, asked=asked, bytes=[], line=line,
                                failed=failure(error), **effect)
             raise
@@ -105,16 +111,19 @@ class TracedSocket:
         return self._call("read", "recv", asked, line, operation)
 
     def send(self, data, flags=0):
+        no_flags(flags)
         return self._send(data, lesson_line())
 
     def sendall(self, data, flags=0):
         # Python's sendall is this loop, in C: send() until every byte is taken.
+        no_flags(flags)
         line = lesson_line()
         view = memoryview(data).cast("B")
         while view:
             view = view[self._send(view, line):]
 
     def recv(self, bufsize, flags=0):
+        no_flags(flags)
         line = lesson_line()
 
         def operation():
@@ -123,6 +132,7 @@ class TracedSocket:
         return self._call("read", "recv", bufsize, line, operation)
 
     def recv_into(self, buffer, nbytes=0, flags=0):
+        no_flags(flags)
         return self._recv_into(buffer, nbytes, lesson_line())
 
     def shutdown(self, how):
