@@ -14,7 +14,11 @@ fn main() {
             entries
                 .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
                 .filter_map(|name| name.strip_suffix(".py").map(str::to_string))
-                .filter(|module| module.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .filter(|module| {
+                    module
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                })
                 .collect()
         })
         .unwrap_or_default();
