@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
 use std::path::PathBuf;
 
-use crate::lesson::{Lesson, Measured};
+use crate::lesson::{Lang, Lesson, Measured, RunError};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
 use crate::teaching::{self, UnknownLesson};
@@ -89,6 +89,9 @@ enum Command {
         /// Same as `--mode free-run` (kept for old scripts).
         #[arg(long, hide = true, conflicts_with = "mode")]
         free_run: bool,
+        /// The language of the code that runs (and whose lines the calls name).
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
         /// Print the whole trace as JSON.
         #[arg(long)]
         json: bool,
@@ -124,6 +127,9 @@ enum Command {
         /// Same as `--mode free-run` (kept for old scripts).
         #[arg(long, hide = true, conflicts_with = "mode")]
         free_run: bool,
+        /// The language of the code to check: rust, python, or all (both).
+        #[arg(long, value_enum, default_value_t = CheckLang::Rust)]
+        lang: CheckLang,
         /// Print the counts as JSON, one object per lesson.
         #[arg(long)]
         json: bool,
@@ -155,6 +161,45 @@ impl clap::ValueEnum for Mode {
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.name()).help(self.describe()))
+    }
+}
+
+impl clap::ValueEnum for Lang {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Lang::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
+/// `check --lang`: one language, or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CheckLang {
+    Rust,
+    Python,
+    All,
+}
+
+impl CheckLang {
+    fn langs(self) -> &'static [Lang] {
+        match self {
+            CheckLang::Rust => &[Lang::Rust],
+            CheckLang::Python => &[Lang::Python],
+            CheckLang::All => &Lang::ALL,
+        }
+    }
+}
+
+/// A failed run as the user reads it: the engine's errors say which lesson's run
+/// failed; a missing Python or Python file is one sentence on its own.
+fn run_failed(lesson: &Lesson, error: RunError) -> anyhow::Error {
+    match error {
+        RunError::Engine(e) => {
+            anyhow::Error::new(e).context(format!("running lesson '{}'", lesson.slug))
+        }
+        other => other.into(),
     }
 }
 
@@ -345,13 +390,18 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             seed,
             mode,
             free_run,
+            lang,
             json,
             calls,
             width,
         }) => run(
             &lesson,
-            seed,
-            chosen_mode(mode, free_run),
+            RunOptions {
+                seed,
+                mode: chosen_mode(mode, free_run),
+                ..RunOptions::default()
+            },
+            lang,
             json,
             calls,
             width.into(),
@@ -362,11 +412,13 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             seeds,
             mode,
             free_run,
+            lang,
             json,
         }) => check(
             lesson.as_deref(),
             seeds,
             chosen_mode(mode, free_run),
+            lang,
             json,
             out,
         ),
@@ -514,8 +566,8 @@ fn list(json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
 
 fn run(
     query: &str,
-    seed: u64,
-    mode: Mode,
+    options: RunOptions,
+    lang: Lang,
     json: bool,
     calls: bool,
     width: usize,
@@ -523,12 +575,8 @@ fn run(
 ) -> anyhow::Result<ExitCode> {
     let (number, lesson) = teaching::find(query)?;
     let trace = lesson
-        .run(RunOptions {
-            seed,
-            mode,
-            ..RunOptions::default()
-        })
-        .with_context(|| format!("running lesson '{}'", lesson.slug))?;
+        .run_in(lang, options)
+        .map_err(|e| run_failed(lesson, e))?;
     if json {
         serde_json::to_writer_pretty(&mut *out, &trace)?;
         writeln!(out)?;
@@ -557,8 +605,13 @@ fn run(
 }
 
 fn header(number: usize, lesson: &Lesson, trace: &Trace) -> String {
+    // Rust is the default: only another language is named.
+    let language = match trace.language.as_str() {
+        "rust" => String::new(),
+        other => format!(" · {other}"),
+    };
     format!(
-        "{number} {} — {}\nseed {} · {} · {} message{} · {} bytes · {} cut{}",
+        "{number} {} — {}\nseed {} · {}{language} · {} message{} · {} bytes · {} cut{}",
         lesson.slug,
         lesson.title,
         trace.seed,
@@ -576,6 +629,7 @@ fn header(number: usize, lesson: &Lesson, trace: &Trace) -> String {
 struct CheckedLesson<'a> {
     number: usize,
     slug: &'a str,
+    lang: Lang,
     /// Everything that must hold did, on every seed.
     holds: bool,
     /// The failure the lesson teaches (the naive side's, in lockstep).
@@ -590,10 +644,11 @@ fn check(
     query: Option<&str>,
     seeds: u64,
     mode: Mode,
+    langs: CheckLang,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let lessons: Vec<(usize, &Lesson)> = match query {
+    let chosen: Vec<(usize, &Lesson)> = match query {
         Some(query) => vec![teaching::find(query)?],
         None => teaching::all()
             .iter()
@@ -601,13 +656,33 @@ fn check(
             .map(|(i, l)| (i + 1, l))
             .collect(),
     };
+    let mut lessons: Vec<(usize, &Lesson, Lang)> = Vec::new();
+    // Lessons not yet written in Python: named, not checked (one asked for by name
+    // is an error).
+    let mut unwritten = Vec::new();
+    for &lang in langs.langs() {
+        for &(number, lesson) in &chosen {
+            match lesson.can_run(lang) {
+                Ok(_) => lessons.push((number, lesson, lang)),
+                Err(RunError::NoPython { .. }) if query.is_none() => {
+                    unwritten.push((number, lesson))
+                }
+                Err(e) => return Err(run_failed(lesson, e)),
+            }
+        }
+    }
+    let languages = match langs {
+        CheckLang::Rust => String::new(),
+        CheckLang::Python => " · python".to_string(),
+        CheckLang::All => " · rust and python".to_string(),
+    };
     let progress = std::io::stderr().is_terminal();
     let mut failed = 0;
     let mut checked = Vec::new();
     if !json {
         writeln!(
             out,
-            "{} · seeds 1 to {seeds} · {}",
+            "{}{languages} · seeds 1 to {seeds} · {}",
             mode.name(),
             match mode {
                 Mode::Lockstep =>
@@ -622,9 +697,9 @@ fn check(
             "lesson", "naive failed", "naive lucky", "recv spans a cut", "correct delivered"
         )?;
     }
-    for (number, lesson) in &lessons {
+    for (number, lesson, lang) in &lessons {
         let measured = lesson
-            .measure(mode, seeds, |seed| {
+            .measure_in(*lang, mode, seeds, |seed| {
                 if progress {
                     let _ = write!(
                         io::stderr(),
@@ -633,7 +708,7 @@ fn check(
                     );
                 }
             })
-            .with_context(|| format!("running lesson '{}'", lesson.slug))?;
+            .map_err(|e| run_failed(lesson, e))?;
         if progress {
             let _ = write!(io::stderr(), "\r\x1b[K");
         }
@@ -642,9 +717,14 @@ fn check(
             failed += 1;
         }
         if json {
-            checked.push((*number, *lesson, measured));
+            checked.push((*number, *lesson, *lang, measured));
             continue;
         }
+        // Named only when more than one language is checked.
+        let slug = match langs {
+            CheckLang::All => format!("{} ({})", lesson.slug, lang.name()),
+            CheckLang::Rust | CheckLang::Python => lesson.slug.to_string(),
+        };
         let spans = format!(
             "{}/{} runs",
             measured.spanning_runs[0], measured.spanning_runs[1]
@@ -659,7 +739,7 @@ fn check(
             out,
             "{} {number:>2} {:<16} {:>12} {:>11} {:>16} {:>17}  {how}",
             if holds { '✓' } else { '✗' },
-            lesson.slug,
+            slug,
             measured.naive_failures(),
             measured.naive_lucky,
             spans,
@@ -679,9 +759,10 @@ fn check(
     if json {
         let lines: Vec<CheckedLesson> = checked
             .iter()
-            .map(|(number, lesson, measured)| CheckedLesson {
+            .map(|(number, lesson, lang, measured)| CheckedLesson {
                 number: *number,
                 slug: lesson.slug,
+                lang: *lang,
                 holds: measured.broken.is_empty(),
                 teaches: lesson.teaches,
                 measured,
@@ -700,6 +781,14 @@ fn check(
                     "the end of a send() (direct has no relay: the kernel merged two writes)",
             }
         )?;
+        for (number, lesson) in &unwritten {
+            writeln!(
+                out,
+                "- {number:>2} {:<16} no Python version yet ({})",
+                lesson.slug,
+                lesson.python_path()
+            )?;
+        }
         writeln!(
             out,
             "{} of {} lesson{} hold{} on {seeds} seed{} in {}",

@@ -8,9 +8,41 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::engine::{
-    self, EngineError, Mode, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario, Side,
-    SideTrace, Trace,
+    self, Code, EngineError, Mode, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario,
+    Side, SideTrace, Trace,
 };
+use crate::python::{self, PythonError, PythonFile};
+
+/// The language a lesson's code runs in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lang {
+    #[default]
+    Rust,
+    Python,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Rust, Lang::Python];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Python => "python",
+        }
+    }
+}
+
+/// Why a lesson could not be run in a language.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("lesson '{slug}' has no Python version yet ({path})")]
+    NoPython { slug: &'static str, path: String },
+    #[error(transparent)]
+    Python(#[from] PythonError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
 
 /// One lesson: its page, its teaching code, and the run that demonstrates it. Built by
 /// the registry (the `teaching` module) from a teaching file's `Demo` and the lesson's slug.
@@ -25,6 +57,8 @@ pub struct Lesson {
     pub source: &'static str,
     /// Where that file lives in the repository.
     pub source_path: &'static str,
+    /// The same lesson in Python (`src/teaching/python/MODULE.py`), if written yet.
+    pub python: Option<PythonFile>,
     pub scenario: fn() -> Scenario,
     pub naive: Program,
     pub correct: Program,
@@ -77,6 +111,7 @@ impl Lesson {
         page: &'static str,
         source: &'static str,
         source_path: &'static str,
+        python: Option<PythonFile>,
         demo: Demo,
     ) -> Lesson {
         Lesson {
@@ -85,6 +120,7 @@ impl Lesson {
             page,
             source,
             source_path,
+            python,
             scenario: demo.scenario,
             naive: demo.naive,
             correct: demo.correct,
@@ -114,6 +150,72 @@ impl Lesson {
         )
     }
 
+    /// Where the lesson's Python file is (or is to be).
+    pub fn python_path(&self) -> String {
+        let module = self.source_path.trim_start_matches("src/teaching/");
+        format!("src/teaching/python/{}", module.replace(".rs", ".py"))
+    }
+
+    /// Whether the lesson can run in `lang` here (it is written in it, and the
+    /// language's interpreter is usable), without starting anything.
+    pub fn can_run(&self, lang: Lang) -> Result<(), RunError> {
+        match lang {
+            Lang::Rust => Ok(()),
+            Lang::Python => {
+                self.python_file()?;
+                python::interpreter()?;
+                Ok(())
+            }
+        }
+    }
+
+    fn python_file(&self) -> Result<PythonFile, RunError> {
+        self.python.ok_or_else(|| RunError::NoPython {
+            slug: self.slug,
+            path: self.python_path(),
+        })
+    }
+
+    /// Both sides' code in `lang` (naive, correct). For Python this starts the
+    /// interpreter that runs them, until the code is dropped.
+    pub fn code(&self, lang: Lang) -> Result<[Code; 2], RunError> {
+        match lang {
+            Lang::Rust => Ok([Code::Native(self.naive), Code::Native(self.correct)]),
+            Lang::Python => {
+                let file = self.python_file()?;
+                let interpreter = python::interpreter()?;
+                let programs =
+                    python::programs(&interpreter, file).map_err(|e| PythonError::Start {
+                        path: interpreter.display().to_string(),
+                        reason: e.to_string(),
+                    })?;
+                Ok(programs.map(Code::External))
+            }
+        }
+    }
+
+    /// Runs the lesson's scenario in `lang`, naive and correct side by side.
+    pub fn run_in(&self, lang: Lang, options: RunOptions) -> Result<Trace, RunError> {
+        let code = self.code(lang)?;
+        Ok(engine::run_code(
+            self.slug,
+            &(self.scenario)(),
+            code,
+            self.options(options),
+        )?)
+    }
+
+    /// Starts the run in `lang` and returns at once.
+    pub fn start_in(&self, lang: Lang, options: RunOptions) -> Result<RunHandle, RunError> {
+        let code = self.code(lang)?;
+        Ok(engine::start_code(
+            self.slug,
+            &(self.scenario)(),
+            code,
+            self.options(options),
+        )?)
+    }
+
     /// `options` for a run of this lesson: the calls made in its source file record
     /// their lines.
     pub fn options(&self, options: RunOptions) -> RunOptions {
@@ -139,17 +241,38 @@ impl Lesson {
         &self,
         mode: Mode,
         seeds: u64,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> Result<Measured, EngineError> {
+        self.measure_in(Lang::Rust, mode, seeds, progress)
+            .map_err(|e| match e {
+                RunError::Engine(e) => e,
+                other => EngineError::Internal(other.to_string()),
+            })
+    }
+
+    /// `measure`, with the code in `lang`.
+    pub fn measure_in(
+        &self,
+        lang: Lang,
+        mode: Mode,
+        seeds: u64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Measured, RunError> {
         let mut measured = Measured::new(mode);
         let quiet_ms = (self.scenario)().limits.quiet_ms;
+        let code = self.code(lang)?;
         for seed in 1..=seeds {
             progress(seed);
-            let trace = self.run(RunOptions {
-                seed,
-                mode,
-                ..RunOptions::default()
-            })?;
+            let trace = engine::run_code(
+                self.slug,
+                &(self.scenario)(),
+                code.clone(),
+                self.options(RunOptions {
+                    seed,
+                    mode,
+                    ..RunOptions::default()
+                }),
+            )?;
             measured.add(self.teaches, quiet_ms, &trace);
         }
         Ok(measured)
@@ -537,6 +660,7 @@ mod tests {
             page,
             SOURCE,
             "src/teaching/fixture.rs",
+            None,
             Demo {
                 scenario: || unreachable!("the fixture never runs"),
                 naive: never,
@@ -544,6 +668,17 @@ mod tests {
                 teaches: OutcomeKind::Wrong,
             },
         )
+    }
+
+    #[test]
+    fn a_lesson_without_a_python_file_names_the_file_it_lacks() {
+        let lesson = fixture("# Fixture\n");
+        let error = lesson.code(Lang::Python).expect_err("no Python file");
+        assert_eq!(
+            error.to_string(),
+            "lesson 'fixture' has no Python version yet (src/teaching/python/fixture.py)"
+        );
+        assert!(lesson.code(Lang::Rust).is_ok());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! Modules, each importing only from those listed above it:
 //! - [`engine`]: real sockets, the relay that cuts the stream, the runner and its trace.
+//! - [`python`]: lessons in Python: the interpreter and the shim that traces its calls.
 //! - [`lesson`]: the lesson model: a lesson's page, code and run, and what its runs prove.
 //! - [`teaching`]: the naive and correct code each lesson runs and shows, and the
 //!   registry of lessons (in teaching order, found by slug or number).
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod engine;
 pub mod lesson;
 pub mod progress;
+pub mod python;
 pub mod render;
 pub mod teaching;
 pub mod tui;
@@ -25,8 +27,8 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     /// The modules of the list above, lowest floor first.
-    const FLOORS: [&str; 8] = [
-        "engine", "lesson", "teaching", "render", "progress", "tui", "book", "cli",
+    const FLOORS: [&str; 9] = [
+        "engine", "python", "lesson", "teaching", "render", "progress", "tui", "book", "cli",
     ];
 
     fn src() -> PathBuf {

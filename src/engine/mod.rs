@@ -9,11 +9,14 @@
 //!    side's shared board and its transitions (uses `trace`);
 //! 4. `sock`: the socket teaching code calls (uses `monitor`, `trace`, `report`);
 //!    `relay`: the thread that cuts the stream (uses `monitor`, `trace`);
-//! 5. `runner`: starts, supervises and judges a run (uses all of the above).
+//! 5. `external`: teaching code in a child process, whose calls it reports over a
+//!    control channel (uses `sock`, `trace`, `report`);
+//! 6. `runner`: starts, supervises and judges a run (uses all of the above).
 //!
 //! This file only declares them and re-exports what the rest of the crate uses.
 
 pub mod cut;
+mod external;
 mod monitor;
 mod relay;
 mod report;
@@ -22,11 +25,12 @@ mod sock;
 pub mod trace;
 
 pub use cut::{CutAt, CutPlan, Framing, Pieces};
+pub use external::{External, ForkServer, SERVER_FD_VAR};
 pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
 pub use report::{Report, error_kind_name, is_report, report};
 pub use runner::{
-    EngineError, Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning,
-    loopback_pair, run, start,
+    Code, EngineError, Program, RecvFn, RunHandle, RunOptions, Scenario, SendFn, SocketTuning,
+    loopback_pair, run, run_code, start, start_code,
 };
 pub use sock::{BufferedSock, Inbox, Pacing, Sock, in_teaching_thread};
 pub use trace::{

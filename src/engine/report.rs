@@ -55,6 +55,23 @@ pub fn error_kind_name(kind: io::ErrorKind) -> &'static str {
     }
 }
 
+/// How a teaching program failed, by name: an I/O error's kind name
+/// (`error_kind_name`), or what code in another language raised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub error: String,
+    pub message: String,
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Self {
+        Failure {
+            error: error_kind_name(error.kind()).to_string(),
+            message: error.to_string(),
+        }
+    }
+}
+
 /// A failure a scenario can expect the receiver to report: how connections fail,
 /// and how a stream can break its framing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

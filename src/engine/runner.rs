@@ -12,11 +12,12 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::cut::{CutPlan, Framing};
+use super::external::{External, run_part};
 use super::monitor::{
     Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
 };
 use super::relay::{LinkPlan, run_link};
-use super::report::{error_kind_name, is_report};
+use super::report::{Failure, is_report};
 use super::sock::{Cancelled, Inbox, Sock, WakerSlot};
 use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace, causal_order};
 
@@ -49,6 +50,30 @@ pub type RecvFn = fn(&mut Sock, &mut Inbox) -> io::Result<()>;
 pub struct Program {
     pub send: SendFn,
     pub recv: RecvFn,
+}
+
+/// One side's code: Rust functions called here, or a program in another language
+/// run in child processes (see `engine::external`).
+#[derive(Clone, Debug)]
+pub enum Code {
+    Native(Program),
+    External(External),
+}
+
+impl Code {
+    /// The language the code is written in, as traces record it.
+    pub fn language(&self) -> &'static str {
+        match self {
+            Code::Native(_) => "rust",
+            Code::External(external) => external.server.language,
+        }
+    }
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program").finish_non_exhaustive()
+    }
 }
 
 /// What a lesson runs: the messages, how they are framed, and how the wire cuts them.
@@ -120,6 +145,7 @@ pub struct RunOptions {
 /// A run in progress.
 pub struct RunHandle {
     lesson: String,
+    language: &'static str,
     seed: u64,
     mode: Mode,
     scenario: Scenario,
@@ -141,6 +167,16 @@ pub fn run(
     start(lesson, scenario, naive, correct, options)?.join()
 }
 
+/// Runs both sides' code, in any language, to the end.
+pub fn run_code(
+    lesson: &str,
+    scenario: &Scenario,
+    code: [Code; 2],
+    options: RunOptions,
+) -> Result<Trace, EngineError> {
+    start_code(lesson, scenario, code, options)?.join()
+}
+
 /// Starts both sides and returns at once.
 pub fn start(
     lesson: &str,
@@ -149,6 +185,22 @@ pub fn start(
     correct: Program,
     options: RunOptions,
 ) -> Result<RunHandle, EngineError> {
+    start_code(
+        lesson,
+        scenario,
+        [Code::Native(naive), Code::Native(correct)],
+        options,
+    )
+}
+
+/// Starts both sides' code, in any language, and returns at once.
+pub fn start_code(
+    lesson: &str,
+    scenario: &Scenario,
+    code: [Code; 2],
+    options: RunOptions,
+) -> Result<RunHandle, EngineError> {
+    let language = code[1].language();
     let data = scenario.data();
     let (stream, spans) = scenario.framing.encode(&data);
     // Direct has no relay, so nothing cuts the stream but the kernel.
@@ -167,10 +219,7 @@ pub fn start(
         ))
     });
     let mut threads = [None, None];
-    for (index, (side, program)) in [(Side::Naive, naive), (Side::Correct, correct)]
-        .into_iter()
-        .enumerate()
-    {
+    for (index, (side, program)) in Side::BOTH.into_iter().zip(code).enumerate() {
         let monitor = Arc::clone(&monitors[index]);
         let messages = scenario.messages.clone();
         let data = data.clone();
@@ -189,7 +238,7 @@ pub fn start(
                     seed,
                     tuning,
                 };
-                let result = run_side(&monitor, program, messages, route);
+                let result = run_side(&monitor, &program, messages, route);
                 if result.is_err() {
                     // A side that could not set up still ends: its watcher waits for this.
                     monitor.announce_finished();
@@ -201,6 +250,7 @@ pub fn start(
     }
     Ok(RunHandle {
         lesson: lesson.to_string(),
+        language,
         seed: options.seed,
         mode: options.mode,
         scenario: scenario.clone(),
@@ -286,6 +336,7 @@ impl RunHandle {
         let naive = sides.pop().expect("two sides");
         Ok(Trace {
             lesson: std::mem::take(&mut self.lesson),
+            language: self.language.to_string(),
             seed: self.seed,
             mode: self.mode,
             messages: std::mem::take(&mut self.scenario.messages),
@@ -313,7 +364,7 @@ impl Drop for RunHandle {
 /// How a teaching thread ended.
 pub(crate) enum ActorEnd {
     Returned,
-    Failed(io::Error),
+    Failed(Failure),
     Stopped,
     Panicked(String),
 }
@@ -371,7 +422,7 @@ struct Route<'a> {
 
 fn run_side(
     monitor: &Arc<Monitor>,
-    program: Program,
+    program: &Code,
     messages: Messages<'_>,
     route: Route<'_>,
 ) -> Result<SideTrace, EngineError> {
@@ -402,7 +453,7 @@ fn run_side(
 fn spawn_actors<'scope>(
     scope: &'scope thread::Scope<'scope, '_>,
     monitor: &'scope Arc<Monitor>,
-    program: Program,
+    program: &'scope Code,
     messages: Messages<'scope>,
     [sender_sock, receiver_sock]: [Sock; 2],
 ) -> [Result<thread::ScopedJoinHandle<'scope, ActorEnd>, EngineError>; 2] {
@@ -410,8 +461,11 @@ fn spawn_actors<'scope>(
     let sender = thread::Builder::new()
         .name(format!("{side}-sender"))
         .spawn_scoped(scope, move || {
-            run_actor(monitor, Actor::Sender, sender_sock, |sock| {
-                (program.send)(sock, messages.sent)
+            run_actor(monitor, Actor::Sender, sender_sock, |sock| match program {
+                Code::Native(program) => (program.send)(sock, messages.sent).map_err(Failure::from),
+                Code::External(program) => {
+                    run_part(program, Role::Sender, sock, messages.sent, None)
+                }
             })
         })
         .map_err(EngineError::Thread);
@@ -419,9 +473,19 @@ fn spawn_actors<'scope>(
         .name(format!("{side}-receiver"))
         .spawn_scoped(scope, move || {
             let mut inbox = Inbox::new(Arc::clone(monitor));
-            run_actor(monitor, Actor::Receiver, receiver_sock, |sock| {
-                (program.recv)(sock, &mut inbox)
-            })
+            run_actor(
+                monitor,
+                Actor::Receiver,
+                receiver_sock,
+                |sock| match program {
+                    Code::Native(program) => {
+                        (program.recv)(sock, &mut inbox).map_err(Failure::from)
+                    }
+                    Code::External(program) => {
+                        run_part(program, Role::Receiver, sock, &[], Some(&mut inbox))
+                    }
+                },
+            )
         })
         .map_err(EngineError::Thread);
     [sender, receiver]
@@ -478,7 +542,7 @@ type RelayThread<'scope> = io::Result<thread::ScopedJoinHandle<'scope, ()>>;
 /// supervises the side until it ends, and waits for every thread.
 fn run_threads<'env>(
     monitor: &'env Arc<Monitor>,
-    program: Program,
+    program: &'env Code,
     messages: Messages<'env>,
     (socks, slots): ([Sock; 2], [WakerSlot; 2]),
     wakers: &[TcpStream],
@@ -508,7 +572,7 @@ fn run_threads<'env>(
 /// monitor still knows exactly what is in flight, and stuck code is still found.
 fn run_direct(
     monitor: &Arc<Monitor>,
-    program: Program,
+    program: &Code,
     messages: Messages<'_>,
     tuning: SocketTuning,
 ) -> Result<(ActorEnd, ActorEnd), EngineError> {
@@ -532,7 +596,7 @@ fn run_direct(
 /// cutting the stream at `cuts`.
 fn run_relayed(
     monitor: &Arc<Monitor>,
-    program: Program,
+    program: &Code,
     messages: Messages<'_>,
     Route {
         mode,
@@ -593,7 +657,7 @@ fn run_actor(
     monitor: &Monitor,
     actor: Actor,
     sock: Sock,
-    code: impl FnOnce(&mut Sock) -> io::Result<()>,
+    code: impl FnOnce(&mut Sock) -> Result<(), Failure>,
 ) -> ActorEnd {
     super::sock::mark_teaching_thread();
     let result = catch_unwind(AssertUnwindSafe(move || {
@@ -739,11 +803,11 @@ fn classify(
     }
     for (role, end) in [(Role::Receiver, receiver), (Role::Sender, sender)] {
         match end {
-            ActorEnd::Failed(error) => {
+            ActorEnd::Failed(failure) => {
                 return Outcome::Error {
                     role,
-                    error: error_kind_name(error.kind()).to_string(),
-                    message: error.to_string(),
+                    error: failure.error.clone(),
+                    message: failure.message.clone(),
                 };
             }
             ActorEnd::Panicked(message) => {

@@ -33,7 +33,7 @@ pub(crate) fn mark_teaching_thread() {
 /// `resume_unwind`, so no panic message is printed.
 pub(crate) struct Cancelled;
 
-fn cancel() -> ! {
+pub(super) fn cancel() -> ! {
     std::panic::resume_unwind(Box::new(Cancelled))
 }
 
@@ -459,6 +459,105 @@ impl Sock {
         if stopped {
             cancel();
         }
+    }
+}
+
+/// A call that code in another process makes on this socket itself (see
+/// `engine::external`): the socket here only keeps the board up to date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RemoteGate {
+    Read,
+    Write,
+    Other,
+}
+
+/// A call another process made on this socket, as it reported it.
+pub(crate) struct RemoteCall<'a> {
+    pub call: Call,
+    pub asked: usize,
+    pub bytes: &'a [u8],
+    pub result: io::Result<usize>,
+    pub line: Option<u32>,
+    /// A shutdown that ends this side's output.
+    pub closes_output: bool,
+    /// A timeout set (or cleared): reads now return by themselves.
+    pub timed_reads: bool,
+}
+
+impl Sock {
+    /// Waits at the gate, as each of this socket's own calls does, before another
+    /// process makes a call on it; unwinds (`Cancelled`) if the side is stopped.
+    pub(crate) fn remote_begin(&self, gate: RemoteGate, line: Option<u32>) {
+        match gate {
+            RemoteGate::Read => self.begin(CallKind::Read(self.in_wire), line),
+            RemoteGate::Write => {
+                self.begin(CallKind::Write(self.out_wire), line);
+                if self.settle_writes {
+                    self.settle();
+                }
+            }
+            RemoteGate::Other => self.begin(CallKind::Other, line),
+        }
+    }
+
+    /// Records a call another process made, with the same effects on the board as
+    /// the same call made here (see `send`, `recv`, `shutdown`, `set_read_timeout`).
+    pub(crate) fn remote_finish(&mut self, made: RemoteCall<'_>) {
+        let moved = *made.result.as_ref().unwrap_or(&0);
+        let (in_wire, out_wire, actor) = (self.in_wire, self.out_wire, self.actor);
+        let end_of_stream =
+            made.call == Call::Recv && matches!(made.result, Ok(0)) && made.asked > 0;
+        self.finish(
+            made.call,
+            made.asked,
+            made.bytes,
+            &made.result,
+            made.line,
+            |state| match made.call {
+                Call::Send => state.count_written(out_wire, moved),
+                Call::Recv => state.count_read(in_wire, moved),
+                Call::Shutdown if made.closes_output => state.close_wire(out_wire),
+                Call::SetTimeout => {
+                    state.set_timed_reads(actor, made.result.is_ok() && made.timed_reads)
+                }
+                _ => {}
+            },
+        );
+        if end_of_stream {
+            self.reads_after_eof += 1;
+            if self.reads_after_eof > self.monitor.limits.reads_after_eof {
+                self.monitor.stop(Stop::Spinning { line: made.line });
+                cancel();
+            }
+        }
+    }
+
+    /// Another process is about to close the socket: the stream ends here, and this
+    /// process lets go of its handles first, so that the other's close is the last
+    /// one and really closes the connection (FIN, or RST with SO_LINGER 0).
+    pub(crate) fn remote_release(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            self.monitor.update(|state| state.close_wire(self.out_wire));
+            drop(self.waker.lock().unwrap_or_else(|e| e.into_inner()).take());
+            drop(stream);
+        }
+    }
+
+    /// The socket, to hand to another process; `None` once released.
+    pub(crate) fn stream_ref(&self) -> Option<&TcpStream> {
+        self.stream.as_ref()
+    }
+
+    /// True once the side has been stopped.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.monitor.lock().stopped().is_some()
+    }
+}
+
+/// Hands the receiver's inbox a message another process delivered, on its line.
+impl Inbox {
+    pub(crate) fn deliver_at(&mut self, message: &[u8], line: Option<u32>) {
+        self.monitor.deliver(message, line);
     }
 }
 

@@ -425,6 +425,10 @@ impl SideTrace {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
     pub lesson: String,
+    /// The language the programs are written in ("rust", "python"): each event's
+    /// `line` is a line of the file in that language.
+    #[serde(default = "rust")]
+    pub language: String,
     pub seed: u64,
     pub mode: Mode,
     /// The messages the receiver should hand to the application, in order. The sender
@@ -438,6 +442,10 @@ pub struct Trace {
     pub cuts: Vec<usize>,
     pub naive: SideTrace,
     pub correct: SideTrace,
+}
+
+fn rust() -> String {
+    "rust".to_string()
 }
 
 impl Trace {

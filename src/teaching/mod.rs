@@ -9,6 +9,10 @@
 
 use crate::lesson::{Lesson, page_title};
 
+// `python_file!(MODULE)`: the module's Python file, written by build.rs from the
+// files in src/teaching/python/.
+include!(concat!(env!("OUT_DIR"), "/python_files.rs"));
+
 /// Declares each lesson's module and builds `LESSONS` from it, in the order given,
 /// with every path derived from the module and the slug.
 macro_rules! lessons {
@@ -27,6 +31,7 @@ macro_rules! lessons {
                 PAGE,
                 include_str!(concat!(stringify!($module), ".rs")),
                 concat!("src/teaching/", stringify!($module), ".rs"),
+                python_file!($module),
                 $module::DEMO,
             )
         }),+];
@@ -188,6 +193,34 @@ mod tests {
             );
             let page = std::fs::read_to_string(repo(&format!("lessons/{}.md", lesson.slug)));
             assert_eq!(page.unwrap(), lesson.page, "{}", lesson.slug);
+        }
+    }
+
+    /// A lesson's Python file is `src/teaching/python/MODULE.py`, embedded as it is
+    /// on disk; every file there is a lesson's, with the parts sockstep runs.
+    #[test]
+    fn python_files_follow_from_the_module_and_are_embedded() {
+        for lesson in all() {
+            let path = lesson.python_path();
+            match lesson.python {
+                Some(file) => {
+                    assert_eq!(file.path, path);
+                    assert_eq!(std::fs::read_to_string(repo(&path)).unwrap(), file.source);
+                    for tag in ["naive", "correct"] {
+                        let anchor = format!("# ANCHOR: {tag}");
+                        assert!(file.source.contains(&anchor), "{path} has no {anchor}");
+                    }
+                    assert!(file.source.contains("\nPARTS = {"), "{path} names no PARTS");
+                }
+                None => assert!(!repo(&path).exists(), "{path} is not embedded"),
+            }
+        }
+        for file in files("src/teaching/python", ".py") {
+            let path = format!("src/teaching/python/{file}");
+            assert!(
+                all().iter().any(|l| l.python_path() == path),
+                "{path} is not a lesson's: its name must be a module of src/teaching/mod.rs"
+            );
         }
     }
 
