@@ -252,3 +252,61 @@ fn the_book_loads_the_language_tabs() {
     }
     assert!(repo("assets/lang-tabs.css").is_file());
 }
+
+/// Every Python name the "Python ↔ Rust" appendix's tables show is real: each `sock.NAME`
+/// is a method of `socket.socket`, each `socket.`/`select.`/`struct.` name exists,
+/// each `...Error` is a built-in exception; and what its text says of them holds:
+/// `socket.timeout` is `TimeoutError` since 3.10, and the three named
+/// `ConnectionError`s are ones.
+#[test]
+fn the_appendix_names_only_real_python() {
+    let page = std::fs::read_to_string(repo("lessons/python-rust.md")).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    // The second column of both tables is Python's.
+    let python_cells = page
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| ---"))
+        .filter_map(|line| line.split(" | ").nth(1));
+    for span in python_cells.flat_map(|cell| cell.split('`').skip(1).step_by(2)) {
+        for token in span.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')) {
+            let token = token.trim_end_matches('.');
+            let python = ["sock.", "socket.", "select.", "struct."]
+                .iter()
+                .any(|module| token.starts_with(module))
+                || token.ends_with("Error");
+            if python && token != "sock." {
+                names.insert(token.to_string());
+            }
+        }
+    }
+    assert!(names.len() >= 20, "{names:?}");
+    let script = r#"
+import builtins, select, socket, struct, sys
+sock = socket.socket()
+modules = {"sock": sock, "socket": socket, "select": select, "struct": struct}
+for name in sys.argv[1:]:
+    owner, _, attr = name.rpartition(".")
+    found = getattr(modules[owner], attr, None) if owner else getattr(builtins, name, None)
+    if found is None:
+        print("not real:", name)
+sock.close()
+if sys.version_info >= (3, 10) and socket.timeout is not TimeoutError:
+    print("socket.timeout is not TimeoutError")
+for error in (ConnectionResetError, BrokenPipeError, ConnectionRefusedError):
+    if not issubclass(error, ConnectionError):
+        print(error.__name__, "is not a ConnectionError")
+"#;
+    let python = std::env::var("SOCKSTEP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(&names)
+        .output()
+        .unwrap_or_else(|e| panic!("this test runs Python: {python}: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{names:?}");
+}
