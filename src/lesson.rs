@@ -322,6 +322,9 @@ impl Lesson {
             if path == self.source_path {
                 return anchor(self.source, name);
             }
+            if let Some(python) = self.python.filter(|file| file.path == path) {
+                return anchor(python.source, name);
+            }
             let dir = pages?.parent()?;
             anchor(&std::fs::read_to_string(dir.join(path)).ok()?, name)
         }))
@@ -423,7 +426,11 @@ pub fn anchor(source: &str, name: &str) -> Option<String> {
     let start = format!("ANCHOR: {name}");
     let end = format!("ANCHOR_END: {name}");
     let mut lines = source.lines();
-    lines.find(|line| line.trim_start().starts_with("//") && line.contains(&start))?;
+    // `//` in Rust, `#` in the lesson's Python twin.
+    lines.find(|line| {
+        let line = line.trim_start();
+        (line.starts_with("//") || line.starts_with('#')) && line.contains(&start)
+    })?;
     let mut text = String::new();
     for line in lines {
         if line.contains(&end) {
@@ -710,6 +717,17 @@ mod tests {
                 assert_eq!(source[number as usize - 1], text);
             }
         }
+    }
+
+    #[test]
+    fn a_python_anchor_is_a_comment_too() {
+        let source =
+            "import socket\n    # ANCHOR: recv\n    x = sock.recv(5)\n    # ANCHOR_END: recv\n";
+        assert_eq!(
+            anchor(source, "recv").as_deref(),
+            Some("    x = sock.recv(5)\n")
+        );
+        assert_eq!(anchor("x = 1  # ANCHOR: recv\n", "recv"), None);
     }
 
     #[test]

@@ -155,3 +155,158 @@ fn a_window_past_the_end_of_the_stream_is_an_error_not_an_empty_diagram() {
         "{stderr}"
     );
 }
+
+fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The listings of `page` that lack their Python twin: each ```rust block that
+/// includes `../src/teaching/MODULE.rs:ANCHOR` must be followed, after one blank
+/// line, by a ```python block including `../src/teaching/python/MODULE.py:ANCHOR`,
+/// where `python(MODULE)` (that file's text) has that anchor.
+fn listings_without_python(page: &str, python: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let prefix = "```rust\n{{#include ../src/teaching/";
+    let mut missing = Vec::new();
+    for (at, _) in page.match_indices(prefix) {
+        let rest = &page[at + prefix.len()..];
+        let Some((target, _)) = rest.split_once("}}") else {
+            continue;
+        };
+        let Some((module, anchor)) = target
+            .split_once(':')
+            .and_then(|(file, anchor)| Some((file.strip_suffix(".rs")?, anchor)))
+        else {
+            continue;
+        };
+        let has_anchor = python(module).is_some_and(|source| {
+            source
+                .lines()
+                .any(|line| line.trim() == format!("# ANCHOR: {anchor}"))
+        });
+        let twin = format!(
+            "{prefix}{target}}}}}\n```\n\n```python\n{{{{#include ../src/teaching/python/{module}.py:{anchor}}}}}\n```\n"
+        );
+        if has_anchor && !page[at..].starts_with(&twin) {
+            missing.push(format!("{module}:{anchor}"));
+        }
+    }
+    missing
+}
+
+/// Every Rust listing on every page is followed by the same anchor of the lesson's
+/// Python file (the book turns each such pair into Rust / Python tabs).
+#[test]
+fn every_rust_listing_is_followed_by_its_python_twin() {
+    let python = |module: &str| {
+        std::fs::read_to_string(repo(&format!("src/teaching/python/{module}.py"))).ok()
+    };
+    let mut pairs = 0;
+    for entry in std::fs::read_dir(repo("lessons")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let page = std::fs::read_to_string(&path).unwrap();
+        let missing = listings_without_python(&page, python);
+        assert!(
+            missing.is_empty(),
+            "{} shows Rust without its Python twin: {missing:?}",
+            path.display()
+        );
+        pairs += page.matches("```\n\n```python\n{{#include").count();
+    }
+    assert!(pairs >= 50, "only {pairs} Rust/Python pairs");
+
+    // The check itself: a listing whose twin is absent, or names another anchor.
+    let source = |_: &str| Some("# ANCHOR: naive\npass\n# ANCHOR_END: naive\n".to_string());
+    let rust = "```rust\n{{#include ../src/teaching/x.rs:naive}}\n```\n";
+    let twin = "\n```python\n{{#include ../src/teaching/python/x.py:naive}}\n```\n";
+    assert_eq!(listings_without_python(rust, source), ["x:naive"]);
+    assert!(listings_without_python(&format!("{rust}{twin}"), source).is_empty());
+    let wrong = twin.replace(":naive", ":correct");
+    assert_eq!(
+        listings_without_python(&format!("{rust}{wrong}"), source),
+        ["x:naive"]
+    );
+    // A Python file without that anchor: no twin is asked for.
+    assert!(listings_without_python(rust, |_| Some(String::new())).is_empty());
+}
+
+/// The tab switch ships with the book, as additional files mdbook copies: no
+/// plugin for the reader to install.
+#[test]
+fn the_book_loads_the_language_tabs() {
+    let config = std::fs::read_to_string(repo("book.toml")).unwrap();
+    let setting = |key: &str| {
+        config
+            .lines()
+            .find(|line| line.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("book.toml sets no {key}"))
+            .to_string()
+    };
+    assert!(setting("additional-js").contains("\"assets/lang-tabs.js\""));
+    assert!(setting("additional-css").contains("\"assets/lang-tabs.css\""));
+    let script = std::fs::read_to_string(repo("assets/lang-tabs.js")).unwrap();
+    for needed in ["localStorage", "role", "aria-selected", "keydown"] {
+        assert!(script.contains(needed), "lang-tabs.js lacks {needed}");
+    }
+    assert!(repo("assets/lang-tabs.css").is_file());
+}
+
+/// Every Python name the "Python ↔ Rust" appendix's tables show is real: each `sock.NAME`
+/// is a method of `socket.socket`, each `socket.`/`select.`/`struct.` name exists,
+/// each `...Error` is a built-in exception; and what its text says of them holds:
+/// `socket.timeout` is `TimeoutError` since 3.10, and the three named
+/// `ConnectionError`s are ones.
+#[test]
+fn the_appendix_names_only_real_python() {
+    let page = std::fs::read_to_string(repo("lessons/python-rust.md")).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    // The second column of both tables is Python's.
+    let python_cells = page
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| ---"))
+        .filter_map(|line| line.split(" | ").nth(1));
+    for span in python_cells.flat_map(|cell| cell.split('`').skip(1).step_by(2)) {
+        for token in span.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')) {
+            let token = token.trim_end_matches('.');
+            let python = ["sock.", "socket.", "select.", "struct."]
+                .iter()
+                .any(|module| token.starts_with(module))
+                || token.ends_with("Error");
+            if python && token != "sock." {
+                names.insert(token.to_string());
+            }
+        }
+    }
+    assert!(names.len() >= 20, "{names:?}");
+    let script = r#"
+import builtins, select, socket, struct, sys
+sock = socket.socket()
+modules = {"sock": sock, "socket": socket, "select": select, "struct": struct}
+for name in sys.argv[1:]:
+    owner, _, attr = name.rpartition(".")
+    found = getattr(modules[owner], attr, None) if owner else getattr(builtins, name, None)
+    if found is None:
+        print("not real:", name)
+sock.close()
+if sys.version_info >= (3, 10) and socket.timeout is not TimeoutError:
+    print("socket.timeout is not TimeoutError")
+for error in (ConnectionResetError, BrokenPipeError, ConnectionRefusedError):
+    if not issubclass(error, ConnectionError):
+        print(error.__name__, "is not a ConnectionError")
+"#;
+    let python = std::env::var("SOCKSTEP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(&names)
+        .output()
+        .unwrap_or_else(|e| panic!("this test runs Python: {python}: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{names:?}");
+}
