@@ -243,7 +243,7 @@ fn errors_outcome_counts_messages_and_reports_apart() {
     let trace = run("errors", 1, Mode::Lockstep);
     assert_eq!(
         trace.correct.outcome.describe(),
-        "delivered all 1 message and 2 reports"
+        "delivered the message and 2 reports"
     );
     let trace = run("welcome", 1, Mode::Lockstep);
     assert_eq!(trace.correct.outcome.describe(), "delivered all 2 messages");

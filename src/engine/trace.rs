@@ -278,10 +278,10 @@ impl Outcome {
             Outcome::Delivered {
                 messages,
                 reports: 0,
-            } => format!("delivered all {messages} message{}", plural(*messages)),
+            } => format!("delivered {}", all_of(*messages, "message")),
             Outcome::Delivered { messages, reports } => format!(
-                "delivered all {messages} message{} and {reports} report{}",
-                plural(*messages),
+                "delivered {} and {reports} report{}",
+                all_of(*messages, "message"),
                 plural(*reports)
             ),
             Outcome::Wrong {
@@ -377,6 +377,14 @@ fn at_line(line: Option<u32>) -> String {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// "the message", "all 3 messages": never "all 1 message".
+fn all_of(count: usize, noun: &str) -> String {
+    match count {
+        1 => format!("the {noun}"),
+        _ => format!("all {count} {noun}s"),
+    }
 }
 
 /// Bytes as a short quoted string for messages to people.
