@@ -286,25 +286,28 @@ impl Lesson {
     /// The anchor's lines, each with its 1-based line number in the source file (the
     /// numbers the engine records for each call).
     pub fn anchor_lines(&self, name: &str) -> Vec<(u32, &'static str)> {
-        let start = format!("ANCHOR: {name}");
-        let end = format!("ANCHOR_END: {name}");
-        let mut inside = false;
-        let mut lines = Vec::new();
-        for (index, line) in self.source.lines().enumerate() {
-            if line.contains(&end) {
-                break;
-            }
-            if inside && !line.contains("ANCHOR") {
-                lines.push((index as u32 + 1, line));
-            }
-            inside |= line.trim_start().starts_with("//") && line.contains(&start);
-        }
-        lines
+        anchor_lines(self.source, name).unwrap_or_default()
     }
 
     /// The side's code (its anchor's lines), each line with its number in the file.
     pub fn side_code(&self, side: Side) -> Vec<(u32, &'static str)> {
         self.anchor_lines(anchor_tag(side))
+    }
+
+    /// The lesson's code file in `lang`, if the lesson is written in it.
+    pub fn source_in(&self, lang: Lang) -> Option<&'static str> {
+        match lang {
+            Lang::Rust => Some(self.source),
+            Lang::Python => self.python.map(|file| file.source),
+        }
+    }
+
+    /// The side's code in `lang`, each line with its number in that language's file
+    /// (the numbers that run's trace records); empty when the lesson lacks `lang`.
+    pub fn side_code_in(&self, lang: Lang, side: Side) -> Vec<(u32, &'static str)> {
+        self.source_in(lang)
+            .and_then(|source| anchor_lines(source, anchor_tag(side)))
+            .unwrap_or_default()
     }
 
     /// The lesson's page: from `pages` (an author's live copy) when given and it has
@@ -420,21 +423,47 @@ pub fn resolve_includes(page: &str, load: impl Fn(&str, &str) -> Option<String>)
 /// The text between mdbook's `ANCHOR: name` and `ANCHOR_END: name` lines, without
 /// any other anchor lines inside it.
 pub fn anchor(source: &str, name: &str) -> Option<String> {
-    let start = format!("ANCHOR: {name}");
-    let end = format!("ANCHOR_END: {name}");
-    let mut lines = source.lines();
-    lines.find(|line| line.trim_start().starts_with("//") && line.contains(&start))?;
-    let mut text = String::new();
-    for line in lines {
-        if line.contains(&end) {
-            return Some(text);
-        }
-        if !line.contains("ANCHOR") {
-            text.push_str(line);
-            text.push('\n');
+    let lines = anchor_lines(source, name)?;
+    Some(lines.iter().map(|(_, line)| format!("{line}\n")).collect())
+}
+
+/// The lines between the anchor's `ANCHOR: name` and `ANCHOR_END: name` comment lines
+/// (`//` in Rust, `#` in Python, as mdbook accepts both), other anchor lines left out,
+/// each with its 1-based line number; `None` when the anchor is not closed.
+pub fn anchor_lines<'a>(source: &'a str, name: &str) -> Option<Vec<(u32, &'a str)>> {
+    let mut numbered = (1..).zip(source.lines());
+    numbered.find(|(_, line)| anchor_marker(line) == Some(AnchorMarker::Start(name)))?;
+    let mut lines = Vec::new();
+    for (number, line) in numbered {
+        match anchor_marker(line) {
+            Some(AnchorMarker::End(end)) if end == name => return Some(lines),
+            Some(_) => {}
+            None => lines.push((number, line)),
         }
     }
     None
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum AnchorMarker<'a> {
+    Start(&'a str),
+    End(&'a str),
+}
+
+/// The anchor a comment line opens or closes: `// ANCHOR: name`, `# ANCHOR_END: name`.
+fn anchor_marker(line: &str) -> Option<AnchorMarker<'_>> {
+    let line = line.trim_start();
+    let comment = line.strip_prefix("//").or_else(|| line.strip_prefix('#'))?;
+    let comment = comment.trim();
+    let name = |rest: &'static str| -> Option<&str> {
+        let name = comment.strip_prefix(rest)?.trim();
+        (!name.is_empty()).then_some(name)
+    };
+    if let Some(name) = name("ANCHOR:") {
+        Some(AnchorMarker::Start(name))
+    } else {
+        name("ANCHOR_END:").map(AnchorMarker::End)
+    }
 }
 
 /// One run in which a side did not behave as its lesson claims.

@@ -225,6 +225,33 @@ mod tests {
     }
 
     #[test]
+    fn a_python_side_s_code_is_its_anchor_with_the_py_file_line_numbers() {
+        let (_, lesson) = find("length-prefix").unwrap();
+        let naive = lesson.side_code_in(crate::lesson::Lang::Python, Side::Naive);
+        assert_eq!(naive.first(), Some(&(39, "def naive(sock):")));
+        assert_eq!(naive.last(), Some(&(48, "        yield body")));
+        assert!(naive.contains(&(
+            40 + 1,
+            "        prefix = sock.recv(PREFIX_LEN)  # assumes all five digits come in one recv()"
+        )));
+        for lang in crate::lesson::Lang::ALL {
+            let source: Vec<&str> = lesson.source_in(lang).unwrap().lines().collect();
+            for side in Side::BOTH {
+                let code = lesson.side_code_in(lang, side);
+                assert!(!code.is_empty(), "{} {side:?}", lang.name());
+                for (number, text) in code {
+                    assert_eq!(source[number as usize - 1], text);
+                    assert!(!text.contains("ANCHOR"), "{text}");
+                }
+            }
+        }
+        assert_eq!(
+            lesson.side_code_in(crate::lesson::Lang::Rust, Side::Correct),
+            lesson.side_code(Side::Correct)
+        );
+    }
+
+    #[test]
     fn finds_by_slug_and_by_number() {
         let (number, lesson) = find("length-prefix").unwrap();
         assert_eq!(find(&number.to_string()).unwrap().1.slug, lesson.slug);
