@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::{
     self, Code, EngineError, Mode, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario,
@@ -14,7 +14,7 @@ use crate::engine::{
 use crate::python::{self, PythonError, PythonFile};
 
 /// The language a lesson's code runs in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Lang {
     #[default]
@@ -29,6 +29,14 @@ impl Lang {
         match self {
             Lang::Rust => "rust",
             Lang::Python => "python",
+        }
+    }
+
+    /// The next language, in the order of `ALL` (the TUI's `L` key).
+    pub fn next(self) -> Lang {
+        match self {
+            Lang::Rust => Lang::Python,
+            Lang::Python => Lang::Rust,
         }
     }
 }
@@ -299,6 +307,14 @@ impl Lesson {
         match lang {
             Lang::Rust => Some(self.source),
             Lang::Python => self.python.map(|file| file.source),
+        }
+    }
+
+    /// Where the lesson's code file in `lang` lives in the repository, if it has one.
+    pub fn source_path_in(&self, lang: Lang) -> Option<&'static str> {
+        match lang {
+            Lang::Rust => Some(self.source_path),
+            Lang::Python => self.python.map(|file| file.path),
         }
     }
 

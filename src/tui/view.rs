@@ -17,6 +17,7 @@ use super::theme::Theme;
 use super::{code, markdown};
 use crate::engine::trace::quote;
 use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
+use crate::lesson::Lang;
 use crate::render::diagram;
 use crate::render::text::call_line;
 
@@ -50,11 +51,12 @@ struct ContentKey {
     width: usize,
 }
 
-/// What is costly to build and rarely changes: highlighted code per (lesson, side),
+/// What is costly to build and rarely changes: highlighted code per (lesson, side,
+/// language),
 /// the rendered page, and each side's content until the next engine event.
 #[derive(Default)]
 pub struct Cache {
-    code: HashMap<(usize, Side), Vec<Line<'static>>>,
+    code: HashMap<(usize, Side, Lang), Vec<Line<'static>>>,
     page: Option<(String, bool, Vec<Line<'static>>)>,
     content: HashMap<ContentKey, SideContent>,
 }
@@ -84,7 +86,8 @@ impl Cache {
     }
 
     fn code(&mut self, app: &App, side: Side) -> &[Line<'static>] {
-        let key = (app.session().index(), side);
+        let lang = app.session().lang();
+        let key = (app.session().index(), side, lang);
         let color = app.view().theme().color;
         let ready = self
             .code
@@ -92,9 +95,13 @@ impl Cache {
             .is_some_and(|lines| !lines.is_empty() && (!color || lines[0].style.fg.is_some()));
         if !ready {
             let lesson = app.session().lesson();
-            let source = lesson.side_code(side);
+            let source = lesson.side_code_in(lang, side);
             let texts: Vec<&str> = source.iter().map(|(_, text)| *text).collect();
-            let highlighted = if color { code::highlight(&texts) } else { None };
+            let highlighted = if color {
+                code::highlight(&texts, lang)
+            } else {
+                None
+            };
             let lines = texts
                 .iter()
                 .enumerate()
@@ -222,7 +229,8 @@ fn header_line(app: &App) -> Line<'static> {
         Span::styled(lesson.slug, theme.bold),
         Span::styled(
             format!(
-                " · {} · seed {} · step {} ",
+                " · {} · {} · seed {} · step {} ",
+                session.lang().name(),
                 session.mode().name(),
                 session.seed(),
                 session.steps()
@@ -479,7 +487,8 @@ fn side_panes<'a>(
         .and_then(|r| r.status.as_ref())
         .map(|s| &s[side as usize]);
     let [sender_line, receiver_line] = current_lines(status, events);
-    let numbers = lesson.side_code(side).into_iter().map(|(n, _)| n);
+    let lang = app.session().lang();
+    let numbers = lesson.side_code_in(lang, side).into_iter().map(|(n, _)| n);
     let mut marked_row = None;
     let lines = cache
         .code(app, side)
@@ -517,7 +526,10 @@ fn side_panes<'a>(
         side,
         title: side_title(app, side, compact),
         code: CodePane {
-            title: format!(" code · {} ", lesson.source_path),
+            title: format!(
+                " code · {} ",
+                lesson.source_path_in(lang).unwrap_or(lesson.source_path)
+            ),
             lines,
             marked_row,
             user_scroll: view.code_scroll(side),
