@@ -338,8 +338,11 @@ impl Lesson {
         let page = live.as_deref().unwrap_or(self.page);
         Ok(resolve_includes(page, |path, name| {
             let path = path.trim_start_matches("../");
-            if path == self.source_path {
-                return anchor(self.source, name);
+            if let Some(lang) = Lang::ALL
+                .into_iter()
+                .find(|&lang| self.source_path_in(lang) == Some(path))
+            {
+                return anchor(self.source_in(lang)?, name);
             }
             let dir = pages?.parent()?;
             anchor(&std::fs::read_to_string(dir.join(path)).ok()?, name)

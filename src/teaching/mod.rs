@@ -252,6 +252,25 @@ mod tests {
     }
 
     #[test]
+    fn a_page_includes_the_python_file_by_anchor_too() {
+        let (_, lesson) = find("length-prefix").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let pages = dir.path().join("lessons");
+        std::fs::create_dir_all(&pages).unwrap();
+        std::fs::write(
+            pages.join("length-prefix.md"),
+            "# Draft\n```python\n{{#include ../src/teaching/python/length_prefix.py:naive}}\n```\n",
+        )
+        .unwrap();
+        let page = lesson.page_text(Some(&pages)).unwrap();
+        assert!(page.contains("def naive(sock):\n"), "{page}");
+        assert!(
+            !page.contains("missing") && !page.contains("ANCHOR"),
+            "{page}"
+        );
+    }
+
+    #[test]
     fn finds_by_slug_and_by_number() {
         let (number, lesson) = find("length-prefix").unwrap();
         assert_eq!(find(&number.to_string()).unwrap().1.slug, lesson.slug);

@@ -57,7 +57,7 @@ struct ContentKey {
 #[derive(Default)]
 pub struct Cache {
     code: HashMap<(usize, Side, Lang), Vec<Line<'static>>>,
-    page: Option<(String, bool, Vec<Line<'static>>)>,
+    page: Option<(String, bool, Lang, Vec<Line<'static>>)>,
     content: HashMap<ContentKey, SideContent>,
 }
 
@@ -125,15 +125,15 @@ impl Cache {
     fn page(&mut self, app: &App) -> &[Line<'static>] {
         let page = app.session().page();
         let theme = app.view().theme();
-        let fresh = self
-            .page
-            .as_ref()
-            .is_some_and(|(text, color, _)| text == page && *color == theme.color);
+        let lang = app.session().lang();
+        let fresh = self.page.as_ref().is_some_and(|(text, color, shown, _)| {
+            text == page && *color == theme.color && *shown == lang
+        });
         if !fresh {
-            let lines = markdown::render(page, theme);
-            self.page = Some((page.to_string(), theme.color, lines));
+            let lines = markdown::render(page, theme, lang);
+            self.page = Some((page.to_string(), theme.color, lang, lines));
         }
-        &self.page.as_ref().expect("just set").2
+        &self.page.as_ref().expect("just set").3
     }
 }
 
