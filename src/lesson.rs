@@ -326,6 +326,34 @@ impl Lesson {
             .unwrap_or_default()
     }
 
+    /// The side's code in `lang` and, with it in file order, the code of each other
+    /// anchor holding one of the lines `at` (where the run's calls are: a helper such
+    /// as `recv_all` or `send`), so that a line the run is at is in sight.
+    pub fn code_at(&self, lang: Lang, side: Side, at: &[u32]) -> Vec<(u32, &'static str)> {
+        let mut code = self.side_code_in(lang, side);
+        let Some(source) = self.source_in(lang) else {
+            return code;
+        };
+        for &line in at {
+            if code.iter().any(|(number, _)| *number == line) {
+                continue;
+            }
+            // Never the other side's code.
+            let Some(name) = innermost_anchor(source, line)
+                .filter(|name| Side::BOTH.iter().all(|&s| anchor_tag(s) != *name))
+            else {
+                continue;
+            };
+            for entry in anchor_lines(source, name).unwrap_or_default() {
+                if !code.contains(&entry) {
+                    code.push(entry);
+                }
+            }
+        }
+        code.sort_by_key(|(number, _)| *number);
+        code
+    }
+
     /// The lesson's page: from `pages` (an author's live copy) when given and it has
     /// this lesson's page, else the embedded one; mdbook includes replaced by the
     /// code. A live page that exists but cannot be used is an error, never silently
@@ -461,6 +489,29 @@ pub fn anchor_lines<'a>(source: &'a str, name: &str) -> Option<Vec<(u32, &'a str
         }
     }
     None
+}
+
+/// The name of the smallest anchor that holds line `line` (1-based) of `source`.
+fn innermost_anchor(source: &str, line: u32) -> Option<&str> {
+    let mut open: Vec<(&str, u32)> = Vec::new();
+    let mut best: Option<(&str, u32)> = None;
+    for (number, text) in (1..).zip(source.lines()) {
+        match anchor_marker(text) {
+            Some(AnchorMarker::Start(name)) => open.push((name, number)),
+            Some(AnchorMarker::End(name)) => {
+                let Some(at) = open.iter().rposition(|(open, _)| *open == name) else {
+                    continue;
+                };
+                let (_, start) = open.remove(at);
+                let span = number - start;
+                if start < line && line < number && best.is_none_or(|(_, best)| span < best) {
+                    best = Some((name, span));
+                }
+            }
+            None => {}
+        }
+    }
+    best.map(|(name, _)| name)
 }
 
 #[derive(Debug, PartialEq, Eq)]

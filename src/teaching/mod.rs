@@ -271,6 +271,27 @@ mod tests {
     }
 
     #[test]
+    fn the_code_shown_holds_the_helpers_the_run_is_in_but_never_the_other_side() {
+        let (_, lesson) = find("length-prefix").unwrap();
+        let python = crate::lesson::Lang::Python;
+        let numbers = |at: &[u32]| -> Vec<u32> {
+            let code = lesson.code_at(python, Side::Naive, at);
+            code.iter().map(|(n, _)| *n).collect()
+        };
+        let naive: Vec<u32> = numbers(&[]);
+        assert_eq!(naive, (39..=48).collect::<Vec<_>>());
+        // At send()'s line 12 and in recv_all()'s line 30: both helpers, in file order.
+        let with_helpers = numbers(&[12, 30, 41]);
+        assert_eq!(with_helpers.first(), Some(&8), "{with_helpers:?}");
+        for line in [12, 13, 26, 30, 34, 39, 48] {
+            assert!(with_helpers.contains(&line), "{line} in {with_helpers:?}");
+        }
+        assert!(with_helpers.is_sorted());
+        // A line of the correct side's code, or of no anchor, adds nothing.
+        assert_eq!(numbers(&[55, 1]), naive);
+    }
+
+    #[test]
     fn finds_by_slug_and_by_number() {
         let (number, lesson) = find("length-prefix").unwrap();
         assert_eq!(find(&number.to_string()).unwrap().1.slug, lesson.slug);
