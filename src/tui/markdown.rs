@@ -34,18 +34,26 @@ fn in_lang<'a>(events: Vec<Event<'a>>, lang: Lang) -> Vec<Event<'a>> {
         let pair = (block_lang(&events[i]) == Some(Lang::Rust))
             .then(|| end_of(i))
             .flatten()
-            .filter(|&rust_end| {
-                events
-                    .get(rust_end + 1)
-                    .is_some_and(|next| block_lang(next) == Some(Lang::Python))
-            })
-            .and_then(|rust_end| Some((rust_end, end_of(rust_end + 1)?)));
-        let Some((rust_end, python_end)) = pair else {
+            // Only HTML (a page's own tab markup, never drawn here) may come between.
+            .and_then(|rust_end| {
+                let python = (rust_end + 1..events.len())
+                    .find(|&i| {
+                        !matches!(
+                            events[i],
+                            Event::Html(_)
+                                | Event::Start(Tag::HtmlBlock)
+                                | Event::End(TagEnd::HtmlBlock)
+                        )
+                    })
+                    .filter(|&i| block_lang(&events[i]) == Some(Lang::Python))?;
+                Some((rust_end, python, end_of(python)?))
+            });
+        let Some((rust_end, python, python_end)) = pair else {
             i += 1;
             continue;
         };
         let other = match lang {
-            Lang::Rust => rust_end + 1..=python_end,
+            Lang::Rust => python..=python_end,
             Lang::Python => i..=rust_end,
         };
         dropped[other].fill(true);
@@ -194,12 +202,16 @@ mod tests {
         let text = "Before.\n\n```rust\nlet n = sock.recv(&mut buf)?;\n```\n\n\
             ```python\nn = sock.recv(5)\n```\n\nBetween.\n\n\
             ```rust,ignore\nfn alone() {}\n```\n\n```text\nplain\n```\n\n\
-            ```python\nalone = True\n```\n";
+            ```python\nalone = True\n```\n\n\
+            <div class=\"tab\">\n\n```rust\nlet tabbed = 1;\n```\n\n</div>\n<div class=\"tab\">\n\n\
+            ```python\ntabbed = 1\n```\n\n</div>\n";
         let shown = |lang| plain(&render(text, &Theme::new(false), lang)).join("\n");
         let rust = shown(Lang::Rust);
         assert!(rust.contains("sock.recv(&mut buf)") && !rust.contains("sock.recv(5)"));
+        assert!(rust.contains("let tabbed") && !rust.contains("    tabbed = 1"));
         let python = shown(Lang::Python);
         assert!(python.contains("sock.recv(5)") && !python.contains("sock.recv(&mut buf)"));
+        assert!(python.contains("    tabbed = 1") && !python.contains("let tabbed"));
         // Blocks that are not such a pair stay in both.
         for page in [rust, python] {
             for kept in [
