@@ -63,6 +63,7 @@ fn main() {
             start: Some(teaching::find("length-prefix").unwrap().0 - 1),
             seed: Some(3),
             mode: Mode::Lockstep,
+            lang: None,
             color: true,
             progress_path: None,
         },

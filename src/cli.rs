@@ -53,6 +53,10 @@ enum Command {
         /// Same as `--mode free-run` (kept for old scripts).
         #[arg(long, hide = true, conflicts_with = "mode")]
         free_run: bool,
+        /// The language of the code shown and run (`L` switches it in the tutorial);
+        /// default: the one chosen last time, else rust.
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
     },
     /// mdbook preprocessor: replaces ```sockstep blocks with diagrams of real runs.
     ///
@@ -347,7 +351,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-            tui(cli.lessons, None, None, Mode::Lockstep)
+            tui(cli.lessons, None, None, Mode::Lockstep, None)
         }
         None => {
             print_hint(out)?;
@@ -358,11 +362,13 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             seed,
             mode,
             free_run,
+            lang,
         }) => tui(
             cli.lessons,
             lesson.as_deref(),
             seed,
             chosen_mode(mode, free_run),
+            lang,
         ),
         Some(Command::Progress { reset }) => progress(reset, out),
         Some(Command::Mdbook { action: None }) => {
@@ -430,11 +436,18 @@ fn tui(
     lesson: Option<&str>,
     seed: Option<u64>,
     mode: Mode,
+    lang: Option<Lang>,
 ) -> anyhow::Result<ExitCode> {
     let start = lesson
         .map(teaching::find)
         .transpose()?
         .map(|(number, _)| number - 1);
+    if let Some(lang) = lang {
+        let shown = &teaching::all()[start.unwrap_or(0)];
+        shown
+            .can_run(lang)
+            .map_err(|error| run_failed(shown, error))?;
+    }
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("the interactive tutorial needs a terminal; try 'sockstep run' instead");
     }
@@ -459,6 +472,7 @@ fn tui(
             start,
             seed,
             mode,
+            lang,
             color: palette.has_color(),
             progress_path,
         },

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::{
     self, Code, EngineError, Mode, Outcome, OutcomeKind, Program, RunHandle, RunOptions, Scenario,
@@ -14,7 +14,7 @@ use crate::engine::{
 use crate::python::{self, PythonError, PythonFile};
 
 /// The language a lesson's code runs in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Lang {
     #[default]
@@ -29,6 +29,14 @@ impl Lang {
         match self {
             Lang::Rust => "rust",
             Lang::Python => "python",
+        }
+    }
+
+    /// The next language, in the order of `ALL` (the TUI's `L` key).
+    pub fn next(self) -> Lang {
+        match self {
+            Lang::Rust => Lang::Python,
+            Lang::Python => Lang::Rust,
         }
     }
 }
@@ -286,25 +294,64 @@ impl Lesson {
     /// The anchor's lines, each with its 1-based line number in the source file (the
     /// numbers the engine records for each call).
     pub fn anchor_lines(&self, name: &str) -> Vec<(u32, &'static str)> {
-        let start = format!("ANCHOR: {name}");
-        let end = format!("ANCHOR_END: {name}");
-        let mut inside = false;
-        let mut lines = Vec::new();
-        for (index, line) in self.source.lines().enumerate() {
-            if line.contains(&end) {
-                break;
-            }
-            if inside && !line.contains("ANCHOR") {
-                lines.push((index as u32 + 1, line));
-            }
-            inside |= line.trim_start().starts_with("//") && line.contains(&start);
-        }
-        lines
+        anchor_lines(self.source, name).unwrap_or_default()
     }
 
     /// The side's code (its anchor's lines), each line with its number in the file.
     pub fn side_code(&self, side: Side) -> Vec<(u32, &'static str)> {
         self.anchor_lines(anchor_tag(side))
+    }
+
+    /// The lesson's code file in `lang`, if the lesson is written in it.
+    pub fn source_in(&self, lang: Lang) -> Option<&'static str> {
+        match lang {
+            Lang::Rust => Some(self.source),
+            Lang::Python => self.python.map(|file| file.source),
+        }
+    }
+
+    /// Where the lesson's code file in `lang` lives in the repository, if it has one.
+    pub fn source_path_in(&self, lang: Lang) -> Option<&'static str> {
+        match lang {
+            Lang::Rust => Some(self.source_path),
+            Lang::Python => self.python.map(|file| file.path),
+        }
+    }
+
+    /// The side's code in `lang`, each line with its number in that language's file
+    /// (the numbers that run's trace records); empty when the lesson lacks `lang`.
+    pub fn side_code_in(&self, lang: Lang, side: Side) -> Vec<(u32, &'static str)> {
+        self.source_in(lang)
+            .and_then(|source| anchor_lines(source, anchor_tag(side)))
+            .unwrap_or_default()
+    }
+
+    /// The side's code in `lang` and, with it in file order, the code of each other
+    /// anchor holding one of the lines `at` (where the run's calls are: a helper such
+    /// as `recv_all` or `send`), so that a line the run is at is in sight.
+    pub fn code_at(&self, lang: Lang, side: Side, at: &[u32]) -> Vec<(u32, &'static str)> {
+        let mut code = self.side_code_in(lang, side);
+        let Some(source) = self.source_in(lang) else {
+            return code;
+        };
+        for &line in at {
+            if code.iter().any(|(number, _)| *number == line) {
+                continue;
+            }
+            // Never the other side's code.
+            let Some(name) = innermost_anchor(source, line)
+                .filter(|name| Side::BOTH.iter().all(|&s| anchor_tag(s) != *name))
+            else {
+                continue;
+            };
+            for entry in anchor_lines(source, name).unwrap_or_default() {
+                if !code.contains(&entry) {
+                    code.push(entry);
+                }
+            }
+        }
+        code.sort_by_key(|(number, _)| *number);
+        code
     }
 
     /// The lesson's page: from `pages` (an author's live copy) when given and it has
@@ -319,11 +366,11 @@ impl Lesson {
         let page = live.as_deref().unwrap_or(self.page);
         Ok(resolve_includes(page, |path, name| {
             let path = path.trim_start_matches("../");
-            if path == self.source_path {
-                return anchor(self.source, name);
-            }
-            if let Some(python) = self.python.filter(|file| file.path == path) {
-                return anchor(python.source, name);
+            if let Some(lang) = Lang::ALL
+                .into_iter()
+                .find(|&lang| self.source_path_in(lang) == Some(path))
+            {
+                return anchor(self.source_in(lang)?, name);
             }
             let dir = pages?.parent()?;
             anchor(&std::fs::read_to_string(dir.join(path)).ok()?, name)
@@ -423,25 +470,70 @@ pub fn resolve_includes(page: &str, load: impl Fn(&str, &str) -> Option<String>)
 /// The text between mdbook's `ANCHOR: name` and `ANCHOR_END: name` lines, without
 /// any other anchor lines inside it.
 pub fn anchor(source: &str, name: &str) -> Option<String> {
-    let start = format!("ANCHOR: {name}");
-    let end = format!("ANCHOR_END: {name}");
-    let mut lines = source.lines();
-    // `//` in Rust, `#` in the lesson's Python twin.
-    lines.find(|line| {
-        let line = line.trim_start();
-        (line.starts_with("//") || line.starts_with('#')) && line.contains(&start)
-    })?;
-    let mut text = String::new();
-    for line in lines {
-        if line.contains(&end) {
-            return Some(text);
-        }
-        if !line.contains("ANCHOR") {
-            text.push_str(line);
-            text.push('\n');
+    let lines = anchor_lines(source, name)?;
+    Some(lines.iter().map(|(_, line)| format!("{line}\n")).collect())
+}
+
+/// The lines between the anchor's `ANCHOR: name` and `ANCHOR_END: name` comment lines
+/// (`//` in Rust, `#` in Python, as mdbook accepts both), other anchor lines left out,
+/// each with its 1-based line number; `None` when the anchor is not closed.
+pub fn anchor_lines<'a>(source: &'a str, name: &str) -> Option<Vec<(u32, &'a str)>> {
+    let mut numbered = (1..).zip(source.lines());
+    numbered.find(|(_, line)| anchor_marker(line) == Some(AnchorMarker::Start(name)))?;
+    let mut lines = Vec::new();
+    for (number, line) in numbered {
+        match anchor_marker(line) {
+            Some(AnchorMarker::End(end)) if end == name => return Some(lines),
+            Some(_) => {}
+            None => lines.push((number, line)),
         }
     }
     None
+}
+
+/// The name of the smallest anchor that holds line `line` (1-based) of `source`.
+fn innermost_anchor(source: &str, line: u32) -> Option<&str> {
+    let mut open: Vec<(&str, u32)> = Vec::new();
+    let mut best: Option<(&str, u32)> = None;
+    for (number, text) in (1..).zip(source.lines()) {
+        match anchor_marker(text) {
+            Some(AnchorMarker::Start(name)) => open.push((name, number)),
+            Some(AnchorMarker::End(name)) => {
+                let Some(at) = open.iter().rposition(|(open, _)| *open == name) else {
+                    continue;
+                };
+                let (_, start) = open.remove(at);
+                let span = number - start;
+                if start < line && line < number && best.is_none_or(|(_, best)| span < best) {
+                    best = Some((name, span));
+                }
+            }
+            None => {}
+        }
+    }
+    best.map(|(name, _)| name)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum AnchorMarker<'a> {
+    Start(&'a str),
+    End(&'a str),
+}
+
+/// The anchor a comment line opens or closes: `// ANCHOR: name`, `# ANCHOR_END: name`.
+fn anchor_marker(line: &str) -> Option<AnchorMarker<'_>> {
+    let line = line.trim_start();
+    let comment = line.strip_prefix("//").or_else(|| line.strip_prefix('#'))?;
+    let comment = comment.trim();
+    let name = |rest: &'static str| -> Option<&str> {
+        let name = comment.strip_prefix(rest)?.trim();
+        (!name.is_empty()).then_some(name)
+    };
+    if let Some(name) = name("ANCHOR:") {
+        Some(AnchorMarker::Start(name))
+    } else {
+        name("ANCHOR_END:").map(AnchorMarker::End)
+    }
 }
 
 /// One run in which a side did not behave as its lesson claims.

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::lesson::Lang;
 
 /// Overrides where progress is kept (tests use it).
 pub const STATE_DIR_ENV: &str = "SOCKSTEP_STATE_DIR";
@@ -19,6 +21,16 @@ pub struct Progress {
     pub last_lesson: Option<String>,
     #[serde(default)]
     pub last_seed: Option<u64>,
+    /// The language the lessons were last shown in (the TUI's `L` key).
+    #[serde(default, deserialize_with = "known_lang")]
+    pub lang: Option<Lang>,
+}
+
+/// A language this version does not know (a newer version's) reads as none, so the
+/// rest of the file is kept rather than set aside.
+fn known_lang<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Lang>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(value)?;
+    Ok(value.and_then(|value| Lang::deserialize(value).ok()))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -311,6 +323,26 @@ mod tests {
             kept.push(set_aside.kept_as);
         }
         assert_ne!(kept[0], kept[1]);
+    }
+
+    #[test]
+    fn the_language_is_kept_and_old_or_newer_files_keep_their_data() {
+        let (_dir, path) = temp_file("lang");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // A file from before the language was kept.
+        std::fs::write(&path, r#"{"completed": ["a"], "last_seed": 3}"#).unwrap();
+        let (progress, set_aside) =
+            Progress::update(&path, |p| p.lang = Some(Lang::Python)).unwrap();
+        assert_eq!(set_aside, None);
+        assert_eq!(progress.completed.len(), 1);
+        assert_eq!(progress.last_seed, Some(3));
+        assert_eq!(Progress::load(&path).unwrap().lang, Some(Lang::Python));
+        // A language this version does not know: the rest of the file is kept.
+        std::fs::write(&path, r#"{"completed": ["a"], "lang": "cobol"}"#).unwrap();
+        let (progress, set_aside) = Progress::open(&path).unwrap();
+        assert_eq!(set_aside, None);
+        assert_eq!(progress.completed.len(), 1);
+        assert_eq!(progress.lang, None);
     }
 
     #[test]

@@ -292,9 +292,13 @@ fn first_frames(name: &str, env: &[(&str, &str)], highlighted: bool) -> String {
     let mut screen = Screen::spawn(command, 40, 120);
     screen.wait_for("the first screen", |s| s.contains("step 0"));
     if highlighted {
-        // Row 3, column 6: the `pub` that starts the naive code.
+        // Column 6 of the row that starts the naive code: its `pub`.
         screen.wait_screen("the code highlighted", |s| {
-            s.cell(3, 6).is_some_and(|cell| {
+            let contents = s.contents();
+            let Some(row) = contents.lines().position(|l| l.contains("pub fn naive")) else {
+                return false;
+            };
+            s.cell(row as u16, 6).is_some_and(|cell| {
                 cell.contents() == "p" && cell.fgcolor() != vt100::Color::Default
             })
         });
@@ -362,4 +366,105 @@ fn term_dumb_gets_a_clear_message_not_a_full_screen() {
         text.contains("sockstep run"),
         "it points to what works: {text}"
     );
+}
+
+/// The marks in the naive side's code pane (the left one): `▶` the receiver's line,
+/// `▷` the sender's, each with its line number.
+fn naive_marks(screen: &str) -> Vec<(char, u32)> {
+    screen
+        .lines()
+        .filter_map(|line| {
+            let mut chars = line.strip_prefix('│')?.chars();
+            let mark = chars.next().filter(|c| matches!(c, '▶' | '▷'))?;
+            let number = chars.as_str().split_whitespace().next()?.parse().ok()?;
+            Some((mark, number))
+        })
+        .collect()
+}
+
+#[test]
+fn l_shows_the_python_code_its_marked_line_moves_and_both_verdicts_come() {
+    let state = state_dir("python");
+    let mut screen = Screen::start(
+        &["tui", "length-prefix", "--seed", "3"],
+        40,
+        120,
+        state.path(),
+    );
+    screen.wait_for("the Rust lesson", |s| {
+        s.contains("· rust ·") && s.contains("paused before line")
+    });
+    screen.send("L");
+    let text = screen.wait_for("the Python code, paused before its first call", |s| {
+        s.contains("· python ·")
+            && s.contains("sock.recv(PREFIX_LEN)")
+            && s.contains("paused before line 41")
+    });
+    assert!(text.contains("length_prefix.py"), "{text}");
+    assert_eq!(naive_marks(&text), [('▷', 12), ('▶', 41)], "{text}");
+
+    // Step: the sender's mark moves between its two sendall() lines (the prefix,
+    // then the message) while the receiver waits in its recv().
+    let mut seen = vec![naive_marks(&text)];
+    let mut steps = 0;
+    while seen.len() < 3 {
+        screen.send(" ");
+        steps += 1;
+        assert!(
+            steps < 30,
+            "the marks moved only {seen:?}:\n{}",
+            screen.text()
+        );
+        let text = screen.wait_for("the step count to move", |s| {
+            s.contains(&format!("step {steps} "))
+        });
+        let marks = naive_marks(&text);
+        if seen.last() != Some(&marks) {
+            seen.push(marks);
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            vec![('▷', 12), ('▶', 41)],
+            vec![('▷', 13), ('▶', 41)],
+            vec![('▷', 12), ('▶', 41)],
+        ]
+    );
+    assert!(
+        screen
+            .text()
+            .contains("sock.sendall(b'%05d' % len(message))")
+    );
+
+    screen.send("\r");
+    screen.wait_for("both verdicts", |s| {
+        s.contains("Naive ✗") && s.contains("Correct ✓") && s.contains("· python ·")
+    });
+    screen.quit();
+    let progress = std::fs::read_to_string(state.path().join("progress.json")).unwrap();
+    assert!(progress.contains("\"lang\": \"python\""), "{progress}");
+
+    // The next start remembers Python.
+    let screen = Screen::start(&["tui", "length-prefix"], 40, 120, state.path());
+    screen.wait_for("the remembered language", |s| {
+        s.contains("· python ·") && s.contains("def naive(sock):")
+    });
+    screen.quit();
+}
+
+#[test]
+fn without_python_l_keeps_rust_and_says_why() {
+    let state = state_dir("no-python");
+    let mut command = sockstep(&["tui", "length-prefix"], state.path());
+    command.env("SOCKSTEP_PYTHON", state.path().join("no-such-python"));
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the Rust lesson", |s| s.contains("· rust ·"));
+    screen.send("L");
+    let text = screen.wait_for("the notice", |s| s.contains("could not be run"));
+    assert!(
+        text.contains("· rust ·") && text.contains("pub fn naive"),
+        "{text}"
+    );
+    screen.quit();
 }

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use std::path::PathBuf;
+
 use sockstep::engine::{ActorState, Mode, Side};
+use sockstep::lesson::Lang;
 use sockstep::teaching;
 use sockstep::tui::keys;
 use sockstep::tui::view::{self, Cache};
@@ -26,6 +29,20 @@ impl Harness {
     }
 
     fn start(slug: &str, seed: u64, color: bool) -> Harness {
+        Harness::with(slug, seed, color, None, None)
+    }
+
+    fn python(slug: &str, seed: u64) -> Harness {
+        Harness::with(slug, seed, false, Some(Lang::Python), None)
+    }
+
+    fn with(
+        slug: &str,
+        seed: u64,
+        color: bool,
+        lang: Option<Lang>,
+        progress_path: Option<PathBuf>,
+    ) -> Harness {
         let (tx, events) = mpsc::channel();
         let start = teaching::find(slug).unwrap().0 - 1;
         let app = App::new(
@@ -35,8 +52,9 @@ impl Harness {
                 start: Some(start),
                 seed: Some(seed),
                 mode: Mode::Lockstep,
+                lang,
                 color,
-                progress_path: None,
+                progress_path,
             },
             tx,
         );
@@ -45,7 +63,13 @@ impl Harness {
             events,
             cache: Cache::default(),
         };
-        harness.pump_until("both programs wait at the gate", |app| {
+        harness.wait_at_the_gate();
+        harness
+    }
+
+    /// Waits until a new run's programs all wait at the gate, before their first call.
+    fn wait_at_the_gate(&mut self) {
+        self.pump_until("both programs wait at the gate", |app| {
             app.session()
                 .run()
                 .and_then(|r| r.status.as_ref())
@@ -56,7 +80,6 @@ impl Harness {
                     })
                 })
         });
-        harness
     }
 
     fn key(&mut self, code: KeyCode) {
@@ -310,6 +333,7 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
             start: Some(0),
             seed: Some(1),
             mode: Mode::Lockstep,
+            lang: None,
             color: false,
             progress_path: None,
         },
@@ -374,4 +398,91 @@ fn the_seed_box_takes_only_digits_that_keep_a_u64_and_closes_when_empty() {
     h.key(KeyCode::Char('s'));
     h.key(KeyCode::Enter); // nothing typed: closes
     assert!(!h.screen(120, 40).contains("Run with seed"));
+}
+
+#[test]
+fn python_first_screen_paused_before_the_first_call() {
+    let mut h = Harness::python("length-prefix", 3);
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("length-prefix · python · lockstep · seed 3"),
+        "{screen}"
+    );
+    assert!(screen.contains("code · src/teaching/python/length_prefix.py"));
+    assert!(screen.contains("sock.recv(PREFIX_LEN)"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn python_finished_run_naive_fails_correct_delivers() {
+    let mut h = Harness::python("length-prefix", 3);
+    h.run_to_end();
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("Naive ✗") && screen.contains("Correct ✓"),
+        "{screen}"
+    );
+    assert!(screen.contains("00┃005"), "the split prefix is marked");
+    insta::assert_snapshot!(screen);
+}
+
+/// The rows of the code panes that carry the receiver's mark.
+fn marked_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter(|line| line.contains("│▶"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn l_switches_both_sides_to_python_and_restarts_with_the_same_seed() {
+    let mut h = Harness::new("length-prefix", 3);
+    h.key(KeyCode::Char('f'));
+    h.wait_at_the_gate();
+    h.key(KeyCode::Char(' '));
+    let run = h.app.session().run().map(|r| r.id);
+    h.key(KeyCode::Char('L'));
+    h.wait_at_the_gate();
+    let session = h.app.session();
+    assert_eq!(session.lang(), Lang::Python);
+    assert_ne!(session.run().map(|r| r.id), run, "a new run");
+    assert_eq!((session.seed(), session.mode()), (3, Mode::FreeRun));
+    assert_eq!(session.steps(), 0);
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("· python · free-run · seed 3 · step 0"),
+        "{screen}"
+    );
+    assert!(screen.contains("def naive(sock):"), "{screen}");
+    assert!(!screen.contains("pub fn naive"), "{screen}");
+    // Both sides are marked on the Python lines their receivers wait at.
+    let marked = marked_rows(&screen);
+    assert!(
+        marked
+            .iter()
+            .any(|row| row.contains("sock.recv(PREFIX_LEN)")),
+        "{marked:?}"
+    );
+    h.key(KeyCode::Char('L'));
+    h.wait_at_the_gate();
+    assert_eq!(h.app.session().lang(), Lang::Rust);
+    assert!(h.screen(120, 40).contains("pub fn naive"));
+}
+
+#[test]
+fn the_language_chosen_is_remembered_for_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("progress.json");
+    let mut h = Harness::with("length-prefix", 3, false, None, Some(path.clone()));
+    assert_eq!(h.app.session().lang(), Lang::Rust);
+    h.key(KeyCode::Char('L'));
+    h.wait_at_the_gate();
+    drop(h);
+    let h = Harness::with("length-prefix", 3, false, None, Some(path.clone()));
+    assert_eq!(h.app.session().lang(), Lang::Python);
+    drop(h);
+    // `--lang` wins over what was remembered.
+    let h = Harness::with("length-prefix", 3, false, Some(Lang::Rust), Some(path));
+    assert_eq!(h.app.session().lang(), Lang::Rust);
 }

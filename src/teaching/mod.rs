@@ -225,6 +225,73 @@ mod tests {
     }
 
     #[test]
+    fn a_python_side_s_code_is_its_anchor_with_the_py_file_line_numbers() {
+        let (_, lesson) = find("length-prefix").unwrap();
+        let naive = lesson.side_code_in(crate::lesson::Lang::Python, Side::Naive);
+        assert_eq!(naive.first(), Some(&(39, "def naive(sock):")));
+        assert_eq!(naive.last(), Some(&(48, "        yield body")));
+        assert!(naive.contains(&(
+            40 + 1,
+            "        prefix = sock.recv(PREFIX_LEN)  # assumes all five digits come in one recv()"
+        )));
+        for lang in crate::lesson::Lang::ALL {
+            let source: Vec<&str> = lesson.source_in(lang).unwrap().lines().collect();
+            for side in Side::BOTH {
+                let code = lesson.side_code_in(lang, side);
+                assert!(!code.is_empty(), "{} {side:?}", lang.name());
+                for (number, text) in code {
+                    assert_eq!(source[number as usize - 1], text);
+                    assert!(!text.contains("ANCHOR"), "{text}");
+                }
+            }
+        }
+        assert_eq!(
+            lesson.side_code_in(crate::lesson::Lang::Rust, Side::Correct),
+            lesson.side_code(Side::Correct)
+        );
+    }
+
+    #[test]
+    fn a_page_includes_the_python_file_by_anchor_too() {
+        let (_, lesson) = find("length-prefix").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let pages = dir.path().join("lessons");
+        std::fs::create_dir_all(&pages).unwrap();
+        std::fs::write(
+            pages.join("length-prefix.md"),
+            "# Draft\n```python\n{{#include ../src/teaching/python/length_prefix.py:naive}}\n```\n",
+        )
+        .unwrap();
+        let page = lesson.page_text(Some(&pages)).unwrap();
+        assert!(page.contains("def naive(sock):\n"), "{page}");
+        assert!(
+            !page.contains("missing") && !page.contains("ANCHOR"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn the_code_shown_holds_the_helpers_the_run_is_in_but_never_the_other_side() {
+        let (_, lesson) = find("length-prefix").unwrap();
+        let python = crate::lesson::Lang::Python;
+        let numbers = |at: &[u32]| -> Vec<u32> {
+            let code = lesson.code_at(python, Side::Naive, at);
+            code.iter().map(|(n, _)| *n).collect()
+        };
+        let naive: Vec<u32> = numbers(&[]);
+        assert_eq!(naive, (39..=48).collect::<Vec<_>>());
+        // At send()'s line 12 and in recv_all()'s line 30: both helpers, in file order.
+        let with_helpers = numbers(&[12, 30, 41]);
+        assert_eq!(with_helpers.first(), Some(&8), "{with_helpers:?}");
+        for line in [12, 13, 26, 30, 34, 39, 48] {
+            assert!(with_helpers.contains(&line), "{line} in {with_helpers:?}");
+        }
+        assert!(with_helpers.is_sorted());
+        // A line of the correct side's code, or of no anchor, adds nothing.
+        assert_eq!(numbers(&[55, 1]), naive);
+    }
+
+    #[test]
     fn finds_by_slug_and_by_number() {
         let (number, lesson) = find("length-prefix").unwrap();
         assert_eq!(find(&number.to_string()).unwrap().1.slug, lesson.slug);

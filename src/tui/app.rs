@@ -12,7 +12,7 @@ use ratatui::layout::{Position, Rect};
 use super::keys::{self, Action, Pane};
 use super::theme::Theme;
 use crate::engine::{Event, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace};
-use crate::lesson::Lesson;
+use crate::lesson::{Lang, Lesson};
 use crate::progress::Progress;
 
 /// Everything the event loop feeds the app.
@@ -76,6 +76,8 @@ pub struct Session {
     pages_dir: Option<PathBuf>,
     index: usize,
     mode: Mode,
+    /// The language both sides' code is shown and run in.
+    lang: Lang,
     seed: u64,
     steps: u32,
     run: Option<LiveRun>,
@@ -139,6 +141,8 @@ pub struct AppConfig {
     pub start: Option<usize>,
     pub seed: Option<u64>,
     pub mode: Mode,
+    /// The language to start in; `None`: the one last chosen (progress), else Rust.
+    pub lang: Option<Lang>,
     pub color: bool,
     pub progress_path: Option<PathBuf>,
 }
@@ -170,6 +174,7 @@ impl Session {
             pages_dir: config.pages_dir,
             index,
             mode: config.mode,
+            lang: config.lang.or(progress.lang).unwrap_or_default(),
             seed,
             steps: 0,
             run: None,
@@ -204,6 +209,11 @@ impl Session {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The language the code is shown and run in.
+    pub fn lang(&self) -> Lang {
+        self.lang
     }
 
     /// Steps taken in this run.
@@ -248,7 +258,12 @@ impl Session {
             observer: Some(tx),
             ..RunOptions::default()
         };
-        match self.lesson().start(options) {
+        if let Err(error) = self.lesson().can_run(self.lang) {
+            // A remembered language that cannot run here: say why, and show Rust.
+            self.notice = Some(format!("{error}; showing Rust"));
+            self.lang = Lang::Rust;
+        }
+        match self.lesson().start_in(self.lang, options) {
             Ok(handle) => {
                 // Forward the run's events, tagged, until the run ends.
                 let events = self.events.clone();
@@ -387,6 +402,19 @@ impl Session {
         if let Some(handle) = self.run.as_ref().and_then(|r| r.handle.as_ref()) {
             handle.release();
         }
+    }
+
+    /// Switches both sides to the next language, remembered for next time; when it
+    /// cannot run here, stays and says why. True when it switched.
+    fn switch_language(&mut self) -> bool {
+        let lang = self.lang.next();
+        if let Err(error) = self.lesson().can_run(lang) {
+            self.notice = Some(error.to_string());
+            return false;
+        }
+        self.lang = lang;
+        self.change_progress(|progress| progress.lang = Some(lang));
+        true
     }
 
     /// Moves to lesson `index`, remembered as the last one; false if already there.
@@ -556,6 +584,11 @@ impl App {
             Action::NextMode => {
                 self.session.mode = self.session.mode.next();
                 self.restart();
+            }
+            Action::SwitchLanguage => {
+                if self.session.switch_language() {
+                    self.restart();
+                }
             }
             Action::PreviousLesson => self.go_to(self.session.index.saturating_sub(1)),
             Action::NextLesson => self.go_to((self.session.index + 1).min(last)),

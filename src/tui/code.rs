@@ -3,7 +3,8 @@
 //! they are ready the code is drawn plain.
 //!
 //! syntect compiles each regex on its first use, 30-50 ms for Rust code: the
-//! loading thread highlights a teaching file once, so that cost is paid there, not
+//! loading thread highlights a teaching file once in each language, so that cost is
+//! paid there, not
 //! by whichever frame first draws highlighted code (it made the first frame take
 //! ~40 ms instead of ~5 whenever loading won the race against it).
 
@@ -13,6 +14,8 @@ use ratatui::style::{Color, Modifier, Style};
 use syntect::easy::HighlightLines;
 use syntect::highlighting::{FontStyle, Theme, ThemeSet};
 use syntect::parsing::SyntaxSet;
+
+use crate::lesson::Lang;
 
 struct Highlighter {
     syntaxes: SyntaxSet,
@@ -31,8 +34,10 @@ fn load() -> Highlighter {
         .unwrap_or_default();
     let highlighter = Highlighter { syntaxes, theme };
     if let Some(lesson) = crate::teaching::all().first() {
-        let lines: Vec<&str> = lesson.source.lines().collect();
-        let _ = highlight_with(&highlighter, &lines);
+        for lang in Lang::ALL {
+            let lines: Vec<&str> = lesson.source_in(lang).unwrap_or("").lines().collect();
+            let _ = highlight_with(&highlighter, &lines, lang);
+        }
     }
     highlighter
 }
@@ -51,14 +56,22 @@ pub fn warm_up(on_ready: impl FnOnce() + Send + 'static) {
 }
 
 /// Styled pieces of each line, or `None` while the highlighter is still loading.
-pub fn highlight(lines: &[&str]) -> Option<Vec<Vec<(Style, String)>>> {
-    highlight_with(HIGHLIGHTER.get()?, lines)
+pub fn highlight(lines: &[&str], lang: Lang) -> Option<Vec<Vec<(Style, String)>>> {
+    highlight_with(HIGHLIGHTER.get()?, lines, lang)
 }
 
-fn highlight_with(highlighter: &Highlighter, lines: &[&str]) -> Option<Vec<Vec<(Style, String)>>> {
+fn highlight_with(
+    highlighter: &Highlighter,
+    lines: &[&str],
+    lang: Lang,
+) -> Option<Vec<Vec<(Style, String)>>> {
+    let extension = match lang {
+        Lang::Rust => "rs",
+        Lang::Python => "py",
+    };
     let syntax = highlighter
         .syntaxes
-        .find_syntax_by_extension("rs")
+        .find_syntax_by_extension(extension)
         .unwrap_or_else(|| highlighter.syntaxes.find_syntax_plain_text());
     let mut lines_out = Vec::with_capacity(lines.len());
     let mut state = HighlightLines::new(syntax, &highlighter.theme);

@@ -16,6 +16,8 @@ pub enum Action {
     NewSeed,
     TypeSeed,
     NextMode,
+    /// Both sides' code: Rust ↔ Python, restarted with the same seed.
+    SwitchLanguage,
     PreviousLesson,
     NextLesson,
     ListLessons,
@@ -112,6 +114,12 @@ pub const KEYS: &[KeyRow] = &[
         does: "mode: lockstep → free-run → direct",
         footer: footer("f", "mode", Shown::Wide),
         bindings: &[(KeyCode::Char('f'), Action::NextMode)],
+    },
+    KeyRow {
+        keys: "L",
+        does: "language: Rust ↔ Python",
+        footer: footer("L", "language", Shown::Wide),
+        bindings: &[(KeyCode::Char('L'), Action::SwitchLanguage)],
     },
     KeyRow {
         keys: "← → / p n",

@@ -5,9 +5,70 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::theme::Theme;
+use crate::lesson::Lang;
 
-/// The page as lines; long lines are left for the paragraph widget to wrap.
-pub fn render(markdown: &str, theme: &Theme) -> Vec<Line<'static>> {
+/// The language a fenced code block's info string names (`rust`, `rust,ignore`,
+/// `python`), if one of the lessons' languages.
+fn block_lang(event: &Event) -> Option<Lang> {
+    let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = event else {
+        return None;
+    };
+    match info.split([',', ' ']).next()? {
+        "rust" => Some(Lang::Rust),
+        "python" | "py" => Some(Lang::Python),
+        _ => None,
+    }
+}
+
+/// The page's events without the code blocks of the other language: a ```rust block
+/// right after which comes a ```python block is the same code twice, and only the
+/// one in `lang` is kept. Every other block stays.
+fn in_lang<'a>(events: Vec<Event<'a>>, lang: Lang) -> Vec<Event<'a>> {
+    // Where the code block starting at `start` ends (its End event).
+    let end_of = |start: usize| {
+        (start..events.len()).find(|&i| matches!(events[i], Event::End(TagEnd::CodeBlock)))
+    };
+    let mut dropped = vec![false; events.len()];
+    let mut i = 0;
+    while i < events.len() {
+        let pair = (block_lang(&events[i]) == Some(Lang::Rust))
+            .then(|| end_of(i))
+            .flatten()
+            // Only HTML (a page's own tab markup, never drawn here) may come between.
+            .and_then(|rust_end| {
+                let python = (rust_end + 1..events.len())
+                    .find(|&i| {
+                        !matches!(
+                            events[i],
+                            Event::Html(_)
+                                | Event::Start(Tag::HtmlBlock)
+                                | Event::End(TagEnd::HtmlBlock)
+                        )
+                    })
+                    .filter(|&i| block_lang(&events[i]) == Some(Lang::Python))?;
+                Some((rust_end, python, end_of(python)?))
+            });
+        let Some((rust_end, python, python_end)) = pair else {
+            i += 1;
+            continue;
+        };
+        let other = match lang {
+            Lang::Rust => python..=python_end,
+            Lang::Python => i..=rust_end,
+        };
+        dropped[other].fill(true);
+        i = python_end + 1;
+    }
+    events
+        .into_iter()
+        .zip(dropped)
+        .filter_map(|(event, dropped)| (!dropped).then_some(event))
+        .collect()
+}
+
+/// The page as lines, its code in `lang` where it shows both languages; long lines
+/// are left for the paragraph widget to wrap.
+pub fn render(markdown: &str, theme: &Theme, lang: Lang) -> Vec<Line<'static>> {
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut current: Vec<Span<'static>> = Vec::new();
     let mut styles: Vec<Style> = vec![Style::new()];
@@ -19,7 +80,7 @@ pub fn render(markdown: &str, theme: &Theme) -> Vec<Line<'static>> {
             lines.push(Line::from(std::mem::take(current)));
         }
     };
-    for event in Parser::new(markdown) {
+    for event in in_lang(Parser::new(markdown).collect(), lang) {
         let style = *styles.last().unwrap_or(&Style::new());
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
@@ -120,7 +181,7 @@ mod tests {
     fn headings_paragraphs_lists_and_code() {
         let text =
             "# Title\n\nSome *words* and `code`.\n\n- one\n- two\n\n```rust\nfn main() {}\n```\n";
-        let lines = plain(&render(text, &Theme::new(false)));
+        let lines = plain(&render(text, &Theme::new(false), Lang::Rust));
         assert_eq!(
             lines,
             [
@@ -134,5 +195,34 @@ mod tests {
                 "    fn main() {}"
             ]
         );
+    }
+
+    #[test]
+    fn a_rust_block_followed_by_a_python_block_shows_the_chosen_language_only() {
+        let text = "Before.\n\n```rust\nlet n = sock.recv(&mut buf)?;\n```\n\n\
+            ```python\nn = sock.recv(5)\n```\n\nBetween.\n\n\
+            ```rust,ignore\nfn alone() {}\n```\n\n```text\nplain\n```\n\n\
+            ```python\nalone = True\n```\n\n\
+            <div class=\"tab\">\n\n```rust\nlet tabbed = 1;\n```\n\n</div>\n<div class=\"tab\">\n\n\
+            ```python\ntabbed = 1\n```\n\n</div>\n";
+        let shown = |lang| plain(&render(text, &Theme::new(false), lang)).join("\n");
+        let rust = shown(Lang::Rust);
+        assert!(rust.contains("sock.recv(&mut buf)") && !rust.contains("sock.recv(5)"));
+        assert!(rust.contains("let tabbed") && !rust.contains("    tabbed = 1"));
+        let python = shown(Lang::Python);
+        assert!(python.contains("sock.recv(5)") && !python.contains("sock.recv(&mut buf)"));
+        assert!(python.contains("    tabbed = 1") && !python.contains("let tabbed"));
+        // Blocks that are not such a pair stay in both.
+        for page in [rust, python] {
+            for kept in [
+                "Before.",
+                "Between.",
+                "fn alone() {}",
+                "plain",
+                "alone = True",
+            ] {
+                assert!(page.contains(kept), "{kept} in {page}");
+            }
+        }
     }
 }

@@ -17,6 +17,7 @@ use super::theme::Theme;
 use super::{code, markdown};
 use crate::engine::trace::quote;
 use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
+use crate::lesson::Lang;
 use crate::render::diagram;
 use crate::render::text::call_line;
 
@@ -50,12 +51,16 @@ struct ContentKey {
     width: usize,
 }
 
-/// What is costly to build and rarely changes: highlighted code per (lesson, side),
+/// A code pane's lines: the lesson, side and language, and which lines are shown.
+type CodeKey = (usize, Side, Lang, Vec<u32>);
+
+/// What is costly to build and rarely changes: highlighted code per (lesson, side,
+/// language, lines shown),
 /// the rendered page, and each side's content until the next engine event.
 #[derive(Default)]
 pub struct Cache {
-    code: HashMap<(usize, Side), Vec<Line<'static>>>,
-    page: Option<(String, bool, Vec<Line<'static>>)>,
+    code: HashMap<CodeKey, Vec<Line<'static>>>,
+    page: Option<(String, bool, Lang, Vec<Line<'static>>)>,
     content: HashMap<ContentKey, SideContent>,
 }
 
@@ -83,18 +88,26 @@ impl Cache {
         self.content.clear();
     }
 
-    fn code(&mut self, app: &App, side: Side) -> &[Line<'static>] {
-        let key = (app.session().index(), side);
+    /// The highlighted lines of `source` (a side's code, numbered).
+    fn code(&mut self, app: &App, side: Side, source: &[(u32, &'static str)]) -> &[Line<'static>] {
+        let lang = app.session().lang();
+        let numbers = source.iter().map(|(number, _)| *number).collect();
+        let key = (app.session().index(), side, lang, numbers);
         let color = app.view().theme().color;
         let ready = self
             .code
             .get(&key)
             .is_some_and(|lines| !lines.is_empty() && (!color || lines[0].style.fg.is_some()));
         if !ready {
-            let lesson = app.session().lesson();
-            let source = lesson.side_code(side);
+            if self.code.len() >= 64 {
+                self.code.clear();
+            }
             let texts: Vec<&str> = source.iter().map(|(_, text)| *text).collect();
-            let highlighted = if color { code::highlight(&texts) } else { None };
+            let highlighted = if color {
+                code::highlight(&texts, lang)
+            } else {
+                None
+            };
             let lines = texts
                 .iter()
                 .enumerate()
@@ -110,7 +123,7 @@ impl Cache {
                     None => Line::from(text.to_string()),
                 })
                 .collect();
-            self.code.insert(key, lines);
+            self.code.insert(key.clone(), lines);
         }
         &self.code[&key]
     }
@@ -118,15 +131,15 @@ impl Cache {
     fn page(&mut self, app: &App) -> &[Line<'static>] {
         let page = app.session().page();
         let theme = app.view().theme();
-        let fresh = self
-            .page
-            .as_ref()
-            .is_some_and(|(text, color, _)| text == page && *color == theme.color);
+        let lang = app.session().lang();
+        let fresh = self.page.as_ref().is_some_and(|(text, color, shown, _)| {
+            text == page && *color == theme.color && *shown == lang
+        });
         if !fresh {
-            let lines = markdown::render(page, theme);
-            self.page = Some((page.to_string(), theme.color, lines));
+            let lines = markdown::render(page, theme, lang);
+            self.page = Some((page.to_string(), theme.color, lang, lines));
         }
-        &self.page.as_ref().expect("just set").2
+        &self.page.as_ref().expect("just set").3
     }
 }
 
@@ -222,7 +235,8 @@ fn header_line(app: &App) -> Line<'static> {
         Span::styled(lesson.slug, theme.bold),
         Span::styled(
             format!(
-                " · {} · seed {} · step {} ",
+                " · {} · {} · seed {} · step {} ",
+                session.lang().name(),
                 session.mode().name(),
                 session.seed(),
                 session.steps()
@@ -311,9 +325,30 @@ fn pane_heights(content: &SideContent, area: Rect) -> (u16, u16) {
 struct CodePane<'a> {
     title: String,
     lines: Vec<Line<'a>>,
-    /// The row marked, if any: the pane follows it unless the user scrolled.
-    marked_row: Option<usize>,
+    /// The rows marked, the receiver's first: the pane follows them (both when they
+    /// fit) unless the user scrolled.
+    marked_rows: Vec<usize>,
     user_scroll: u16,
+}
+
+/// How far to scroll `rows` rows in `height` so that the marked rows are in sight:
+/// all of them, centred, when they fit; else the first, centred.
+fn follow(marked: &[usize], rows: usize, height: usize) -> usize {
+    let bottom = rows.saturating_sub(height);
+    let Some(&first) = marked.first() else {
+        return 0;
+    };
+    let (low, high) = marked.iter().fold((first, first), |(low, high), &row| {
+        (low.min(row), high.max(row))
+    });
+    let scroll = if high - low < height {
+        ((low + high) / 2)
+            .saturating_sub(height / 2)
+            .clamp((high + 1).saturating_sub(height), low)
+    } else {
+        first.saturating_sub(height / 2)
+    };
+    scroll.min(bottom)
 }
 
 impl Widget for &CodePane<'_> {
@@ -323,10 +358,7 @@ impl Widget for &CodePane<'_> {
         let scroll = if self.user_scroll > 0 {
             self.user_scroll.min(rows.saturating_sub(1))
         } else {
-            self.marked_row
-                .map(|row| (row as u16).saturating_sub(height / 2))
-                .unwrap_or(0)
-                .min(rows.saturating_sub(height))
+            follow(&self.marked_rows, rows.into(), height.into()) as u16
         };
         Paragraph::new(self.lines.clone())
             .block(
@@ -479,47 +511,54 @@ fn side_panes<'a>(
         .and_then(|r| r.status.as_ref())
         .map(|s| &s[side as usize]);
     let [sender_line, receiver_line] = current_lines(status, events);
-    let numbers = lesson.side_code(side).into_iter().map(|(n, _)| n);
-    let mut marked_row = None;
-    let lines = cache
-        .code(app, side)
-        .iter()
-        .zip(numbers)
-        .enumerate()
-        .map(|(row, (line, number))| {
-            let (mark, style) = if Some(number) == receiver_line {
-                marked_row = Some(row);
-                ("▶", theme.highlight)
-            } else if Some(number) == sender_line {
-                marked_row = marked_row.or(Some(row));
-                ("▷", theme.sender.patch(theme.bold))
-            } else {
-                (" ", Style::new())
-            };
-            let mut spans = vec![
-                Span::styled(mark, style),
-                Span::styled(format!("{number:>3} "), theme.faint),
-            ];
-            spans.extend(
-                line.spans
-                    .iter()
-                    .map(|span| Span::styled(span.content.as_ref(), span.style)),
-            );
-            let line = Line::from(spans);
-            if mark != " " {
-                line.style(theme.bold)
-            } else {
-                line
-            }
-        })
-        .collect();
+    let lang = app.session().lang();
+    let at: Vec<u32> = [sender_line, receiver_line].into_iter().flatten().collect();
+    let source = lesson.code_at(lang, side, &at);
+    let (mut receiver_row, mut sender_row) = (None, None);
+    let mut lines: Vec<Line> = Vec::with_capacity(source.len() + 2);
+    let mut previous = None;
+    for (line, &(number, _)) in cache.code(app, side, &source).iter().zip(&source) {
+        // Lines of another part of the file (a helper the run is in) follow a gap.
+        if previous.is_some_and(|previous| number > previous + 1) {
+            lines.push(Line::styled("     ⋮", theme.faint));
+        }
+        previous = Some(number);
+        let row = lines.len();
+        let (mark, style) = if Some(number) == receiver_line {
+            receiver_row = Some(row);
+            ("▶", theme.highlight)
+        } else if Some(number) == sender_line {
+            sender_row = Some(row);
+            ("▷", theme.sender.patch(theme.bold))
+        } else {
+            (" ", Style::new())
+        };
+        let mut spans = vec![
+            Span::styled(mark, style),
+            Span::styled(format!("{number:>3} "), theme.faint),
+        ];
+        spans.extend(
+            line.spans
+                .iter()
+                .map(|span| Span::styled(span.content.as_ref(), span.style)),
+        );
+        let line = Line::from(spans);
+        lines.push(if mark != " " {
+            line.style(theme.bold)
+        } else {
+            line
+        });
+    }
     SidePanes {
         side,
         title: side_title(app, side, compact),
         code: CodePane {
-            title: format!(" code · {} ", lesson.source_path),
+            title: format!(
+                " code · {} ",
+                lesson.source_path_in(lang).unwrap_or(lesson.source_path)
+            ),
             lines,
-            marked_row,
+            marked_rows: receiver_row.into_iter().chain(sender_row).collect(),
             user_scroll: view.code_scroll(side),
         },
         content,
@@ -774,4 +813,23 @@ fn render_seed_input(frame: &mut Frame, theme: &Theme, area: Rect, typed: &str) 
         .block(Block::bordered().title(" Run with seed (enter, esc) ")),
         box_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::follow;
+
+    #[test]
+    fn the_code_pane_keeps_both_marks_in_sight_when_they_fit() {
+        // 20 rows in 8: the receiver at 12 and the sender at 6 both show.
+        let scroll = follow(&[12, 6], 20, 8);
+        assert!(scroll <= 6 && 12 < scroll + 8, "{scroll}");
+        // Too far apart: the receiver's row, centred.
+        assert_eq!(follow(&[15, 1], 20, 8), 11);
+        // One mark, centred, never past the end.
+        assert_eq!(follow(&[10], 20, 8), 6);
+        assert_eq!(follow(&[19], 20, 8), 12);
+        assert_eq!(follow(&[], 20, 8), 0);
+        assert_eq!(follow(&[3], 4, 8), 0);
+    }
 }
