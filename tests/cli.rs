@@ -269,19 +269,3 @@ fn man_dir_writes_one_page_per_command() {
         "error: man --dir /no/such/folder: no such folder\n"
     );
 }
-
-#[test]
-fn tui_lang_python_without_a_usable_python_says_so_in_one_sentence() {
-    let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
-        .args(["tui", "length-prefix", "--lang", "python"])
-        .env("SOCKSTEP_PYTHON", "/nonexistent/python3")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with("error: SOCKSTEP_PYTHON=/nonexistent/python3 could not be run"),
-        "{stderr}"
-    );
-}

@@ -3,7 +3,7 @@
 //! test binary so no other test's sockets or processes are counted.
 
 use sockstep::engine::{Mode, RunOptions, Side};
-use sockstep::lesson::Lang;
+use sockstep::lesson::{Lang, Lesson};
 use sockstep::teaching;
 
 /// Python runs in the leak test. Each starts an interpreter that forks four parts;
@@ -37,87 +37,76 @@ fn open_fds() -> usize {
         .count()
 }
 
-#[test]
-fn two_hundred_runs_leave_no_socket_or_thread_behind() {
-    let lessons = teaching::all();
-    // One run first, so anything created once per process (not per run) exists.
-    lessons[0].run(RunOptions::default()).unwrap();
-    let before = open_fds();
-    for i in 0..200u64 {
-        let lesson = &lessons[i as usize % lessons.len()];
-        let mode = if i % 4 == 3 {
-            Mode::FreeRun
-        } else {
-            Mode::Lockstep
+/// `count` runs in `lang`, round the lessons that have it; each must deliver.
+fn run_many(lang: Lang, lessons: &[&Lesson], count: u64, mode_of: impl Fn(u64) -> Mode) {
+    for i in 0..count {
+        let lesson = lessons[i as usize % lessons.len()];
+        let mode = mode_of(i);
+        let options = RunOptions {
+            seed: i,
+            mode,
+            ..RunOptions::default()
         };
-        let trace = lesson
-            .run(RunOptions {
-                seed: i,
-                mode,
-                ..RunOptions::default()
-            })
-            .unwrap();
+        let trace = lesson.run_in(lang, options).unwrap();
         assert!(
             trace.correct.outcome.is_delivered(),
-            "{} seed {i}",
+            "{} in {lang:?}, {mode:?} seed {i}",
             lesson.slug
         );
     }
-    // Abandoned runs clean up too.
-    for i in 0..20u64 {
+}
+
+/// `count` stepped runs dropped after one step; every other one first waits until
+/// both sides have settled at the gate (their programs up and waiting).
+fn abandon_many(lang: Lang, lessons: &[&Lesson], count: u64, settle_some: bool) {
+    for i in 0..count {
+        let options = RunOptions {
+            seed: i,
+            stepping: true,
+            ..RunOptions::default()
+        };
         let handle = lessons[i as usize % lessons.len()]
-            .start(RunOptions {
-                seed: i,
-                stepping: true,
-                ..RunOptions::default()
-            })
+            .start_in(lang, options)
             .unwrap();
         handle.step();
-        drop(handle);
-    }
-    // Python: real interpreters, each killed and reaped whatever the outcome.
-    sockstep::python::interpreter().expect("the leak test runs Python lessons: it needs python3");
-    let python: Vec<_> = lessons.iter().filter(|l| l.python.is_some()).collect();
-    assert!(!python.is_empty(), "some lesson has a Python file");
-    for i in 0..python_runs() {
-        let lesson = python[i as usize % python.len()];
-        let mode = Mode::ALL[(i / python.len() as u64) as usize % Mode::ALL.len()];
-        let trace = lesson
-            .run_in(
-                Lang::Python,
-                RunOptions {
-                    seed: i,
-                    mode,
-                    ..RunOptions::default()
-                },
-            )
-            .unwrap();
-        assert!(
-            trace.correct.outcome.is_delivered(),
-            "{} in Python, {mode:?} seed {i}",
-            lesson.slug
-        );
-    }
-    for i in 0..10u64 {
-        let handle = python[i as usize % python.len()]
-            .start_in(
-                Lang::Python,
-                RunOptions {
-                    seed: i,
-                    stepping: true,
-                    ..RunOptions::default()
-                },
-            )
-            .unwrap();
-        handle.step();
-        if i % 2 == 0 {
-            // Abandoned with its interpreters up, at the gate.
+        if settle_some && i % 2 == 0 {
             for side in Side::BOTH {
                 handle.wait_for(side, std::time::Duration::from_secs(30), |s| s.settled);
             }
         }
         drop(handle);
     }
+}
+
+#[test]
+fn two_hundred_runs_leave_no_socket_or_thread_behind() {
+    let lessons: Vec<&Lesson> = teaching::all().iter().collect();
+    // One run first, so anything created once per process (not per run) exists.
+    lessons[0].run(RunOptions::default()).unwrap();
+    let before = open_fds();
+    let every_fourth_free = |i: u64| {
+        if i % 4 == 3 {
+            Mode::FreeRun
+        } else {
+            Mode::Lockstep
+        }
+    };
+    run_many(Lang::Rust, &lessons, 200, every_fourth_free);
+    // Abandoned runs clean up too.
+    abandon_many(Lang::Rust, &lessons, 20, false);
+    // Python: real interpreters, each killed and reaped whatever the outcome.
+    sockstep::python::interpreter().expect("the leak test runs Python lessons: it needs python3");
+    let python: Vec<&Lesson> = lessons
+        .iter()
+        .copied()
+        .filter(|l| l.python.is_some())
+        .collect();
+    assert!(!python.is_empty(), "some lesson has a Python file");
+    let each_mode_in_turn =
+        |i: u64| Mode::ALL[(i / python.len() as u64) as usize % Mode::ALL.len()];
+    run_many(Lang::Python, &python, python_runs(), each_mode_in_turn);
+    // Abandoned with its interpreters up, at the gate, or earlier.
+    abandon_many(Lang::Python, &python, 10, true);
     assert_eq!(children(), 0, "no interpreter outlives its run");
     assert_eq!(open_fds(), before, "open file descriptors before and after");
     let threads = std::fs::read_dir("/proc/self/task").unwrap().count();

@@ -436,18 +436,22 @@ fn run_json_names_the_language_and_lines_of_the_python_file() {
 #[test]
 fn without_a_usable_python_the_cli_says_so_in_one_sentence() {
     let _serial = serial();
-    let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
-        .args(["run", "welcome", "--lang", "python"])
-        .env("SOCKSTEP_PYTHON", "/nonexistent/python3")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with("error: SOCKSTEP_PYTHON=/nonexistent/python3 could not be run"),
-        "{stderr}"
-    );
+    // The tutorial says so before it opens its screen.
+    for args in [["run", "welcome"], ["tui", "length-prefix"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
+            .args(args)
+            .args(["--lang", "python"])
+            .env("SOCKSTEP_PYTHON", "/nonexistent/python3")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: SOCKSTEP_PYTHON=/nonexistent/python3 could not be run"),
+            "{stderr}"
+        );
+    }
     let output = Command::new(env!("CARGO_BIN_EXE_sockstep"))
         .args(["run", "welcome", "--lang", "python"])
         .env_remove("SOCKSTEP_PYTHON")
