@@ -3,9 +3,12 @@
 import json
 import struct
 
+# ANCHOR: header
 FIXED = struct.Struct("!H")  # the protocol: 2 bytes, the JSON header's length...
 CONTENT_TYPE = "text/plain; charset=utf-8"  # ...the JSON header: length and type...
 MAX_BODY = 1 << 20  # ...then the body, never longer than this
+# The JSON header is a dict: {"content-length": 5, "content-type": CONTENT_TYPE}.
+# ANCHOR_END: header
 
 
 # ANCHOR: write_message
