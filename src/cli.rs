@@ -508,6 +508,13 @@ fn progress(reset: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         };
         writeln!(out, "  {mark} {:>2} {}", i + 1, lesson.slug)?;
     }
+    if let Some(lang) = saved.lang {
+        writeln!(
+            out,
+            "language: {} (L switches it in the tutorial)",
+            lang.name()
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -123,7 +123,7 @@ fn progress_shows_and_resets() {
     let slug = sockstep::teaching::all()[0].slug;
     std::fs::write(
         dir.join("progress.json"),
-        format!("{{\"completed\": [\"{slug}\"], \"last_seed\": 4}}"),
+        format!("{{\"completed\": [\"{slug}\"], \"last_seed\": 4, \"lang\": \"python\"}}"),
     )
     .unwrap();
     let run = |args: &[&str]| {
@@ -140,7 +140,12 @@ fn progress_shows_and_resets() {
         "{shown}"
     );
     assert!(shown.contains(&format!("✓  1 {slug}")), "{shown}");
+    assert!(
+        shown.contains("language: python (L switches it in the tutorial)"),
+        "{shown}"
+    );
     assert!(run(&["progress", "--reset"]).status.success());
+    assert!(!stdout(&run(&["progress"])).contains("language:"));
     assert!(stdout(&run(&["progress"])).contains(&format!("0 of {total} lessons completed")));
     // A broken file is named in the error.
     std::fs::write(dir.join("progress.json"), "{ nope").unwrap();
