@@ -395,13 +395,14 @@ fn l_shows_the_python_code_its_marked_line_moves_and_both_verdicts_come() {
         s.contains("· rust ·") && s.contains("paused before line")
     });
     screen.send("L");
-    let text = screen.wait_for("the Python code, paused before its first call", |s| {
+    // Both naive programs reach their gates in their own time: wait for both marks.
+    let text = screen.wait_for("the Python code, both sides at their first call", |s| {
         s.contains("· python ·")
             && s.contains("sock.recv(PREFIX_LEN)")
             && s.contains("paused before line 41")
+            && naive_marks(s) == [('▷', 12), ('▶', 41)]
     });
     assert!(text.contains("length_prefix.py"), "{text}");
-    assert_eq!(naive_marks(&text), [('▷', 12), ('▶', 41)], "{text}");
 
     // Step: the sender's mark moves between its two sendall() lines (the prefix,
     // then the message) while the receiver waits in its recv().
@@ -415,8 +416,9 @@ fn l_shows_the_python_code_its_marked_line_moves_and_both_verdicts_come() {
             "the marks moved only {seen:?}:\n{}",
             screen.text()
         );
-        let text = screen.wait_for("the step count to move", |s| {
-            s.contains(&format!("step {steps} "))
+        // The step shows before the sender is back at its gate: wait for its mark.
+        let text = screen.wait_for("the step, with both programs at a gate", |s| {
+            s.contains(&format!("step {steps} ")) && naive_marks(s).len() == 2
         });
         let marks = naive_marks(&text);
         if seen.last() != Some(&marks) {
