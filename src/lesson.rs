@@ -204,13 +204,7 @@ impl Lesson {
 
     /// Runs the lesson's scenario in `lang`, naive and correct side by side.
     pub fn run_in(&self, lang: Lang, options: RunOptions) -> Result<Trace, RunError> {
-        let code = self.code(lang)?;
-        Ok(engine::run_code(
-            self.slug,
-            &(self.scenario)(),
-            code,
-            self.options(options),
-        )?)
+        Ok(self.start_in(lang, options)?.join()?)
     }
 
     /// Starts the run in `lang` and returns at once.
