@@ -4,9 +4,8 @@
 //!
 //! syntect compiles each regex on its first use, 30-50 ms for Rust code: the
 //! loading thread highlights a teaching file once in each language, so that cost is
-//! paid there, not
-//! by whichever frame first draws highlighted code (it made the first frame take
-//! ~40 ms instead of ~5 whenever loading won the race against it).
+//! paid there, not by whichever frame first draws highlighted code (it made the
+//! first frame take ~40 ms instead of ~5 whenever loading won the race against it).
 
 use std::sync::OnceLock;
 
@@ -44,15 +43,13 @@ fn load() -> Highlighter {
 
 /// Starts loading in the background; `on_ready` runs once it has loaded.
 pub fn warm_up(on_ready: impl FnOnce() + Send + 'static) {
-    let spawned = std::thread::Builder::new()
+    // Without a thread (out of resources) nothing loads: the code stays plain.
+    let _ = std::thread::Builder::new()
         .name("highlighter".into())
         .spawn(move || {
             HIGHLIGHTER.get_or_init(load);
             on_ready();
         });
-    if spawned.is_err() {
-        // No thread: load on first use instead.
-    }
 }
 
 /// Styled pieces of each line, or `None` while the highlighter is still loading.
