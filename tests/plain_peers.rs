@@ -11,10 +11,12 @@ use sockstep::engine::{Inbox, Pacing, Sock, is_report, loopback_pair};
 use sockstep::lesson::Lesson;
 use sockstep::teaching;
 
+mod common;
+
+use common::{FAST, SLOW, SLOWLY};
+
 /// How long a call may wait before the test fails instead of hanging.
 const BACKSTOP: Duration = Duration::from_secs(20);
-/// "Reads every 5 ms": a peer busy with other work between its calls.
-const SLOW: Duration = Duration::from_millis(5);
 
 /// Runs the lesson's correct sender and receiver against each other over a plain
 /// connection with the lesson's socket settings; returns what the receiver delivered.
@@ -72,14 +74,6 @@ fn every_lesson(sender: Pacing, receiver: Pacing) {
     }
 }
 
-const FAST: Pacing = Pacing {
-    pause: Duration::ZERO,
-    interrupt: false,
-};
-const SLOWLY: Pacing = Pacing {
-    pause: SLOW,
-    interrupt: false,
-};
 const INTERRUPTED: Pacing = Pacing {
     pause: Duration::ZERO,
     interrupt: true,

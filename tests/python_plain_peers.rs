@@ -23,10 +23,12 @@ use sockstep::engine::{Inbox, OutcomeKind, Pacing, Report, Sock, SocketTuning, i
 use sockstep::lesson::Lesson;
 use sockstep::teaching;
 
+mod common;
+
+use common::{FAST, SLOW, SLOWLY};
+
 /// How long anything may take before the test fails instead of hanging.
 const BACKSTOP: Duration = Duration::from_secs(20);
-/// "Reads every 5 ms": a peer busy with other work between its calls.
-const SLOW: Duration = Duration::from_millis(5);
 /// How long a std peer waits in vain before the test looks at whether the Python
 /// side waits too (a deadlock is then proven by the kernel's queues, not by time).
 const QUIET: Duration = Duration::from_secs(1);
@@ -41,15 +43,6 @@ const PYTHON_FLAGS: [&str; 2] = ["-S", "-B"];
 const STDLIB: [&str; 7] = ["socket", "struct", "json", "io", "select", "errno", "time"];
 /// The lockstep seeds each naive receiver is cut with.
 const NAIVE_SEEDS: u64 = 5;
-
-const FAST: Pacing = Pacing {
-    pause: Duration::ZERO,
-    interrupt: false,
-};
-const SLOWLY: Pacing = Pacing {
-    pause: SLOW,
-    interrupt: false,
-};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

@@ -3,8 +3,9 @@
 
 use std::io;
 use std::process::{Command, Output};
+use std::time::Duration;
 
-use sockstep::engine::{Inbox, Mode, RunOptions, Sock, Trace};
+use sockstep::engine::{Inbox, Mode, Pacing, RunOptions, Sock, Trace};
 use sockstep::lesson::Lesson;
 use sockstep::teaching;
 
@@ -58,3 +59,16 @@ pub fn sockstep(args: &[&str]) -> Output {
 pub fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
 }
+
+/// "Reads every 5 ms": a peer busy with other work between its calls.
+pub const SLOW: Duration = Duration::from_millis(5);
+
+/// Plain-peer pacings: as fast as it can, and every `SLOW`.
+pub const FAST: Pacing = Pacing {
+    pause: Duration::ZERO,
+    interrupt: false,
+};
+pub const SLOWLY: Pacing = Pacing {
+    pause: SLOW,
+    interrupt: false,
+};
