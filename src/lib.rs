@@ -7,12 +7,14 @@
 //! - [`teaching`]: the naive and correct code each lesson runs and shows, and the
 //!   registry of lessons (in teaching order, found by slug or number).
 //! - [`render`]: the diagram grid of a run and its text and HTML views.
+//! - [`challenge`]: challenge mode: the learner's own server attacked over real TCP.
 //! - [`progress`]: the student's saved progress.
 //! - [`tui`]: the interactive tutorial.
 //! - [`book`]: the mdbook preprocessor that puts diagrams of real runs in the book.
 //! - [`cli`]: the command line.
 
 pub mod book;
+pub mod challenge;
 pub mod cli;
 pub mod engine;
 pub mod lesson;
@@ -27,8 +29,17 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     /// The modules of the list above, lowest floor first.
-    const FLOORS: [&str; 9] = [
-        "engine", "python", "lesson", "teaching", "render", "progress", "tui", "book", "cli",
+    const FLOORS: [&str; 10] = [
+        "engine",
+        "python",
+        "lesson",
+        "teaching",
+        "render",
+        "challenge",
+        "progress",
+        "tui",
+        "book",
+        "cli",
     ];
 
     fn src() -> PathBuf {
