@@ -12,6 +12,7 @@
 //!   port, under limits, watched, and killed with everything it started;
 //! - [`pytrace`]: the learner's Python socket calls, traced with no change to the code;
 //! - [`attack`]: playing a level's schedule against a [`Target`], and the verdict;
+//! - [`play`]: a whole run: each level against the program, in order;
 //! - [`report`]: the text, JSON and JUnit reports;
 //! - [`grade`]: many submissions against the same seed;
 //! - [`starter`]: skeleton servers, framing left to the learner.
@@ -20,6 +21,7 @@ pub mod attack;
 pub mod grade;
 pub mod guest;
 pub mod level;
+pub mod play;
 pub mod procfs;
 pub mod pytrace;
 pub mod report;
