@@ -175,6 +175,10 @@ pub struct ProgramEnd {
     pub output_tail: String,
     /// Whether its output was longer than what was kept.
     pub output_cut: bool,
+    /// The address-space limit it ran under (`RLIMIT_AS`), to say "ran out of
+    /// memory under its 1 GiB limit"; not part of the JSON report.
+    #[serde(skip)]
+    pub memory_limit: Option<u64>,
 }
 
 /// A whole `sockstep challenge` run.
