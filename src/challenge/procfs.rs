@@ -171,7 +171,7 @@ pub fn thread_state(pid: Pid, tid: Pid) -> Option<ThreadState> {
 
 /// The threads of a process (its own id first among them, as `/proc` lists them).
 pub fn threads(pid: Pid) -> Vec<Pid> {
-    numbered_entries(&format!("/proc/{pid}/task"))
+    numbered_entries(format!("/proc/{pid}/task"))
 }
 
 fn numbered_entries(dir: impl AsRef<Path>) -> Vec<Pid> {
@@ -315,6 +315,27 @@ pub struct TcpSocket {
     pub rx_queue: u32,
     /// 0 when no descriptor holds it (not accepted yet, or closed).
     pub inode: u64,
+    /// From `tcp_info` (sock_diag only): the sequence space acknowledged by the
+    /// peer, and received from it (data bytes, and a FIN as one). A sender's
+    /// `bytes_acked + tx_queue` equals its receiver's `bytes_received` once
+    /// everything sent has arrived, acknowledged or not (ACKs may be delayed).
+    pub bytes_acked: Option<u64>,
+    pub bytes_received: Option<u64>,
+}
+
+/// Whether everything the connecting end `client` has written (a FIN counts as a
+/// byte) has reached `server`, read or not. Acknowledged bytes have; with
+/// `tcp_info`, unacknowledged ones are counted too (the server may delay its ACK
+/// by tens of milliseconds): the client's `bytes_acked` counts its SYN, the
+/// server's `bytes_received` does not.
+pub fn arrived(client: &TcpSocket, server: &TcpSocket) -> bool {
+    if client.tx_queue == 0 {
+        return true;
+    }
+    match (client.bytes_acked, server.bytes_received) {
+        (Some(acked), Some(received)) => acked + u64::from(client.tx_queue) == received + 1,
+        _ => false,
+    }
 }
 
 /// Parses an address of `/proc/net/tcp` (`0100007F:1F90`) or `tcp6`: the
@@ -357,6 +378,8 @@ pub fn parse_net_tcp(text: &str) -> Vec<TcpSocket> {
                 tx_queue: u32::from_str_radix(tx, 16).ok()?,
                 rx_queue: u32::from_str_radix(rx, 16).ok()?,
                 inode: f.get(9)?.parse().ok()?,
+                bytes_acked: None,
+                bytes_received: None,
             })
         })
         .collect()
@@ -438,6 +461,11 @@ mod diag {
     const AF_INET: u8 = 2;
     const AF_INET6: u8 = 10;
     const IPPROTO_TCP: u8 = 6;
+    /// `INET_DIAG_INFO`: the answer carries the socket's `struct tcp_info`.
+    const INET_DIAG_INFO: u16 = 2;
+    /// Offsets in `struct tcp_info` (Linux 4.1 and later).
+    const TCPI_BYTES_ACKED: usize = 120;
+    const TCPI_BYTES_RECEIVED: usize = 128;
 
     /// A netlink socket per thread (queries on it are answered in order).
     pub(super) struct Socket(OwnedFd);
@@ -477,6 +505,7 @@ mod diag {
             let body = &mut request[HEADER..];
             body[0] = family;
             body[1] = IPPROTO_TCP;
+            body[2] = 1 << (INET_DIAG_INFO - 1);
             body[4..8].copy_from_slice(&u32::MAX.to_ne_bytes()); // every state
             put_id(&mut body[8..56], local, remote);
             rustix::net::sendto(
@@ -485,7 +514,7 @@ mod diag {
                 SendFlags::empty(),
                 &SocketAddrNetlink::new(0, 0),
             )?;
-            let mut reply = [0u8; 512];
+            let mut reply = [0u8; 2048];
             let (n, _) = rustix::net::recv(&self.0, &mut reply, RecvFlags::empty())?;
             let reply = &reply[..n.min(reply.len())];
             let kind = u16::from_ne_bytes([reply[4], reply[5]]);
@@ -506,6 +535,11 @@ mod diag {
             }
             let m = &reply[HEADER..HEADER + MESSAGE];
             let u32_at = |at: usize| u32::from_ne_bytes([m[at], m[at + 1], m[at + 2], m[at + 3]]);
+            let info = tcp_info(&reply[HEADER + MESSAGE..]);
+            let u64_at = |at: usize| {
+                let bytes = info?.get(at..at + 8)?;
+                Some(u64::from_ne_bytes(bytes.try_into().ok()?))
+            };
             Ok(Some(TcpSocket {
                 local,
                 remote,
@@ -513,8 +547,25 @@ mod diag {
                 rx_queue: u32_at(56),
                 tx_queue: u32_at(60),
                 inode: u64::from(u32_at(68)),
+                bytes_acked: u64_at(TCPI_BYTES_ACKED),
+                bytes_received: u64_at(TCPI_BYTES_RECEIVED),
             }))
         }
+    }
+
+    /// The `INET_DIAG_INFO` attribute's payload among the answer's attributes
+    /// (`struct rtattr`: length, type, payload, padded to 4 bytes).
+    fn tcp_info(mut attributes: &[u8]) -> Option<&[u8]> {
+        while attributes.len() >= 4 {
+            let len = usize::from(u16::from_ne_bytes([attributes[0], attributes[1]]));
+            let kind = u16::from_ne_bytes([attributes[2], attributes[3]]);
+            let payload = attributes.get(4..len)?;
+            if kind == INET_DIAG_INFO {
+                return Some(payload);
+            }
+            attributes = attributes.get(len.next_multiple_of(4)..)?;
+        }
+        None
     }
 
     /// `struct inet_diag_sockid`: ports and addresses in network order, no
@@ -639,6 +690,28 @@ mod tests {
         };
         let found = server_end(server.local_addr().unwrap(), server.peer_addr().unwrap());
         assert_eq!(found.state, TCP_ESTABLISHED);
+        let sent = diag(client.local_addr().unwrap(), client.peer_addr().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.bytes_received, Some(5));
+        assert_eq!(
+            sent.bytes_acked.map(|a| a + u64::from(sent.tx_queue)),
+            Some(6)
+        );
+        assert!(arrived(&sent, &found));
+        let unacked = TcpSocket {
+            tx_queue: 2,
+            bytes_acked: Some(4),
+            ..sent
+        };
+        assert!(arrived(&unacked, &found));
+        assert!(!arrived(
+            &TcpSocket {
+                tx_queue: 3,
+                ..unacked
+            },
+            &found
+        ));
         let me = std::process::id() as Pid;
         let fd = std::os::fd::AsRawFd::as_raw_fd(&server);
         assert_eq!(socket_inode(me, fd), Some(found.inode));
