@@ -375,3 +375,124 @@ fn lockstep_settles_so_that_each_read_sees_exactly_one_piece() {
     assert_eq!(read_line(&mut replies), "6");
     guest.finish("the level ended");
 }
+
+#[test]
+fn a_forking_server_is_seen_reading_in_its_child() {
+    let mut guest = start("read_lengths_forking.py");
+    let (group, port) = (group_of(&guest), guest.port());
+    let conn = guest.connect().unwrap();
+    let mut replies = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn.try_clone().unwrap();
+    for piece in [&b"ab"[..], b"cde", b"f"] {
+        guest.settle(&conn, Instant::now() + Duration::from_secs(5));
+        writer.write_all(piece).unwrap();
+    }
+    let sizes: Vec<String> = (0..3).map(|_| read_line(&mut replies)).collect();
+    assert_eq!(sizes, ["2", "3", "1"]);
+    let waiting = wait_for("the child to read", || match guest.waiting(&conn) {
+        Waiting::InRead { call, asked } => Some((call, asked)),
+        _ => None,
+    });
+    assert_eq!(waiting, ("recv", 1024));
+    drop((replies, writer, conn));
+    guest.finish("the level ended");
+    assert_nothing_left(group, port);
+}
+
+/// A server this test starts itself, as a learner would for `--connect`: in the
+/// test's own process group.
+struct OwnServer(std::process::Child);
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_server_the_learner_started_is_played_in_lockstep() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = OwnServer(
+        std::process::Command::new(python())
+            .args([fixture("read_lengths.py"), port.to_string()])
+            .spawn()
+            .unwrap(),
+    );
+    let address = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for("the server to listen", || TcpStream::connect(address).ok());
+    let mut target = sockstep::challenge::guest::Connected::new(address);
+    assert_eq!(target.delivery(), Delivery::Lockstep);
+    assert_eq!(target.exited(), None);
+    let mut conn = target.connect().unwrap();
+    let mut replies = BufReader::new(conn.try_clone().unwrap());
+    for piece in [&b"ab"[..], b"cde", b"f"] {
+        target.settle(&conn, Instant::now() + Duration::from_secs(5));
+        conn.write_all(piece).unwrap();
+    }
+    let sizes: Vec<String> = (0..3).map(|_| read_line(&mut replies)).collect();
+    assert_eq!(sizes, ["2", "3", "1"]);
+    assert!(target.cpu_time().is_some());
+}
+
+#[test]
+fn nobody_listening_for_connect_means_pauses() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target =
+        sockstep::challenge::guest::Connected::new(format!("127.0.0.1:{port}").parse().unwrap());
+    assert_eq!(target.delivery(), Delivery::Paused { pause_ms: 20 });
+}
+
+/// Set in the copy of this test binary that plays sockstep being interrupted.
+const REAPER_CHILD: &str = "SOCKSTEP_TEST_REAPER_CHILD";
+
+#[test]
+fn an_interrupted_sockstep_kills_every_guest_and_exits_130() {
+    if std::env::var_os(REAPER_CHILD).is_some() {
+        sockstep::challenge::guest::install_reaper().unwrap();
+        let guest = start("forks_child.py");
+        let group = group_of(&guest);
+        wait_for("the child to be forked", || {
+            (group_members(group).len() >= 2).then_some(())
+        });
+        println!("GUEST {group} {}", guest.port());
+        std::thread::sleep(EVENTUALLY);
+        panic!("no signal came");
+    }
+    let mut copy = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_interrupted_sockstep_kills_every_guest_and_exits_130",
+            "--nocapture",
+        ])
+        .env(REAPER_CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(copy.stdout.take().unwrap()).lines();
+    let (group, port) = loop {
+        let line = lines
+            .next()
+            .expect("the copy ended before starting its guest")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("GUEST ") {
+            let (group, port) = rest.split_once(' ').unwrap();
+            break (group.parse::<i32>().unwrap(), port.parse::<u16>().unwrap());
+        }
+    };
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &copy.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(copy.wait().unwrap().code(), Some(130));
+    assert_nothing_left(group, port);
+}

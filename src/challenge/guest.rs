@@ -419,7 +419,12 @@ enum Look {
 struct ServerEnd {
     inode: u64,
     holders: Vec<(procfs::Pid, i32)>,
+    found: Instant,
 }
+
+/// How long a list of a socket's holders is trusted while the program seems busy
+/// (a forking server hands the socket to a child, and closes its own copy).
+const HOLDERS_KEPT: Duration = Duration::from_millis(50);
 
 /// Lockstep's eyes on a server: which processes, and the last connection seen.
 struct Watch {
@@ -440,7 +445,11 @@ impl Watch {
             .is_none_or(|last| last.inode != inode || last.holders.is_empty());
         if stale {
             let holders = procfs::holders(&self.scope.processes(), inode);
-            self.last = Some(ServerEnd { inode, holders });
+            self.last = Some(ServerEnd {
+                inode,
+                holders,
+                found: Instant::now(),
+            });
         }
         self.last.as_ref().map_or(&[], |last| &last.holders)
     }
@@ -496,10 +505,16 @@ impl Watch {
             }
         }
         if polling && !running {
-            Look::Settled
-        } else {
-            Look::Busy
+            return Look::Settled;
         }
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|last| last.found.elapsed() > HOLDERS_KEPT)
+        {
+            self.last = None;
+        }
+        Look::Busy
     }
 
     /// Lockstep: returns once the program has read everything sent on
@@ -530,12 +545,17 @@ impl Watch {
 
     /// Where the program waits, on `connection`'s behalf where it can tell.
     fn waiting(&mut self, connection: &TcpStream) -> Waiting {
+        // Found afresh: this is no hot path, and who holds it may have changed.
         let holders = match Watch::server_end(connection) {
-            Ok(Some(end)) if end.inode != 0 => self.holders(end.inode).to_vec(),
+            Ok(Some(end)) if end.inode != 0 => {
+                self.last = None;
+                self.holders(end.inode).to_vec()
+            }
             _ => Vec::new(),
         };
         let mut pids: Vec<procfs::Pid> = holders.iter().map(|&(pid, _)| pid).collect();
         pids.extend(self.scope.processes());
+        pids.sort_unstable();
         pids.dedup();
         // (rank, what): the lowest rank wins; a lock (futex) says least.
         let mut best: Option<(u8, String)> = None;
