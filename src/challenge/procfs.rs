@@ -739,6 +739,28 @@ mod tests {
     }
 
     #[test]
+    fn a_dual_stack_servers_end_is_found_from_the_ipv4_client() {
+        let Ok(listener) = TcpListener::bind("[::]:0") else {
+            return; // no IPv6 on this machine: nothing to find
+        };
+        let port = listener.local_addr().unwrap().port();
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client.write_all(b"abc").unwrap();
+        let (local, peer) = (client.local_addr().unwrap(), client.peer_addr().unwrap());
+        let found = loop {
+            let found = diag(peer, local).unwrap().expect("the server's end");
+            if found.rx_queue == 3 {
+                break found;
+            }
+            std::thread::yield_now();
+        };
+        let me = std::process::id() as Pid;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&server);
+        assert_eq!(socket_inode(me, fd), Some(found.inode));
+    }
+
+    #[test]
     fn a_thread_blocked_in_recv_shows_the_call_and_its_fd() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
