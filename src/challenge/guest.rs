@@ -153,13 +153,16 @@ impl ProgramEnd {
 
 /// What runtimes print when an allocation fails.
 fn ran_out_of_memory(output: &str) -> bool {
-    const SIGNS: [&str; 6] = [
+    const SIGNS: [&str; 8] = [
         "MemoryError",
         "std::bad_alloc",
         "Cannot allocate memory",
         "out of memory",
         "memory allocation of",
         "Out of memory",
+        // A JVM under RLIMIT_AS (it reserves gigabytes of address space at start).
+        "Could not reserve enough space",
+        "Could not allocate compressed class space",
     ];
     SIGNS.iter().any(|sign| output.contains(sign))
 }
@@ -654,6 +657,8 @@ pub struct Guest {
     delivery: Delivery,
     /// Set once the group is gone.
     end: Option<ProgramEnd>,
+    /// `exited` has given the output its time to arrive.
+    output_settled: bool,
 }
 
 impl std::fmt::Debug for Guest {
@@ -781,6 +786,7 @@ impl Guest {
             watch: Watch::new(Scope::Group(pid)),
             delivery: PAUSED,
             end: None,
+            output_settled: false,
         };
         if guest.reader.is_none() {
             let command = guest.command.clone();
@@ -1002,8 +1008,12 @@ impl Target for Guest {
             return Some(end.clone());
         }
         self.reap()?;
-        // What it printed last may still be in the pipe.
-        self.output.wait_ended(Duration::from_millis(100));
+        if !self.output_settled {
+            // What it printed last may still be in the pipe (held open, perhaps,
+            // by a process it left behind: so not for long, and only once).
+            self.output.wait_ended(Duration::from_millis(100));
+            self.output_settled = true;
+        }
         Some(self.program_end(false, ""))
     }
 
@@ -1155,6 +1165,14 @@ mod tests {
                 e.kill_reason = Some("no reply after 2,000 ms".into());
             }),
             "was stopped by sockstep: no reply after 2,000 ms"
+        );
+        assert_eq!(
+            end(|e| {
+                e.exit_code = Some(1);
+                e.output_tail = "Error occurred during initialization of VM\nCould not reserve enough space for object heap\n".into();
+                e.memory_limit = Some(512 << 20);
+            }),
+            "ran out of memory under its 512 MiB limit"
         );
         assert_eq!(bytes(512 << 20), "512 MiB");
     }
