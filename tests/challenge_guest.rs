@@ -496,3 +496,16 @@ fn an_interrupted_sockstep_kills_every_guest_and_exits_130() {
     assert_eq!(copy.wait().unwrap().code(), Some(130));
     assert_nothing_left(group, port);
 }
+
+#[test]
+fn a_program_that_ignores_sigterm_gets_sigkill() {
+    let guest = start("ignores_term.py");
+    let (group, port) = (group_of(&guest), guest.port());
+    wait_for("the child to be forked", || {
+        (group_members(group).len() >= 2).then_some(())
+    });
+    let end = guest.finish("the level ended");
+    assert!(end.killed);
+    assert_eq!(end.signal, Some(9), "{end:?}");
+    assert_nothing_left(group, port);
+}
