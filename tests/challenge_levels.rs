@@ -1,0 +1,314 @@
+//! The challenge levels against the reference servers: the careful one passes every
+//! level, the naive one fails each the way its lesson shows.
+//!
+//! `PyServer` is a minimal stand-in for the guest helper's `Guest` (paused delivery,
+//! no tracing); the integrator replaces it with `Guest` at merge.
+
+use std::fs::File;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process_group};
+use sockstep::challenge::attack::play_level;
+use sockstep::challenge::level::{self, Level};
+use sockstep::challenge::{
+    Delivery, FailureKind, LevelResult, ProgramEnd, Status, Step, Target, TracedCall, Waiting,
+};
+
+const SEED: u64 = 12;
+const PAUSE: Duration = Duration::from_millis(20);
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/challenge/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A Python server in its own process group, killed with its group on drop.
+struct PyServer {
+    child: Child,
+    port: u16,
+    first: Option<TcpStream>,
+    output: tempfile::NamedTempFile,
+}
+
+impl PyServer {
+    fn start(script: &str, level: &str) -> PyServer {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let output = tempfile::NamedTempFile::new().expect("a temp file");
+        let child = Command::new("python3")
+            .arg(fixture(script))
+            .arg(port.to_string())
+            .arg(level)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(output.reopen().expect("reopen"))
+            .stderr(output.reopen().expect("reopen"))
+            .spawn()
+            .expect("python3 must be installed to run the challenge tests");
+        let mut server = PyServer {
+            child,
+            port,
+            first: None,
+            output,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(end) = server.exited() {
+                panic!("{script} {level} exited before listening: {end:?}");
+            }
+            if let Ok(stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
+                server.first = Some(stream);
+                return server;
+            }
+            assert!(Instant::now() < deadline, "{script} never listened");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Field `n` (from 1) of /proc/PID/stat, counted after the command's ")".
+    fn stat(&self, n: usize) -> Option<String> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        let rest = &stat[stat.rfind(')')? + 2..];
+        rest.split(' ').nth(n - 3).map(str::to_string)
+    }
+}
+
+impl Target for PyServer {
+    fn connect(&mut self) -> std::io::Result<TcpStream> {
+        match self.first.take() {
+            Some(stream) => Ok(stream),
+            None => TcpStream::connect(self.address()),
+        }
+    }
+
+    fn address(&self) -> SocketAddr {
+        (Ipv4Addr::LOCALHOST, self.port).into()
+    }
+
+    fn delivery(&self) -> Delivery {
+        Delivery::Paused { pause_ms: 20 }
+    }
+
+    fn settle(&mut self, _connection: &TcpStream, deadline: Instant) {
+        std::thread::sleep(PAUSE.min(deadline.saturating_duration_since(Instant::now())));
+    }
+
+    fn waiting(&mut self, _connection: &TcpStream) -> Waiting {
+        match self.stat(3).as_deref() {
+            Some("R") => Waiting::Running,
+            _ => Waiting::Unknown,
+        }
+    }
+
+    fn cpu_time(&mut self) -> Option<Duration> {
+        // utime + stime, in clock ticks of 1/100 s (USER_HZ on Linux).
+        let ticks: u64 =
+            self.stat(14)?.parse::<u64>().ok()? + self.stat(15)?.parse::<u64>().ok()?;
+        Some(Duration::from_millis(ticks * 10))
+    }
+
+    fn exited(&mut self) -> Option<ProgramEnd> {
+        let status = self.child.try_wait().ok()??;
+        let mut output = String::new();
+        let _ = File::open(self.output.path()).and_then(|mut f| f.read_to_string(&mut output));
+        Some(ProgramEnd {
+            exit_code: status.code(),
+            signal: status.signal(),
+            output_tail: output,
+            ..ProgramEnd::default()
+        })
+    }
+
+    fn traced_calls(&mut self) -> Vec<TracedCall> {
+        Vec::new()
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn play(script: &str, level: &Level, seed: u64) -> LevelResult {
+    assert!(Path::new(&fixture(script)).exists());
+    let mut server = PyServer::start(script, level.id);
+    play_level(level, seed, 1.0, &mut server)
+}
+
+fn describe(result: &LevelResult) -> String {
+    match &result.failure {
+        Some(f) => format!(
+            "{} {:?}: {:?} on connection {}: {} / hint: {}",
+            result.id, result.status, f.kind, f.connection, f.detail, f.hint
+        ),
+        None => format!("{} {:?}", result.id, result.status),
+    }
+}
+
+#[test]
+fn the_correct_server_passes_every_level() {
+    let started = Instant::now();
+    for level in level::levels() {
+        let result = play("correct_server.py", level, SEED);
+        println!(
+            "{:>14}: {:?} in {} ms, {} steps",
+            level.id,
+            result.status,
+            result.duration.as_millis(),
+            result.schedule.len()
+        );
+        assert_eq!(result.status, Status::Pass, "{}", describe(&result));
+    }
+    println!("all ten levels: {} ms", started.elapsed().as_millis());
+}
+
+/// The naive server fails `id` with `kind`, and its hint names the pitfall.
+fn naive_fails(id: &str, kind: FailureKind, status: Status, phrase: &str) {
+    let level = level::find(id).expect("a level");
+    let result = play("naive_server.py", level, SEED);
+    println!("{}", describe(&result));
+    let failure = result
+        .failure
+        .as_ref()
+        .unwrap_or_else(|| panic!("{id} passed"));
+    assert_eq!(failure.kind, kind, "{}", describe(&result));
+    assert_eq!(result.status, status, "{}", describe(&result));
+    assert!(failure.hint.contains(phrase), "{}", describe(&result));
+}
+
+#[test]
+fn naive_fixed_length_replies_to_part_of_a_request() {
+    naive_fails(
+        "fixed-length",
+        FailureKind::WrongBytes,
+        Status::Fail,
+        "one recv() is not one message",
+    );
+}
+
+#[test]
+fn naive_delimiter_replies_before_the_newline() {
+    naive_fails(
+        "delimiter",
+        FailureKind::WrongBytes,
+        Status::Fail,
+        "before its \\n arrived",
+    );
+}
+
+#[test]
+fn naive_leftover_drops_the_start_of_the_next_line() {
+    naive_fails(
+        "leftover",
+        FailureKind::WrongBytes,
+        Status::Fail,
+        "are the start of the next line; keep them",
+    );
+}
+
+#[test]
+fn naive_length_prefix_takes_a_part_of_the_prefix_as_the_length() {
+    naive_fails(
+        "length-prefix",
+        FailureKind::WrongBytes,
+        Status::Fail,
+        "of the 5 prefix bytes: one recv() is not one message",
+    );
+}
+
+#[test]
+fn naive_type_byte_replies_without_the_body() {
+    naive_fails(
+        "type-byte",
+        FailureKind::WrongBytes,
+        Status::Fail,
+        "the body can arrive in a later recv() than the type byte",
+    );
+}
+
+#[test]
+fn naive_max_frame_trusts_a_lying_length() {
+    naive_fails(
+        "max-frame",
+        FailureKind::NotClosed,
+        Status::Fail,
+        "as a length and kept reading: refuse lengths over 65,536",
+    );
+}
+
+#[test]
+fn naive_recv_zero_spins_after_the_close() {
+    naive_fails(
+        "recv-zero",
+        FailureKind::BusyLoop,
+        Status::Fail,
+        "recv() returning 0 means closed",
+    );
+}
+
+#[test]
+fn naive_read_to_eof_replies_before_the_half_close() {
+    naive_fails(
+        "read-to-eof",
+        FailureKind::WrongBytes,
+        Status::Fail,
+        "before the client half-closed",
+    );
+}
+
+#[test]
+fn naive_partial_send_cuts_its_reply_short() {
+    naive_fails(
+        "partial-send",
+        FailureKind::Hang,
+        Status::Timeout,
+        "send() can send less than asked",
+    );
+}
+
+#[test]
+fn naive_errors_dies_of_a_reset() {
+    naive_fails(
+        "errors",
+        FailureKind::Crash,
+        Status::Crash,
+        "a peer can reset or leave at any time",
+    );
+}
+
+/// What the client did, without what it saw (which paused delivery may group
+/// differently from run to run).
+fn client_actions(result: &LevelResult) -> Vec<Step> {
+    result
+        .schedule
+        .iter()
+        .filter(|s| !matches!(s, Step::Read { .. } | Step::PeerClosed { .. }))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_same_seed_plays_the_same_writes_and_closes() {
+    for id in ["length-prefix", "errors"] {
+        let level = level::find(id).expect("a level");
+        let first = play("correct_server.py", level, 77);
+        let second = play("correct_server.py", level, 77);
+        assert_eq!(first.status, Status::Pass, "{}", describe(&first));
+        assert_eq!(client_actions(&first), client_actions(&second));
+        let other = play("correct_server.py", level, 78);
+        assert_ne!(client_actions(&first), client_actions(&other));
+    }
+}
