@@ -45,7 +45,7 @@ pub fn play_level(level: &Level, seed: u64, slow: f64, target: &mut dyn Target) 
     let mut failure = None;
     for (i, connection) in schedule.connections.iter().enumerate() {
         if let Err(f) = play.connection(i + 1, connection) {
-            failure = Some(f);
+            failure = Some(*f);
             break;
         }
     }
@@ -146,7 +146,7 @@ impl Play<'_> {
         (Instant::now() + self.scaled(limit)).min(self.level_deadline)
     }
 
-    fn connection(&mut self, number: usize, plan: &Connection) -> Result<(), Failure> {
+    fn connection(&mut self, number: usize, plan: &Connection) -> Result<(), Box<Failure>> {
         if let Some(end) = self.target.exited() {
             return Err(self.crashed(number, None, &end));
         }
@@ -195,7 +195,7 @@ impl Play<'_> {
         Ok(stream)
     }
 
-    fn act(&mut self, live: &mut Live, index: usize, action: &Action) -> Result<(), Failure> {
+    fn act(&mut self, live: &mut Live, index: usize, action: &Action) -> Result<(), Box<Failure>> {
         let connection = live.number;
         if Instant::now() >= self.level_deadline {
             return Err(self.hang(live, "the level's time limit ran out".into()));
@@ -250,7 +250,7 @@ impl Play<'_> {
     }
 
     /// Reads what has come back without waiting, and judges it.
-    fn read_now(&mut self, live: &mut Live) -> Result<(), Failure> {
+    fn read_now(&mut self, live: &mut Live) -> Result<(), Box<Failure>> {
         if live.closed.is_some() {
             return Ok(());
         }
@@ -276,7 +276,7 @@ impl Play<'_> {
     }
 
     /// Waits until `deadline` (at most one slice) for bytes or a close.
-    fn read_wait(&mut self, live: &mut Live, deadline: Instant) -> Result<Got, Failure> {
+    fn read_wait(&mut self, live: &mut Live, deadline: Instant) -> Result<Got, Box<Failure>> {
         let now = Instant::now();
         if now >= deadline || live.closed.is_some() {
             return Ok(Got::Nothing);
@@ -345,7 +345,7 @@ impl Play<'_> {
 
     /// Fails at the first byte that differs from the replies due, or that came back
     /// before the request it answers was complete.
-    fn judge(&mut self, live: &Live) -> Result<(), Failure> {
+    fn judge(&mut self, live: &Live) -> Result<(), Box<Failure>> {
         let got = &live.received;
         let want = &live.expected;
         let differs = got.iter().zip(want.iter()).position(|(a, b)| a != b);
@@ -361,7 +361,7 @@ impl Play<'_> {
         Err(self.wrong(live, kind, at, early))
     }
 
-    fn await_replies(&mut self, live: &mut Live) -> Result<(), Failure> {
+    fn await_replies(&mut self, live: &mut Live) -> Result<(), Box<Failure>> {
         let due = live.due();
         let mut deadline = self.deadline(REPLY_LIMIT);
         let mut watch = Watch::start(self);
@@ -411,7 +411,7 @@ impl Play<'_> {
         live: &mut Live,
         within: Duration,
         cause: CloseCause,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Box<Failure>> {
         let deadline = self.deadline(within);
         let mut watch = Watch::start(self);
         while live.closed.is_none() {
@@ -431,7 +431,13 @@ impl Play<'_> {
 
     // The verdicts.
 
-    fn failure(&mut self, live: &Live, kind: FailureKind, detail: String, hint: String) -> Failure {
+    fn failure(
+        &mut self,
+        live: &Live,
+        kind: FailureKind,
+        detail: String,
+        hint: String,
+    ) -> Box<Failure> {
         let expected = live.expected.clone();
         let actual = live.received.clone();
         let first_diff = first_diff(&expected, &actual);
@@ -442,7 +448,7 @@ impl Play<'_> {
             .filter(|c| c.peer_port == Some(live.port))
             .cloned()
             .collect();
-        Failure {
+        Box::new(Failure {
             kind,
             connection: live.number,
             expected,
@@ -451,11 +457,11 @@ impl Play<'_> {
             detail,
             hint,
             calls,
-        }
+        })
     }
 
     /// Wrong or early bytes: `at` is the first offending reply byte.
-    fn wrong(&mut self, live: &Live, kind: FailureKind, at: usize, early: bool) -> Failure {
+    fn wrong(&mut self, live: &Live, kind: FailureKind, at: usize, early: bool) -> Box<Failure> {
         let p = self.level.protocol;
         let noun = p.noun();
         if kind == FailureKind::ExtraBytes {
@@ -568,7 +574,7 @@ impl Play<'_> {
         false
     }
 
-    fn hang(&mut self, live: &Live, why: String) -> Failure {
+    fn hang(&mut self, live: &Live, why: String) -> Box<Failure> {
         if let Some(end) = self.target.exited() {
             return self.crashed(live.number, Some(live), &end);
         }
@@ -631,7 +637,7 @@ impl Play<'_> {
         share: f64,
         waited: Duration,
         cause: Option<CloseCause>,
-    ) -> Failure {
+    ) -> Box<Failure> {
         let after = match cause {
             Some(CloseCause::ClientClosed) => "after the client closed",
             Some(CloseCause::RefusedLength(_)) => "after a length over the limit",
@@ -652,7 +658,7 @@ impl Play<'_> {
         self.failure(live, FailureKind::BusyLoop, detail, hint)
     }
 
-    fn not_closed(&mut self, live: &Live, waited: Duration, cause: CloseCause) -> Failure {
+    fn not_closed(&mut self, live: &Live, waited: Duration, cause: CloseCause) -> Box<Failure> {
         if let Some(end) = self.target.exited() {
             return self.crashed(live.number, Some(live), &end);
         }
@@ -686,7 +692,7 @@ impl Play<'_> {
         self.failure(live, FailureKind::NotClosed, detail, hint)
     }
 
-    fn closed_early(&mut self, live: &Live) -> Failure {
+    fn closed_early(&mut self, live: &Live) -> Box<Failure> {
         if let Some(end) = self.exited_soon() {
             return self.crashed(live.number, Some(live), &end);
         }
@@ -722,7 +728,7 @@ impl Play<'_> {
         self.failure(live, kind, detail, hint)
     }
 
-    fn write_failed(&mut self, live: &Live, error: io::Error) -> Failure {
+    fn write_failed(&mut self, live: &Live, error: io::Error) -> Box<Failure> {
         if let Some(end) = self.exited_soon() {
             return self.crashed(live.number, Some(live), &end);
         }
@@ -740,7 +746,7 @@ impl Play<'_> {
         self.failure(live, FailureKind::ConnectionLost, detail, hint)
     }
 
-    fn lost(&mut self, number: usize, live: Option<&Live>, detail: String) -> Failure {
+    fn lost(&mut self, number: usize, live: Option<&Live>, detail: String) -> Box<Failure> {
         if let Some(end) = self.exited_soon() {
             return self.crashed(number, live, &end);
         }
@@ -751,7 +757,12 @@ impl Play<'_> {
         }
     }
 
-    fn crashed(&mut self, connection: usize, live: Option<&Live>, end: &ProgramEnd) -> Failure {
+    fn crashed(
+        &mut self,
+        connection: usize,
+        live: Option<&Live>,
+        end: &ProgramEnd,
+    ) -> Box<Failure> {
         // The last lines that say something (not a traceback's carets).
         let said = |line: &&str| line.chars().any(|c| c.is_alphanumeric());
         let tail: Vec<&str> = end.output_tail.lines().rev().filter(said).take(3).collect();
@@ -853,8 +864,8 @@ impl Watch {
     }
 }
 
-fn bare(number: usize, kind: FailureKind, detail: String, hint: String) -> Failure {
-    Failure {
+fn bare(number: usize, kind: FailureKind, detail: String, hint: String) -> Box<Failure> {
+    Box::new(Failure {
         kind,
         connection: number,
         expected: Vec::new(),
@@ -863,7 +874,7 @@ fn bare(number: usize, kind: FailureKind, detail: String, hint: String) -> Failu
         detail,
         hint,
         calls: Vec::new(),
-    }
+    })
 }
 
 /// The first offset where the two differ (a byte present in one only counts).

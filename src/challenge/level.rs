@@ -284,8 +284,8 @@ impl Level {
             ChaCha8Rng::seed_from_u64(seed ^ (index + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut connections = Vec::new();
         let p = self.protocol;
-        match self.shape {
-            Shape::ReadToEof => {
+        if self.shape == Shape::ReadToEof {
+            {
                 // One upload each: one-byte pieces, seeded pieces, one write, empty.
                 let short = random_bytes(&mut rng, 12..=24);
                 let long = random_bytes(&mut rng, 1_000..=6_000);
@@ -303,7 +303,12 @@ impl Level {
                     (vec![], vec![]),
                 ] {
                     let mut c = Connection::default();
-                    c.requests(&[upload.clone()], vec![p.reply(&upload)], &cuts, false);
+                    c.requests(
+                        std::slice::from_ref(&upload),
+                        vec![p.reply(&upload)],
+                        &cuts,
+                        false,
+                    );
                     c.actions.push(Action::HalfClose);
                     c.exchanges[0].due_after = c.actions.len() - 1;
                     c.actions.push(Action::AwaitReplies);
@@ -316,7 +321,6 @@ impl Level {
                 }
                 return Schedule { connections };
             }
-            _ => {}
         }
         let mut common = common_connections(p, &mut rng);
         let ends_with_close = |c: &mut Connection, shape: Shape| {
@@ -719,4 +723,299 @@ pub fn levels() -> &'static [Level] {
 /// The level named `id`.
 pub fn find(id: &str) -> Option<&'static Level> {
     LEVELS.iter().find(|level| level.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The complete requests in `stream`, decoded independently of the schedule's
+    /// own framing code, as (frame, reply).
+    fn decode(p: Protocol, stream: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < stream.len() {
+            let rest = &stream[at..];
+            let (len, reply) = match p {
+                Protocol::FixedLength if rest.len() >= 10 => {
+                    (10, rest[..10].iter().rev().copied().collect())
+                }
+                Protocol::Lines => match rest.iter().position(|&b| b == b'\n') {
+                    Some(end) => {
+                        let mut reply: Vec<u8> = rest[..end].iter().rev().copied().collect();
+                        reply.push(b'\n');
+                        (end + 1, reply)
+                    }
+                    None => break,
+                },
+                Protocol::LengthPrefix if rest.len() >= 5 => {
+                    let n: usize = std::str::from_utf8(&rest[..5]).unwrap().parse().unwrap();
+                    if rest.len() < 5 + n {
+                        break;
+                    }
+                    let mut reply = rest[..5].to_vec();
+                    reply.extend(rest[5..5 + n].iter().rev());
+                    (5 + n, reply)
+                }
+                Protocol::TypeByte => {
+                    let n = match rest[0] {
+                        b'P' => 0,
+                        b'T' => 8,
+                        b'N' => 20,
+                        other => panic!("type byte {other}"),
+                    };
+                    if rest.len() < 1 + n {
+                        break;
+                    }
+                    let mut reply = vec![rest[0]];
+                    reply.extend(rest[1..1 + n].iter().rev());
+                    (1 + n, reply)
+                }
+                Protocol::MaxFrame if rest.len() >= 4 => {
+                    let n = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+                    if n > MAX_FRAME || rest.len() < 4 + n {
+                        break;
+                    }
+                    let mut reply = rest[..4].to_vec();
+                    reply.extend(rest[4..4 + n].iter().rev());
+                    (4 + n, reply)
+                }
+                Protocol::ReadToEof => (rest.len(), rest.iter().rev().copied().collect()),
+                _ => break,
+            };
+            out.push((rest[..len].to_vec(), reply));
+            at += len;
+        }
+        out
+    }
+
+    fn writes(c: &Connection) -> Vec<&[u8]> {
+        c.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Write(bytes) => Some(bytes.as_slice()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Write boundaries as offsets into the connection's stream.
+    fn boundaries(c: &Connection) -> Vec<usize> {
+        writes(c)
+            .iter()
+            .scan(0, |at, w| {
+                *at += w.len();
+                Some(*at)
+            })
+            .collect()
+    }
+
+    fn check_schedule(level: &Level, seed: u64) {
+        let schedule = level.schedule(seed);
+        let p = level.protocol;
+        assert!(schedule.connections.len() >= 4, "{}", level.id);
+        assert!(
+            schedule.connections[0].tuning.is_none(),
+            "the first is the start-up check's"
+        );
+        let mut prefix_cuts = std::collections::BTreeSet::new();
+        let (mut one_byte, mut coalesced, mut split) = (false, false, false);
+        for c in &schedule.connections {
+            // The pieces reassemble to the requests, each answered as the protocol says.
+            let written = c.written();
+            let mut decoded = decode(p, &written);
+            if p == Protocol::ReadToEof && written.is_empty() {
+                decoded.push((vec![], vec![]));
+            }
+            let carried: Vec<(Vec<u8>, Vec<u8>)> = c
+                .exchanges
+                .iter()
+                .map(|e| (e.request.clone(), e.reply.clone()))
+                .collect();
+            assert_eq!(carried, decoded, "{} seed {seed}", level.id);
+            let mut at = 0;
+            for e in &c.exchanges {
+                assert_eq!(e.start, at);
+                at += e.request.len();
+                // Due right after the action that completes it, never before.
+                let sent: usize = c.actions[..=e.due_after]
+                    .iter()
+                    .map(|a| match a {
+                        Action::Write(b) => b.len(),
+                        _ => 0,
+                    })
+                    .sum();
+                if p == Protocol::ReadToEof {
+                    assert_eq!(c.actions[e.due_after], Action::HalfClose);
+                } else {
+                    assert!(matches!(c.actions[e.due_after], Action::Write(_)));
+                    assert!(sent >= at && (sent - at) < c.actions[e.due_after].len());
+                }
+            }
+            // The cuts this connection makes.
+            let cuts = boundaries(c);
+            let ws = writes(c);
+            let all_one_byte = ws.len() >= 2 && ws.iter().all(|w| w.len() == 1);
+            one_byte |= all_one_byte;
+            for e in &c.exchanges {
+                let end = e.start + e.request.len();
+                let inside: Vec<usize> = cuts
+                    .iter()
+                    .filter(|&&b| e.start < b && b < end)
+                    .map(|b| b - e.start)
+                    .collect();
+                split |= !inside.is_empty() && e.request.len() > 1;
+                // A prefix cut in two, not one byte at a time.
+                if !all_one_byte {
+                    prefix_cuts.extend(inside.into_iter().filter(|&o| o <= p.prefix_len().max(1)));
+                }
+            }
+            let mut from = 0;
+            for to in &cuts {
+                let whole = c
+                    .exchanges
+                    .iter()
+                    .filter(|e| e.start >= from && e.start + e.request.len() <= *to)
+                    .count();
+                coalesced |=
+                    whole >= 3 || (p == Protocol::ReadToEof && whole >= 1 && to - from > 1);
+                from = *to;
+            }
+        }
+        let wanted: std::collections::BTreeSet<usize> = match p.prefix_len() {
+            0 => Default::default(),
+            1 => [1].into(),
+            n => (1..n).collect(),
+        };
+        assert!(
+            wanted.is_subset(&prefix_cuts),
+            "{} seed {seed}: {prefix_cuts:?}",
+            level.id
+        );
+        assert!(one_byte, "{} seed {seed}: no one-byte connection", level.id);
+        assert!(coalesced, "{} seed {seed}: nothing coalesced", level.id);
+        assert!(split, "{} seed {seed}: no request split", level.id);
+    }
+
+    impl Action {
+        fn len(&self) -> usize {
+            match self {
+                Action::Write(b) => b.len(),
+                _ => 0,
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn every_seed_gives_every_level_its_cuts(seed in any::<u64>()) {
+            for level in levels() {
+                check_schedule(level, seed);
+            }
+        }
+
+        #[test]
+        fn a_seed_fixes_the_schedule(seed in any::<u64>()) {
+            for level in levels() {
+                let schedule = level.schedule(seed);
+                prop_assert_eq!(&schedule, &level.schedule(seed));
+                prop_assert_ne!(&schedule, &level.schedule(seed.wrapping_add(1)));
+            }
+        }
+    }
+
+    #[test]
+    fn max_frame_sends_the_limit_itself_and_lies_over_it() {
+        for seed in 0..8 {
+            let schedule = find("max-frame").unwrap().schedule(seed);
+            let exchanges = schedule.connections.iter().flat_map(|c| &c.exchanges);
+            assert!(exchanges.clone().any(|e| e.request.len() == 4 + MAX_FRAME));
+            let lies: Vec<u64> = schedule
+                .connections
+                .iter()
+                .flat_map(|c| &c.actions)
+                .filter_map(|a| match a {
+                    Action::AwaitClose {
+                        cause: CloseCause::RefusedLength(n),
+                        ..
+                    } => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            assert!(lies.contains(&0xFFFF_FFFF), "{lies:?}");
+            assert!(lies.iter().all(|&n| n > MAX_FRAME as u64));
+        }
+    }
+
+    #[test]
+    fn recv_zero_closes_once_mid_message_and_waits_for_every_close() {
+        let schedule = find("recv-zero").unwrap().schedule(5);
+        for c in &schedule.connections {
+            assert!(c.actions.contains(&Action::HalfClose));
+            assert!(matches!(
+                c.actions[c.actions.len() - 2],
+                Action::AwaitClose { .. }
+            ));
+        }
+        let partial = schedule
+            .connections
+            .iter()
+            .filter(|c| c.exchanges.is_empty() && !c.written().is_empty())
+            .count();
+        assert_eq!(partial, 1);
+    }
+
+    #[test]
+    fn partial_send_carries_the_big_request_on_a_tuned_connection() {
+        let schedule = find("partial-send").unwrap().schedule(3);
+        let big: Vec<&Connection> = schedule
+            .connections
+            .iter()
+            .filter(|c| c.tuning.is_some())
+            .collect();
+        assert_eq!(big.len(), 1);
+        assert_eq!(big[0].exchanges.len(), 1);
+        assert_eq!(&big[0].exchanges[0].request[..5], b"99999");
+        assert_eq!(big[0].exchanges[0].reply.len(), 5 + BIG_PAYLOAD);
+    }
+
+    #[test]
+    fn errors_resets_one_connection_and_leaves_another_early() {
+        let schedule = find("errors").unwrap().schedule(9);
+        let resets = schedule
+            .connections
+            .iter()
+            .filter(|c| c.actions.last() == Some(&Action::Reset));
+        assert_eq!(resets.count(), 1);
+        let leaves = schedule
+            .connections
+            .iter()
+            .filter(|c| !c.exchanges.is_empty() && !c.actions.contains(&Action::AwaitReplies));
+        assert_eq!(leaves.count(), 1);
+        // Something is served after both.
+        let last = schedule.connections.last().unwrap();
+        assert!(last.actions.contains(&Action::AwaitReplies));
+    }
+
+    #[test]
+    fn the_spec_gives_the_protocol_and_the_limits() {
+        for level in levels() {
+            let spec = level.spec();
+            assert!(spec.starts_with(level.id), "{spec}");
+            assert!(spec.contains("2 s for each reply"), "{spec}");
+            assert!(spec.contains("15 s for the whole level"), "{spec}");
+            assert!(spec.contains("ONE AT A TIME"), "{spec}");
+        }
+        assert!(find("max-frame").unwrap().spec().contains("65,536"));
+        assert!(
+            find("read-to-eof")
+                .unwrap()
+                .spec()
+                .contains("shutdown(SHUT_WR)")
+        );
+    }
 }
