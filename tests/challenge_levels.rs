@@ -1,8 +1,9 @@
 //! The challenge levels against the reference servers: the careful one passes every
 //! level, the naive one fails each the way its lesson shows.
 //!
-//! `PyServer` is a minimal stand-in for the guest helper's `Guest` (paused delivery,
-//! no tracing); the integrator replaces it with `Guest` at merge.
+//! `PyServer` is a minimal stand-in for the guest helper's `Guest` (no tracing; it
+//! settles by watching /proc for the server to have read every byte and to sleep);
+//! the integrator replaces it with `Guest` at merge.
 
 use std::fs::File;
 use std::io::Read;
@@ -20,7 +21,9 @@ use sockstep::challenge::{
 };
 
 const SEED: u64 = 12;
+/// The least time between pieces, and the most a settle waits for the server.
 const PAUSE: Duration = Duration::from_millis(20);
+const SETTLE_LIMIT: Duration = Duration::from_millis(500);
 
 fn fixture(name: &str) -> String {
     format!(
@@ -98,8 +101,22 @@ impl Target for PyServer {
         Delivery::Paused { pause_ms: 20 }
     }
 
-    fn settle(&mut self, _connection: &TcpStream, deadline: Instant) {
-        std::thread::sleep(PAUSE.min(deadline.saturating_duration_since(Instant::now())));
+    /// Waits until the server has read everything sent on `connection` and sleeps
+    /// (so each read sees one piece however loaded the machine), at least `PAUSE`.
+    fn settle(&mut self, connection: &TcpStream, deadline: Instant) {
+        let started = Instant::now();
+        let deadline = deadline.min(started + SETTLE_LIMIT);
+        let client = connection.local_addr().map_or(0, |a| a.port());
+        loop {
+            let now = Instant::now();
+            let settled = now >= started + PAUSE
+                && self.stat(3).as_deref() != Some("R")
+                && server_unread(self.port, client) == 0;
+            if settled || now >= deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     fn waiting(&mut self, _connection: &TcpStream) -> Waiting {
@@ -140,6 +157,26 @@ impl Drop for PyServer {
         }
         let _ = self.child.wait();
     }
+}
+
+/// The bytes the server has not read yet on its side of the connection from
+/// `client` (its socket's receive queue in /proc/net/tcp); 0 once it is gone.
+fn server_unread(server: u16, client: u16) -> u64 {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let port = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|p| u16::from_str_radix(p, 16).ok())
+    };
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 4 && port(f[1]) == Some(server) && port(f[2]) == Some(client))
+        .and_then(|f| f[4].split(':').nth(1).map(str::to_string))
+        .and_then(|rx| u64::from_str_radix(&rx, 16).ok())
+        .unwrap_or(0)
 }
 
 fn play(script: &str, level: &Level, seed: u64) -> LevelResult {
