@@ -41,16 +41,17 @@ struct PyServer {
 }
 
 impl PyServer {
-    fn start(script: &str, level: &str) -> PyServer {
+    /// Starts `python3 SCRIPT PORT ARG` and waits until it listens.
+    fn start(script: &str, arg: &str) -> PyServer {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let output = tempfile::NamedTempFile::new().expect("a temp file");
         let child = Command::new("python3")
-            .arg(fixture(script))
+            .arg(script)
             .arg(port.to_string())
-            .arg(level)
+            .arg(arg)
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(output.reopen().expect("reopen"))
@@ -66,7 +67,7 @@ impl PyServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(end) = server.exited() {
-                panic!("{script} {level} exited before listening: {end:?}");
+                panic!("{script} {arg} exited before listening: {end:?}");
             }
             if let Ok(stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
                 server.first = Some(stream);
@@ -180,8 +181,9 @@ fn server_unread(server: u16, client: u16) -> u64 {
 }
 
 fn play(script: &str, level: &Level, seed: u64) -> LevelResult {
-    assert!(Path::new(&fixture(script)).exists());
-    let mut server = PyServer::start(script, level.id);
+    let script = fixture(script);
+    assert!(Path::new(&script).exists());
+    let mut server = PyServer::start(&script, level.id);
     play_level(level, seed, 1.0, &mut server)
 }
 
@@ -348,4 +350,127 @@ fn the_same_seed_plays_the_same_writes_and_closes() {
         let other = play("correct_server.py", level, 78);
         assert_ne!(client_actions(&first), client_actions(&other));
     }
+}
+
+/// Length-prefix servers with one flaw each, chosen by their second argument.
+const FLAWED: &str = r#"
+import socket, struct, sys
+
+port, flaw = int(sys.argv[1]), sys.argv[2]
+kept = []
+
+def recv_exactly(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+def serve(conn):
+    while True:
+        prefix = recv_exactly(conn, 5)
+        if prefix is None:
+            if flaw == "linger":
+                kept.append(conn)  # never closed
+            return
+        payload = recv_exactly(conn, int(prefix))
+        if payload is None:
+            return
+        if flaw == "silent":
+            continue
+        if flaw == "reset":
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            return
+        reply = prefix + payload[::-1]
+        conn.sendall(reply)
+        if flaw == "twice":
+            conn.sendall(reply)
+        if flaw == "early-close":
+            conn.shutdown(socket.SHUT_WR)  # done sending after one reply
+            while conn.recv(4096):
+                pass
+            return
+
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", port))
+listener.listen()
+while True:
+    conn, _ = listener.accept()
+    serve(conn)
+    if flaw != "linger":
+        conn.close()
+"#;
+
+/// Plays `level` against the server with `flaw`; its failure.
+fn flawed(flaw: &str, id: &str) -> (LevelResult, sockstep::challenge::Failure) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let script = dir.path().join("flawed.py");
+    std::fs::write(&script, FLAWED).expect("write the script");
+    let mut server = PyServer::start(script.to_str().expect("UTF-8 path"), flaw);
+    let result = play_level(level::find(id).expect("a level"), SEED, 1.0, &mut server);
+    println!("{flaw}: {}", describe(&result));
+    let failure = result
+        .failure
+        .clone()
+        .unwrap_or_else(|| panic!("{flaw} passed"));
+    (result, failure)
+}
+
+#[test]
+fn a_second_reply_is_extra_bytes() {
+    let (result, failure) = flawed("twice", "length-prefix");
+    assert_eq!(failure.kind, FailureKind::ExtraBytes);
+    assert_eq!(result.status, Status::Fail);
+    assert!(failure.hint.contains("answer each message exactly once"));
+}
+
+#[test]
+fn a_reply_that_never_comes_is_a_hang_that_says_what_came() {
+    let (result, failure) = flawed("silent", "length-prefix");
+    assert_eq!(failure.kind, FailureKind::Hang);
+    assert_eq!(result.status, Status::Timeout);
+    assert!(
+        failure
+            .detail
+            .starts_with("no reply after 2,000 ms; 0 bytes received"),
+        "{}",
+        failure.detail
+    );
+    assert_eq!(failure.first_diff, Some(0));
+}
+
+#[test]
+fn a_close_before_the_last_reply_is_an_early_close() {
+    let (result, failure) = flawed("early-close", "length-prefix");
+    assert_eq!(failure.kind, FailureKind::EarlyClose);
+    assert_eq!(result.status, Status::Fail);
+    assert_eq!(failure.connection, 1);
+    assert!(failure.hint.contains("close only when recv() returns 0"));
+}
+
+#[test]
+fn a_reset_instead_of_a_reply_is_a_lost_connection() {
+    let (_, failure) = flawed("reset", "length-prefix");
+    assert_eq!(failure.kind, FailureKind::ConnectionLost);
+    assert!(
+        failure.detail.contains("reset connection 1"),
+        "{}",
+        failure.detail
+    );
+}
+
+#[test]
+fn a_connection_kept_open_after_the_client_closed_is_not_closed() {
+    let (_, failure) = flawed("linger", "recv-zero");
+    assert_eq!(failure.kind, FailureKind::NotClosed);
+    assert!(failure.detail.contains("still open"), "{}", failure.detail);
+    assert!(
+        failure
+            .hint
+            .contains("recv() returning 0 means the client closed")
+    );
 }

@@ -200,6 +200,10 @@ impl Play<'_> {
         if Instant::now() >= self.level_deadline {
             return Err(self.hang(live, "the level's time limit ran out".into()));
         }
+        let writes = matches!(action, Action::Write(_) | Action::HalfClose);
+        if writes && live.closed.is_some() {
+            return Err(self.closed_early(live));
+        }
         match action {
             Action::Write(bytes) => {
                 self.steps.push(Step::Write {
@@ -488,6 +492,31 @@ impl Play<'_> {
             .min(exchange.request.len());
         let total = exchange.request.len();
         let ordinal = i + 1;
+        // Past the replies due: a repeat of the last reply, or bytes before the next
+        // request has begun, answer nothing the client asked.
+        let past = &live.received[live.due().min(live.received.len())..];
+        let repeat = i > 0 && {
+            let last = &live.plan.exchanges[i - 1].reply;
+            let n = past.len().min(last.len());
+            n > 0 && past[..n] == last[..n]
+        };
+        if early && (had == 0 || repeat) {
+            let detail = format!(
+                "on connection {}, {} bytes came back past the {} due{}",
+                live.number,
+                number(past.len()),
+                number(live.due()),
+                if repeat {
+                    format!(": the reply to {noun} {} again", i)
+                } else {
+                    String::new()
+                }
+            );
+            let hint = format!(
+                "you sent a reply nobody asked for (a second reply, or one to nothing): answer each {noun} exactly once"
+            );
+            return self.failure(live, FailureKind::ExtraBytes, detail, hint);
+        }
         if early {
             let detail = format!(
                 "on connection {}, bytes came back for {noun} {ordinal} when only {} of its {} bytes had been sent",
@@ -535,7 +564,10 @@ impl Play<'_> {
                     "the bytes after the first message in one recv() are the start of the next; keep them"
                 }
             };
-            format!("the reply to {noun} {ordinal} is wrong: {rest}")
+            format!(
+                "the reply to {noun} {ordinal} is wrong: {rest}{}",
+                self.see("leftover")
+            )
         } else {
             format!(
                 "the reply to {noun} {ordinal} is wrong: {}",
@@ -549,6 +581,16 @@ impl Play<'_> {
             )
         };
         self.failure(live, kind, detail, hint)
+    }
+
+    /// " (see `sockstep tui LESSON`)" when the pitfall is another lesson's than the
+    /// level's own (the report links the level's lesson itself).
+    fn see(&self, lesson: &str) -> String {
+        if lesson == self.level.lesson() {
+            String::new()
+        } else {
+            format!(" (see `sockstep tui {lesson}`)")
+        }
     }
 
     fn reply_start(&self, live: &Live, i: usize) -> usize {
@@ -590,36 +632,42 @@ impl Play<'_> {
             self.reply_start(live, i)
         };
         let of_it = got.saturating_sub(start);
-        let mut detail = format!(
-            "{why}, waiting for the reply to {noun} {} on connection {}: {} of its {} bytes received",
-            i + 1,
-            live.number,
-            number(of_it),
-            number(reply)
-        );
+        let mut detail = format!("{why}; {} bytes received", number(of_it));
         if let Some(w) = describe_waiting(&waiting) {
             detail.push_str(&format!("; your program is {w}"));
         }
+        detail.push_str(&format!(
+            " (the reply to {noun} {} on connection {}, {} bytes)",
+            i + 1,
+            live.number,
+            number(reply)
+        ));
         let in_read = matches!(waiting, Waiting::InRead { .. });
         let hint = if of_it > 0 {
             format!(
-                "your reply was cut short after {} of {} bytes: send() can send less than asked; loop or use sendall()",
+                "your reply was cut short after {} of {} bytes: send() can send less than asked; loop or use sendall(){}",
                 number(of_it),
-                number(reply)
+                number(reply),
+                self.see("partial-send")
             )
         } else if self.started_mid_write(live, i) {
             match self.level.protocol {
                 Protocol::Lines => format!(
-                    "the reply to line {} never came: the bytes after the first \\n in one recv() are the start of the next line; keep them",
-                    i + 1
+                    "the reply to line {} never came: the bytes after the first \\n in one recv() are the start of the next line; keep them{}",
+                    i + 1,
+                    self.see("leftover")
                 ),
                 _ => format!(
-                    "the reply to {noun} {} never came: the bytes after the first {noun} in one recv() are the start of the next; keep them",
-                    i + 1
+                    "the reply to {noun} {} never came: the bytes after the first {noun} in one recv() are the start of the next; keep them{}",
+                    i + 1,
+                    self.see("leftover")
                 ),
             }
         } else if in_read {
-            "your program waits for more input having sent nothing: the reply may be sitting in a buffer; flush it".to_string()
+            format!(
+                "your program waits for more input having sent nothing: the reply may be sitting in a buffer; flush it{}",
+                self.see("flush")
+            )
         } else if self.level.protocol == Protocol::ReadToEof {
             "the client half-closed and waited: recv() returning 0 is the end of the request; reply then".to_string()
         } else {
@@ -651,7 +699,10 @@ impl Play<'_> {
         );
         let hint = match cause {
             Some(CloseCause::ClientClosed) => {
-                "recv() returning 0 means closed: close the connection and stop reading".to_string()
+                format!(
+                "recv() returning 0 means closed: close the connection and stop reading{}",
+                self.see("recv-zero")
+            )
             }
             _ => "your program spins instead of waiting: a loop that calls recv() must stop when it returns 0".to_string(),
         };
@@ -672,7 +723,10 @@ impl Play<'_> {
                     live.number,
                     millis(waited)
                 ),
-                "recv() returning 0 means the client closed: close your side then, and accept the next connection".to_string(),
+                format!(
+                    "recv() returning 0 means the client closed: close your side then, and accept the next connection{}",
+                    self.see("recv-zero")
+                ),
             ),
             CloseCause::RefusedLength(length) => (
                 format!(
@@ -683,9 +737,10 @@ impl Play<'_> {
                     number(MAX_FRAME)
                 ),
                 format!(
-                    "your server read {} as a length and kept reading: refuse lengths over {}",
+                    "your server read {} as a length and kept reading: refuse lengths over {}{}",
                     number(length as usize),
-                    number(MAX_FRAME)
+                    number(MAX_FRAME),
+                    self.see("max-frame")
                 ),
             ),
         };
@@ -705,13 +760,22 @@ impl Play<'_> {
         } else {
             "closed"
         };
-        let detail = format!(
-            "your program {how} connection {} with the reply to {noun} {} due ({} of {} reply bytes received)",
-            live.number,
-            i + 1,
-            number(got),
-            number(due)
-        );
+        let detail = if got < due {
+            format!(
+                "your program {how} connection {} with the reply to {noun} {} due ({} of {} reply bytes received)",
+                live.number,
+                i + 1,
+                number(got),
+                number(due)
+            )
+        } else {
+            format!(
+                "your program {how} connection {} after {} of the {} bytes the client had to send",
+                live.number,
+                number(live.written),
+                number(live.plan.written().len())
+            )
+        };
         let (kind, hint) = if live.closed == Some(Closed::Reset) {
             (
                 FailureKind::ConnectionLost,
@@ -731,6 +795,9 @@ impl Play<'_> {
     fn write_failed(&mut self, live: &Live, error: io::Error) -> Box<Failure> {
         if let Some(end) = self.exited_soon() {
             return self.crashed(live.number, Some(live), &end);
+        }
+        if live.closed.is_some() {
+            return self.closed_early(live);
         }
         if matches!(
             error.kind(),
@@ -788,7 +855,10 @@ impl Play<'_> {
         .iter()
         .any(|e| output.contains(e))
         {
-            "a peer can reset or leave at any time: catch the connection's error, close it, and serve the next connection".to_string()
+            format!(
+                "a peer can reset or leave at any time: catch the connection's error, close it, and serve the next connection{}",
+                self.see("errors")
+            )
         } else {
             "your program must keep serving: catch errors per connection instead of exiting"
                 .to_string()

@@ -442,11 +442,12 @@ impl Level {
             }
             Protocol::MaxFrame => format!(
                 "A request is a 4-byte big-endian unsigned length, then that many bytes of \
-                 payload. Lengths up to {MAX_FRAME} (65,536) are valid, {MAX_FRAME} included. \
+                 payload. Lengths from 0 to 65,536 are valid, 65,536 ({MAX_FRAME:#x}) included. \
                  The reply is framed the same way, with the payload reversed. A length over \
-                 65,536 is a lie: close that connection at once, without reading the payload and \
-                 without replying, and go on serving new connections. The client sends lengths \
-                 up to 4,294,967,295 (0xFFFFFFFF)."
+                 65,536 is a lie: close that connection within 2 s, without reading the payload \
+                 and without replying, and go on serving new connections (the client counts a \
+                 read of 0 or a reset as your close). The client sends lengths up to \
+                 4,294,967,295 (0xFFFFFFFF)."
             ),
             Protocol::ReadToEof => {
                 "A request is every byte the client sends (0 to several thousand, any values) \
@@ -498,15 +499,31 @@ impl Level {
              is finished before the next opens, so a plain accept loop serving one connection \
              at a time is enough. {connections}\n\n\
              The cuts. The client writes each connection's bytes in pieces chosen by the seed: \
-             cuts at every offset inside a length prefix (or right after a type byte), a \
-             connection of one-byte pieces, many requests in one write, and requests split \
-             across writes. One recv() may return part of a request, or several.\n\n\
+             {cuts}. One recv() may return part of a request, or several.\n\n\
              Time limits. 2 s for each reply due, 15 s for the whole level (both times --slow). \
              Pass or fail depends only on the bytes that come back (and, where said, on your \
              close): a byte that differs, or that comes back before the request it answers is \
              complete, fails the level.\n",
             id = self.id,
             summary = self.summary,
+            cuts = match (self.protocol, self.protocol.prefix_len()) {
+                (Protocol::ReadToEof, _) => {
+                    "one upload in one-byte pieces, one in pieces of seeded sizes, one in a \
+                     single write, and an empty one"
+                }
+                (_, 0) => {
+                    "requests cut at seeded offsets, a connection of one-byte pieces, many \
+                     requests in one write, and requests split across writes"
+                }
+                (_, 1) => {
+                    "a cut right after a type byte, a connection of one-byte pieces, many \
+                     requests in one write, and requests split across writes"
+                }
+                _ => {
+                    "cuts at every offset inside a length prefix, a connection of one-byte \
+                     pieces, many requests in one write, and requests split across writes"
+                }
+            },
         )
     }
 }
@@ -605,7 +622,8 @@ fn add_messages(c: &mut Connection, p: Protocol, messages: &[Vec<u8>], cuts: &[u
 fn push_lie(c: &mut Connection, length: u64, rng: &mut ChaCha8Rng) {
     let mut bytes = (length as u32).to_be_bytes().to_vec();
     bytes.extend(random_bytes(rng, 16..=64));
-    c.partial(&bytes, &[rng.random_range(1..4), 4]);
+    // The payload rides with the end of the prefix: nothing is written after it.
+    c.partial(&bytes, &[rng.random_range(1..4)]);
     c.actions.push(Action::AwaitClose {
         within: REPLY_LIMIT,
         cause: CloseCause::RefusedLength(length),
