@@ -28,7 +28,7 @@ pub mod report;
 pub mod starter;
 
 use std::io;
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -229,6 +229,9 @@ pub trait Target {
     /// A new connection to the program (the first may already be open: the start-up
     /// check's).
     fn connect(&mut self) -> io::Result<TcpStream>;
+    /// The program's listening address, for a connection the attack must tune before
+    /// connecting (partial-send's small MSS and receive buffer); never the first one.
+    fn address(&self) -> SocketAddr;
     /// How pieces reach the program.
     fn delivery(&self) -> Delivery;
     /// Returns once the program has read every byte sent on `connection` and waits
