@@ -134,7 +134,9 @@ fn grade_one(options: &GradeOptions, index: usize) -> Result<Run, PlayError> {
         memory_limit: options.memory_limit,
         replay_prefix: vec!["sockstep".into(), "challenge".into()],
     };
-    play::play(&play_options, &mut |_| {})
+    let mut run = play::play(&play_options, &mut |_| {})?;
+    run.replay = report::replay(&play_options);
+    Ok(run)
 }
 
 /// A level's cell: ✓ passed, ✗ failed, T no reply in time, C crashed or did not

@@ -30,8 +30,6 @@ const PROGRAM: &str = "[your program]";
 const OUTPUT_LINES: usize = 20;
 /// Stream bytes a report's diagram shows, at most.
 const SHOWN_BYTES: usize = 192;
-/// Columns of escaped bytes in an expected/received line.
-const QUOTE_COLUMNS: usize = 52;
 
 /// Exit codes: every level passed.
 pub const EXIT_PASSED: u8 = 0;
@@ -99,7 +97,10 @@ impl Paint {
 /// the first. `prefix` is the plain text and `painted` the same, maybe coloured.
 fn wrapped(out: &mut String, prefix: &str, painted: &str, text: &str) {
     let room = WIDTH.saturating_sub(prefix.chars().count() + 1).max(20);
-    let mut line = String::new();
+    // An indented text keeps its indent on its first line.
+    let body = text.trim_start_matches(' ');
+    let mut line = " ".repeat(text.len() - body.len());
+    let text = body;
     let mut first = true;
     let mut flush = |line: &mut String, first: &mut bool| {
         let lead = if *first {
@@ -112,11 +113,12 @@ fn wrapped(out: &mut String, prefix: &str, painted: &str, text: &str) {
         *first = false;
     };
     for word in text.split(' ') {
-        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-        if !line.is_empty() && needed > room {
+        let bare = line.trim_start().is_empty();
+        let needed = line.chars().count() + usize::from(!bare) + word.chars().count();
+        if !bare && needed > room {
             flush(&mut line, &mut first);
         }
-        if !line.is_empty() {
+        if !line.trim_start().is_empty() {
             line.push(' ');
         }
         line.push_str(word);
@@ -221,7 +223,8 @@ pub fn conclusion(run: &Run, color: bool) -> String {
             seconds(run.duration)
         ),
     );
-    say(&mut out, paint, &format!("replay: {}", run.replay));
+    // Never wrapped, so that it can be copied whole.
+    let _ = writeln!(out, "{} replay: {}", paint.tool(), run.replay);
     out
 }
 
@@ -356,21 +359,29 @@ fn exchange(level: &LevelResult, connection: usize, failure: &Failure, paint: Pa
         return out;
     }
     let received: usize = reads.iter().map(|r| r.len()).sum();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let back = if received == 0 {
+        "nothing came back".to_string()
+    } else {
+        format!(
+            "back: {received} bytes in {} read{} (╰─n─╯ one read)",
+            reads.len(),
+            plural(reads.len())
+        )
+    };
+    let shown = if sent.len() > SHOWN_BYTES || received > SHOWN_BYTES {
+        format!(" (at most {SHOWN_BYTES} bytes of each shown)")
+    } else {
+        String::new()
+    };
     say(
         &mut out,
         paint,
         &format!(
-            "sent: {} bytes in {} write{} (┊ where one ended); back: {received} bytes in {} read{} (╰─n─╯ one read){}:",
+            "sent: {} bytes in {} write{} (┊ where one ended); {back}{shown}:",
             sent.len(),
             cuts.len() + 1,
-            if cuts.is_empty() { "" } else { "s" },
-            reads.len(),
-            if reads.len() == 1 { "" } else { "s" },
-            if sent.len() > SHOWN_BYTES || received > SHOWN_BYTES {
-                format!(" (at most {SHOWN_BYTES} bytes of each shown)")
-            } else {
-                String::new()
-            }
+            plural(cuts.len() + 1),
         ),
     );
     let whole = |len: usize| {
@@ -445,37 +456,43 @@ fn escaped(byte: u8) -> String {
 /// `expected "…"` and `received "…"` over the same window of bytes, and a caret
 /// under the first that differs.
 fn compared(failure: &Failure, paint: Paint) -> String {
+    let label = |word: &str, bytes: &[u8]| format!("{word} ({} bytes):", bytes.len());
+    let expected_label = label("expected", &failure.expected);
+    let actual_label = label("received", &failure.actual);
+    let pad = expected_label.len().max(actual_label.len());
+    // Columns for the quoted bytes: `…"` before, `"…` after.
+    let room = WIDTH.saturating_sub(TOOL.len() + 1 + pad + 1).max(24) - 4;
     let diff = failure.first_diff;
-    // A window that shows the first difference.
-    let start = match diff {
-        Some(at) => {
-            let mut start = at;
-            let mut used = 0;
-            while start > 0 && used < QUOTE_COLUMNS / 2 {
-                start -= 1;
-                let longer = failure.expected.get(start).into_iter();
-                used += longer
-                    .chain(failure.actual.get(start))
-                    .map(|&b| escaped(b).len())
-                    .max()
-                    .unwrap_or(1);
-            }
-            start
-        }
-        None => 0,
+    let width = |at: usize| {
+        let longer = failure.expected.get(at).into_iter();
+        longer
+            .chain(failure.actual.get(at))
+            .map(|&b| escaped(b).len())
+            .max()
+            .unwrap_or(1)
     };
+    // A window that shows the first difference, about a third of the way in.
+    let mut start = diff.unwrap_or(0);
+    let mut used = 0;
+    while start > 0 && used + width(start - 1) <= room / 3 {
+        start -= 1;
+        used += width(start);
+    }
     let window = |bytes: &[u8]| -> (String, Option<usize>) {
-        let mut text = String::from("\"");
+        let mut text = String::new();
         if start > 0 {
-            text.insert(0, '…');
+            text.push('…');
         }
+        text.push('"');
         let mut caret = None;
         let mut at = start;
-        while at < bytes.len() && text.chars().count() < QUOTE_COLUMNS {
+        let mut used = 0;
+        while at < bytes.len() && used + width(at) <= room {
             if Some(at) == diff {
                 caret = Some(text.chars().count());
             }
             text.push_str(&escaped(bytes[at]));
+            used += width(at);
             at += 1;
         }
         if Some(at) == diff {
@@ -490,10 +507,6 @@ fn compared(failure: &Failure, paint: Paint) -> String {
     let (expected, caret_expected) = window(&failure.expected);
     let (actual, caret_actual) = window(&failure.actual);
     let mut out = String::new();
-    let label = |word: &str, bytes: &[u8]| format!("{word} ({} bytes):", bytes.len());
-    let expected_label = label("expected", &failure.expected);
-    let actual_label = label("received", &failure.actual);
-    let pad = expected_label.len().max(actual_label.len());
     let _ = writeln!(
         out,
         "{} {expected_label:<pad$} {}",
@@ -506,14 +519,26 @@ fn compared(failure: &Failure, paint: Paint) -> String {
         paint.tool(),
         paint.paint(&actual, Color::Red, false)
     );
+    // Nothing received needs no caret.
+    let diff = diff.filter(|_| !failure.actual.is_empty());
     if let (Some(at), Some(column)) = (diff, caret_expected.or(caret_actual)) {
-        let lead = TOOL.len() + 1 + pad + 1 + column;
+        let note = format!("^ first difference, byte {at}");
+        // Near the right edge, the note goes before the caret.
+        let lead = 1 + pad + 1 + column;
+        let caret_line = if TOOL.len() + lead + note.len() <= WIDTH {
+            format!("{}{note}", " ".repeat(lead))
+        } else {
+            let note = format!("first difference, byte {at} ^");
+            format!(
+                "{}{note}",
+                " ".repeat((lead + 1).saturating_sub(note.len()))
+            )
+        };
         let _ = writeln!(
             out,
-            "{}{}{}",
+            "{}{}",
             paint.tool(),
-            " ".repeat(lead - TOOL.len()),
-            paint.paint(&format!("^ first difference, byte {at}"), Color::Red, true)
+            paint.paint(&caret_line, Color::Red, true)
         );
     }
     out
@@ -542,10 +567,7 @@ pub fn signal_name(signal: i32) -> Option<&'static str> {
 fn program_text(program: &ProgramEnd, paint: Paint) -> String {
     let mut out = String::new();
     let end = match (program.exit_code, program.signal) {
-        (_, Some(signal)) if program.killed => format!(
-            "sockstep stopped your program ({})",
-            signal_name(signal).unwrap_or("a signal")
-        ),
+        (_, Some(_)) if program.killed => "sockstep stopped your program".to_string(),
         (_, Some(13)) => "your program was killed by SIGPIPE: it wrote to a connection \
                           the client had closed (ignore SIGPIPE, or handle EPIPE)"
             .to_string(),
@@ -779,4 +801,53 @@ fn describe_status(status: Status) -> &'static str {
         Status::Error => "could not be played",
         Status::Skipped => "was skipped",
     }
+}
+
+/// The `--memory` default, in MiB: a replay names `--memory` only when it differs.
+pub const DEFAULT_MEMORY_MB: u64 = 1024;
+
+/// The levels as the command line names them: `all` for every level in order, else
+/// a comma list.
+pub fn levels_word(levels: &[String]) -> String {
+    let all = super::level::levels();
+    if levels.len() == all.len() && levels.iter().zip(all).all(|(a, b)| a == b.id) {
+        "all".to_string()
+    } else {
+        levels.join(",")
+    }
+}
+
+/// The exact command that replays `options`: the same levels, seed, limits and
+/// program, shell-quoted.
+pub fn replay(options: &super::play::PlayOptions) -> String {
+    use super::play::Program;
+    let mut words: Vec<String> = options.replay_prefix.clone();
+    words.push(levels_word(&options.levels));
+    words.extend(["--seed".to_string(), options.seed.to_string()]);
+    if options.slow != 1.0 {
+        words.extend(["--slow".to_string(), options.slow.to_string()]);
+    }
+    if options.keep_going {
+        words.push("--keep-going".to_string());
+    }
+    if !options.trace {
+        words.push("--no-trace".to_string());
+    }
+    let memory_mb = options
+        .memory_limit
+        .map_or(0, |bytes| bytes / (1024 * 1024));
+    if memory_mb != DEFAULT_MEMORY_MB {
+        words.extend(["--memory".to_string(), memory_mb.to_string()]);
+    }
+    match &options.program {
+        Program::Command(argv) => {
+            words.push("--".to_string());
+            words.extend(argv.iter().cloned());
+        }
+        Program::Connect(address) => {
+            words.extend(["--connect".to_string(), address.to_string()]);
+        }
+    }
+    // A word with a NUL cannot be in an argv; show it lossy rather than not at all.
+    shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
 }
