@@ -53,10 +53,7 @@ fn starter_prints_the_skeleton_server() {
     for language in starter::LANGUAGES {
         let output = sockstep(&["challenge", level.id, "--starter", language]);
         assert!(output.status.success(), "{}", stderr(&output));
-        assert_eq!(
-            stdout(&output),
-            starter::starter(language, level).unwrap()
-        );
+        assert_eq!(stdout(&output), starter::starter(language, level).unwrap());
     }
     let cobol = sockstep(&["challenge", level.id, "--starter", "cobol"]);
     assert_usage_error(&cobol, "cobol");
@@ -115,7 +112,13 @@ fn help_shows_examples_of_every_way_to_run() {
     let output = sockstep(&["challenge", "--help"]);
     assert!(output.status.success());
     let text = stdout(&output);
-    for example in ["--list", "--spec", "--starter python", "-- python3", "--connect"] {
+    for example in [
+        "--list",
+        "--spec",
+        "--starter python",
+        "-- python3",
+        "--connect",
+    ] {
         assert!(
             text.lines()
                 .any(|l| l.trim_start().starts_with("sockstep challenge") && l.contains(example)),
