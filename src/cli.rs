@@ -302,9 +302,7 @@ fn level_list(text: &str) -> Result<Levels, String> {
 fn slow_factor(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(f) if f >= 1.0 && f.is_finite() => Ok(f),
-        Ok(_) => Err(format!(
-            "it must be at least 1: it multiplies every time limit"
-        )),
+        Ok(_) => Err("it must be at least 1: it multiplies every time limit".to_string()),
         Err(_) => Err(format!("--slow {text} is not a number")),
     }
 }
