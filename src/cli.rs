@@ -1115,6 +1115,8 @@ fn challenge_command(args: ChallengeArgs, out: &mut Stdout) -> anyhow::Result<Ex
     crate::challenge::guest::install_reaper()
         .context("could not set up the clean-up of your program on Ctrl-C")?;
     let color = use_color();
+    write!(out, "{}", report::header(&options, color))?;
+    out.flush()?;
     let mut printed = Ok(());
     let result = play::play(&options, &mut |level| {
         if printed.is_ok() {

@@ -476,6 +476,24 @@ fn exit_codes_follow_the_issue() {
 }
 
 #[test]
+fn the_header_names_levels_seed_and_program() {
+    let options = PlayOptions {
+        levels: vec!["delimiter".into()],
+        seed: 5,
+        slow: 1.0,
+        program: Program::Command(vec!["python3".into(), "my server.py".into()]),
+        keep_going: false,
+        trace: true,
+        memory_limit: None,
+        replay_prefix: vec!["sockstep".into(), "challenge".into()],
+    };
+    assert_eq!(
+        report::header(&options, false),
+        "[sockstep] delimiter · 1 level · seed 5 · your program: python3 'my server.py'\n"
+    );
+}
+
+#[test]
 fn the_replay_command_gives_back_exactly_the_options() {
     let mut options = PlayOptions {
         levels: sockstep::challenge::level::levels()

@@ -183,6 +183,31 @@ pub fn level_line(level: &LevelResult, color: bool) -> String {
     )
 }
 
+/// The line printed before the first level starts: what is played against what.
+pub fn header(options: &super::play::PlayOptions, color: bool) -> String {
+    let paint = Paint { color };
+    let against = match &options.program {
+        super::play::Program::Command(argv) => format!(
+            "your program: {}",
+            shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+        ),
+        super::play::Program::Connect(address) => format!("your server at {address}"),
+    };
+    let count = options.levels.len();
+    let mut out = String::new();
+    say(
+        &mut out,
+        paint,
+        &format!(
+            "{} · {count} level{} · seed {} · {against}",
+            levels_word(&options.levels),
+            if count == 1 { "" } else { "s" },
+            options.seed
+        ),
+    );
+    out
+}
+
 /// The whole text report: one line per level, then each failure in detail, the
 /// program's end and output, the score, and last the replay command.
 pub fn text(run: &Run, color: bool) -> String {
