@@ -311,6 +311,43 @@ fn every_text_report_fits_80_columns_and_ends_with_the_replay_command() {
     }
 }
 
+proptest::proptest! {
+    /// Whatever an attack reports (any bytes, any offsets, any kind, any
+    /// connection), the text report neither panics nor runs past 80 columns.
+    #[test]
+    fn any_failure_makes_a_report_within_80_columns(
+        expected in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        actual in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        first_diff in proptest::option::of(0usize..400),
+        connection in 0usize..4,
+        kind in 0usize..8,
+        pieces in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..90), 0..6),
+    ) {
+        let kinds = [
+            FailureKind::WrongBytes, FailureKind::ExtraBytes, FailureKind::Hang,
+            FailureKind::BusyLoop, FailureKind::EarlyClose, FailureKind::NotClosed,
+            FailureKind::ConnectionLost, FailureKind::Crash,
+        ];
+        let mut run = wrong_bytes_run();
+        let level = &mut run.levels[1];
+        level.schedule = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, piece)| if i % 2 == 0 { write(1, piece) } else { read(1, piece) })
+            .collect();
+        let failure = level.failure.as_mut().unwrap();
+        failure.kind = kinds[kind];
+        failure.connection = connection;
+        failure.expected = expected;
+        failure.actual = actual;
+        failure.first_diff = first_diff;
+        let text = report::text(&run, false);
+        for line in text.lines().filter(|l| !l.starts_with("[sockstep] replay: ")) {
+            proptest::prop_assert!(line.chars().count() <= 80, "{}", line);
+        }
+    }
+}
+
 #[test]
 fn the_caret_stands_under_the_first_wrong_byte() {
     let text = report::text(&wrong_bytes_run(), false);

@@ -112,7 +112,15 @@ fn wrapped(out: &mut String, prefix: &str, painted: &str, text: &str) {
         line.clear();
         *first = false;
     };
-    for word in text.split(' ') {
+    // A word longer than a line (a path, say) is cut where the line ends.
+    let words = text.split(' ').flat_map(|word| {
+        let chars: Vec<char> = word.chars().collect();
+        chars
+            .chunks(room)
+            .map(|chunk| chunk.iter().collect::<String>())
+            .collect::<Vec<_>>()
+    });
+    for word in words {
         let bare = line.trim_start().is_empty();
         let needed = line.chars().count() + usize::from(!bare) + word.chars().count();
         if !bare && needed > room {
@@ -121,7 +129,7 @@ fn wrapped(out: &mut String, prefix: &str, painted: &str, text: &str) {
         if !line.trim_start().is_empty() {
             line.push(' ');
         }
-        line.push_str(word);
+        line.push_str(&word);
     }
     if !line.is_empty() || first {
         flush(&mut line, &mut first);
@@ -131,6 +139,11 @@ fn wrapped(out: &mut String, prefix: &str, painted: &str, text: &str) {
 /// One `[sockstep] …` line (or more, wrapped).
 fn say(out: &mut String, paint: Paint, text: &str) {
     wrapped(out, TOOL, &paint.tool(), text);
+}
+
+/// `1 byte`, `7 bytes`.
+fn byte_count(n: usize) -> String {
+    format!("{n} byte{}", if n == 1 { "" } else { "s" })
 }
 
 fn seconds(duration: std::time::Duration) -> String {
@@ -283,11 +296,16 @@ pub fn failure_text(level: &LevelResult, failure: &Failure, color: bool) -> Stri
             .actual
             .get(failure.expected.len()..)
             .filter(|_| failure.actual.starts_with(&failure.expected))
-            .unwrap_or_else(|| &failure.actual[failure.first_diff.unwrap_or(0)..]);
+            .or_else(|| failure.actual.get(failure.first_diff.unwrap_or(0)..))
+            .unwrap_or_default();
         say(
             &mut out,
             paint,
-            &format!("Found extra data: {}", quote(extra)),
+            &format!(
+                "Found extra data: {} ({})",
+                quote_within(extra, WIDTH - TOOL.len() - 32),
+                byte_count(extra.len())
+            ),
         );
     } else if !failure.expected.is_empty() || !failure.actual.is_empty() {
         out.push_str(&compared(failure, paint));
@@ -327,20 +345,30 @@ fn call_text(call: &super::TracedCall) -> String {
         Some(error) => format!("raised {error}"),
         None if call.call.starts_with("recv") => {
             format!(
-                "returned {} ({} bytes)",
-                quote(&call.bytes),
-                call.bytes.len()
+                "returned {} ({})",
+                quote_within(&call.bytes, 30),
+                byte_count(call.bytes.len())
             )
         }
         None if call.call.starts_with("send") => {
-            format!("sent {} ({} bytes)", quote(&call.bytes), call.bytes.len())
+            format!(
+                "sent {} ({})",
+                quote_within(&call.bytes, 30),
+                byte_count(call.bytes.len())
+            )
         }
         None => "returned".to_string(),
     };
-    format!(
-        "{}:{} {}({asked}) {result}",
-        call.file, call.line, call.call
-    )
+    // A long path keeps its end: the file's name.
+    let chars: Vec<char> = call.file.chars().collect();
+    let file: String = if chars.len() > 32 {
+        std::iter::once('…')
+            .chain(chars[chars.len() - 31..].iter().copied())
+            .collect()
+    } else {
+        call.file.clone()
+    };
+    format!("{file}:{} {}({asked}) {result}", call.line, call.call)
 }
 
 /// The connection's exchange: what sockstep wrote, cut where each write ended, and
@@ -389,7 +417,8 @@ fn exchange(level: &LevelResult, connection: usize, failure: &Failure, paint: Pa
         "nothing came back".to_string()
     } else {
         format!(
-            "back: {received} bytes in {} read{} (╰─n─╯ one read)",
+            "back: {} in {} read{} (╰─n─╯ one read)",
+            byte_count(received),
             reads.len(),
             plural(reads.len())
         )
@@ -403,8 +432,8 @@ fn exchange(level: &LevelResult, connection: usize, failure: &Failure, paint: Pa
         &mut out,
         paint,
         &format!(
-            "sent: {} bytes in {} write{} (┊ where one ended); {back}{shown}:",
-            sent.len(),
+            "sent: {} in {} write{} (┊ where one ended); {back}{shown}:",
+            byte_count(sent.len()),
             cuts.len() + 1,
             plural(cuts.len() + 1),
         ),
@@ -473,6 +502,26 @@ fn exchange(level: &LevelResult, connection: usize, failure: &Failure, paint: Pa
     out
 }
 
+/// `bytes` quoted as `engine::trace::quote` does, in at most `columns` columns
+/// (`"…"…` when cut; the callers give the length).
+fn quote_within(bytes: &[u8], columns: usize) -> String {
+    let whole = quote(bytes);
+    if whole.chars().count() <= columns && !whole.contains('…') {
+        return whole;
+    }
+    let tail = "\"…";
+    let room = columns.saturating_sub(1 + tail.chars().count()).max(4);
+    let mut text = String::from("\"");
+    for &byte in bytes {
+        let next = escaped(byte);
+        if text.len() - 1 + next.len() > room {
+            break;
+        }
+        text.push_str(&next);
+    }
+    text + tail
+}
+
 /// The escaped form of each byte, as `quote` writes it.
 fn escaped(byte: u8) -> String {
     std::ascii::escape_default(byte).map(char::from).collect()
@@ -481,7 +530,7 @@ fn escaped(byte: u8) -> String {
 /// `expected "…"` and `received "…"` over the same window of bytes, and a caret
 /// under the first that differs.
 fn compared(failure: &Failure, paint: Paint) -> String {
-    let label = |word: &str, bytes: &[u8]| format!("{word} ({} bytes):", bytes.len());
+    let label = |word: &str, bytes: &[u8]| format!("{word} ({}):", byte_count(bytes.len()));
     let expected_label = label("expected", &failure.expected);
     let actual_label = label("received", &failure.actual);
     let pad = expected_label.len().max(actual_label.len());
