@@ -1143,6 +1143,12 @@ fn challenge_command(args: ChallengeArgs, out: &mut Stdout) -> anyhow::Result<Ex
         Err(error) => {
             writeln!(out, "[sockstep] {error}")?;
             writeln!(out, "[sockstep] replay: {}", report::replay(&options))?;
+            if let Some(path) = &args.json {
+                write_report(path, &report::json_not_played(&options, error))?;
+            }
+            if let Some(path) = &args.junit {
+                write_report(path, &report::junit_not_played(&options, error))?;
+            }
         }
     }
     Ok(ExitCode::from(code))

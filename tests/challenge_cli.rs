@@ -167,3 +167,51 @@ fn completions_and_man_pages_know_challenge_and_grade() {
         assert!(folder.path().join(page).is_file(), "{page}");
     }
 }
+
+/// However a run ends, `--json` and `--junit` leave a report for the CI that asked
+/// (here a run that cannot be played: its command does not exist).
+#[test]
+fn json_and_junit_files_are_written_even_when_the_run_cannot_be_played() {
+    let folder = tempfile::tempdir().unwrap();
+    let json = folder.path().join("report.json");
+    let junit = folder.path().join("report.xml");
+    let output = sockstep(&[
+        "challenge",
+        "delimiter",
+        "--seed",
+        "5",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--",
+        "/no/such/server",
+        "{port}",
+    ]);
+    let text = stdout(&output);
+    // 3: the program did not start (4 while play() is the stub on main: then it is
+    // sockstep's own error; the integrator narrows this to 3).
+    assert!(
+        matches!(output.status.code(), Some(3 | 4)),
+        "{text}{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        text.lines().last(),
+        Some(
+            "[sockstep] replay: sockstep challenge delimiter --seed 5 -- /no/such/server '{port}'"
+        ),
+        "{text}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["seed"], 5);
+    let validator = jsonschema::validator_for(
+        &serde_json::from_str(sockstep::challenge::report::SCHEMA).unwrap(),
+    )
+    .unwrap();
+    assert!(validator.is_valid(&report), "{report:#}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    roxmltree::Document::parse(&xml).unwrap();
+    assert!(xml.contains("<testcase name=\"delimiter\""), "{xml}");
+}

@@ -430,6 +430,49 @@ fn json_reports_carry_the_issues_fields() {
     assert_eq!(report["program"]["signal"], 15);
 }
 
+fn options() -> PlayOptions {
+    PlayOptions {
+        levels: vec!["delimiter".into(), "leftover".into()],
+        seed: 5,
+        slow: 1.0,
+        program: Program::Command(vec!["python3".into(), "server.py".into()]),
+        keep_going: false,
+        trace: true,
+        memory_limit: Some(1024 * 1024 * 1024),
+        replay_prefix: vec!["sockstep".into(), "challenge".into()],
+    }
+}
+
+#[test]
+fn a_run_that_could_not_be_played_still_makes_valid_reports() {
+    let validator = jsonschema::validator_for(&schema()).unwrap();
+    let error = PlayError::NotStarted("python3 server.py never listened within 10 s".into());
+    let report: serde_json::Value =
+        serde_json::from_str(&report::json_not_played(&options(), &error)).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+    assert_eq!(report["status"], "error");
+    assert_eq!(report["error_kind"], "not-started");
+    assert_eq!(report["error"], error.to_string());
+    assert_eq!(report["score"]["total"], 2);
+    assert!(report["delivery"].is_null());
+    // A played run's report has no error at all.
+    let played: serde_json::Value = serde_json::from_str(&report::json(&pass_run())).unwrap();
+    assert!(played.get("error").is_none() && played.get("error_kind").is_none());
+
+    let cases = parse_junit(&report::junit_not_played(&options(), &error));
+    let names: Vec<&str> = cases.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(names, ["delimiter", "leftover"]);
+    for case in &cases {
+        let (element, kind, message) = case.1.clone().unwrap();
+        assert_eq!((element.as_str(), kind.as_str()), ("error", "not-started"));
+        assert_eq!(message, error.to_string());
+    }
+}
+
 #[test]
 fn a_report_that_breaks_the_schema_is_caught() {
     let validator = jsonschema::validator_for(&schema()).unwrap();

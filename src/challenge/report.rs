@@ -733,6 +733,118 @@ pub fn json(run: &Run) -> String {
     text
 }
 
+/// `not-started`, `unknown-level` or `internal`: why a run could not be played.
+pub fn error_kind(error: &PlayError) -> &'static str {
+    match error {
+        PlayError::NotStarted(_) => "not-started",
+        PlayError::UnknownLevel { .. } => "unknown-level",
+        PlayError::Internal(_) => "internal",
+    }
+}
+
+/// The JSON report of a run that could not be played (the program never listened,
+/// say): the same schema, status `error`, no levels, and the error.
+#[derive(Serialize)]
+struct NotPlayed<'a> {
+    schema_version: u32,
+    sockstep_version: &'static str,
+    status: &'static str,
+    seed: u64,
+    delivery: Option<super::Delivery>,
+    argv: &'a [String],
+    duration_ms: u64,
+    score: Score,
+    levels: [LevelResult; 0],
+    program: Option<ProgramEnd>,
+    replay: String,
+    error: String,
+    error_kind: &'static str,
+}
+
+/// [`json`] for a run that `play` could not play.
+pub fn json_not_played(options: &super::play::PlayOptions, error: &PlayError) -> String {
+    let argv: &[String] = match &options.program {
+        super::play::Program::Command(argv) => argv,
+        super::play::Program::Connect(_) => &[],
+    };
+    let report = NotPlayed {
+        schema_version: SCHEMA_VERSION,
+        sockstep_version: env!("CARGO_PKG_VERSION"),
+        status: "error",
+        seed: options.seed,
+        delivery: None,
+        argv,
+        duration_ms: 0,
+        score: Score {
+            passed: 0,
+            total: options.levels.len(),
+        },
+        levels: [],
+        program: None,
+        replay: replay(options),
+        error: error.to_string(),
+        error_kind: error_kind(error),
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// [`junit`] for a run that `play` could not play: each level an error carrying it.
+pub fn junit_not_played(options: &super::play::PlayOptions, error: &PlayError) -> String {
+    let write = || -> io::Result<String> {
+        let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+        writer.write_event(quick_xml::events::Event::Decl(
+            quick_xml::events::BytesDecl::new("1.0", Some("UTF-8"), None),
+        ))?;
+        let tests = options.levels.len().to_string();
+        let message = xml_safe(&error.to_string());
+        writer
+            .create_element("testsuites")
+            .with_attributes([
+                ("name", "sockstep challenge"),
+                ("tests", tests.as_str()),
+                ("failures", "0"),
+                ("errors", tests.as_str()),
+            ])
+            .write_inner_content(|w| {
+                w.create_element("testsuite")
+                    .with_attributes([
+                        ("name", "sockstep challenge"),
+                        ("tests", tests.as_str()),
+                        ("failures", "0"),
+                        ("errors", tests.as_str()),
+                        ("skipped", "0"),
+                    ])
+                    .write_inner_content(|w| {
+                        for level in &options.levels {
+                            w.create_element("testcase")
+                                .with_attributes([
+                                    ("name", level.as_str()),
+                                    ("classname", "sockstep.challenge"),
+                                ])
+                                .write_inner_content(|w| {
+                                    w.create_element("error")
+                                        .with_attributes([
+                                            ("message", message.as_str()),
+                                            ("type", error_kind(error)),
+                                        ])
+                                        .write_empty()?;
+                                    Ok(())
+                                })?;
+                        }
+                        Ok(())
+                    })?;
+                Ok(())
+            })?;
+        let mut xml = String::from_utf8(writer.into_inner())
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+        xml.push('\n');
+        Ok(xml)
+    };
+    write().unwrap_or_else(|error| format!("<!-- {error} -->\n"))
+}
+
 /// The JSON Schema of [`json`]'s report.
 pub const SCHEMA: &str = include_str!("../../assets/challenge-report.schema.json");
 
