@@ -18,6 +18,8 @@ use std::path::Path;
 use mdbook_preprocessor::book::{Book, BookItem};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
+use crate::challenge::play::{self, PlayOptions, Program};
+use crate::challenge::{level, report};
 use crate::engine::{Mode, RunOptions};
 use crate::render::html;
 use crate::teaching;
@@ -125,8 +127,281 @@ pub fn render_block(block: &Block) -> Result<String, String> {
     ))
 }
 
+/// Which preprocessor block: a lesson's run, or a challenge directive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// ```` ```sockstep ````: a diagram of a lesson's run.
+    Run,
+    /// ```` ```sockstep-challenge ````: the levels table, a real failure report, or
+    /// the JSON report's fields.
+    Challenge,
+}
+
+/// A ```` ```sockstep-challenge ```` block, one of:
+/// - `levels`: the levels table (name, lesson, each request), from `level::levels()`;
+/// - `report LEVEL seed=N -- CMD ARG...`: the text report of a real run of `CMD`
+///   (run from the book's root) against LEVEL with seed N;
+/// - `schema`: the JSON report's fields, from `assets/challenge-report.schema.json`.
+pub fn render_challenge_block(body: &str) -> Result<String, String> {
+    let body = body.trim();
+    let (word, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+    match word {
+        "levels" if rest.trim().is_empty() => Ok(challenge_levels_table()),
+        "schema" if rest.trim().is_empty() => challenge_schema_table(),
+        "report" => challenge_report(rest),
+        "levels" | "schema" => Err(format!("'{word}' takes no options")),
+        _ => Err(format!(
+            "'{word}' is not a challenge directive (known: levels, report, schema)"
+        )),
+    }
+}
+
+/// The levels as a Markdown table, each linked to its lesson's page.
+fn challenge_levels_table() -> String {
+    let mut out = String::from("| level | practises the lesson | each request |\n|---|---|---|\n");
+    for found in level::levels() {
+        out.push_str(&format!(
+            "| `{}` | [{}]({}.md) | {} |\n",
+            found.id,
+            found.lesson(),
+            found.lesson(),
+            found.summary.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+/// A real report: `LEVEL seed=N -- CMD ARG...`, played as `sockstep challenge` would.
+fn challenge_report(rest: &str) -> Result<String, String> {
+    let (head, command) = rest
+        .split_once(" -- ")
+        .ok_or("a report needs the program after ' -- ', e.g. 'report length-prefix seed=1 -- python3 server.py {port}'")?;
+    let mut words = head.split_whitespace();
+    let name = words.next().ok_or("a report needs a level")?;
+    let found = level::find(name).ok_or_else(|| format!("there is no level named '{name}'"))?;
+    let mut seed = 1;
+    for word in words {
+        match word.split_once('=') {
+            Some(("seed", value)) => {
+                seed = value
+                    .parse()
+                    .map_err(|_| format!("seed={value}: seed takes a whole number"))?;
+            }
+            _ => return Err(format!("unknown option '{word}' (known: seed)")),
+        }
+    }
+    let argv = shlex::split(command)
+        .filter(|argv| !argv.is_empty())
+        .ok_or_else(|| format!("the program '{command}' does not split into words"))?;
+    let options = PlayOptions {
+        levels: vec![found.id.to_string()],
+        seed,
+        slow: 1.0,
+        program: Program::Command(argv),
+        keep_going: false,
+        trace: true,
+        memory_limit: Some(report::DEFAULT_MEMORY_MB * 1024 * 1024),
+        replay_prefix: vec!["sockstep".into(), "challenge".into()],
+    };
+    let text = match play::play(&options, &mut |_| {}) {
+        Ok(mut run) => {
+            run.replay = report::replay(&options);
+            report::text(&run, false)
+        }
+        Err(error) => format!(
+            "[sockstep] {error}\n[sockstep] replay: {}\n",
+            report::replay(&options)
+        ),
+    };
+    let caption = format!(
+        "A real report, made while this book was built: {}",
+        report::replay(&options)
+    );
+    // No blank line inside, so that Markdown keeps the HTML block whole.
+    let pre = html::escape_str(text.trim_end()).replace("\n\n", "\n<span></span>\n");
+    Ok(format!(
+        "<div class=\"sockstep-run\">\n\
+         <p class=\"sockstep-caption\">{}</p>\n\
+         <pre class=\"sockstep-diagram sockstep-challenge-report\">{pre}</pre>\n</div>\n",
+        html::escape_str(&caption)
+    ))
+}
+
+/// The JSON report's fields as Markdown tables, one per object, from the schema.
+fn challenge_schema_table() -> Result<String, String> {
+    let schema: serde_json::Value = serde_json::from_str(report::SCHEMA)
+        .map_err(|e| format!("assets/challenge-report.schema.json: {e}"))?;
+    let mut out = String::new();
+    schema_object(&schema, &schema, "the report", &mut out);
+    Ok(out)
+}
+
+/// `node` with its `$ref` followed.
+fn resolved<'a>(root: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a serde_json::Value {
+    match node["$ref"].as_str().and_then(|r| r.strip_prefix("#/")) {
+        Some(path) => path.split('/').fold(root, |at, key| &at[key]),
+        None => node,
+    }
+}
+
+/// The object (or `null`) behind `node`, if it is one with properties.
+fn object_of<'a>(
+    root: &'a serde_json::Value,
+    node: &'a serde_json::Value,
+) -> Option<&'a serde_json::Value> {
+    let node = resolved(root, node);
+    if node.get("properties").is_some()
+        || node
+            .get("oneOf")
+            .is_some_and(|o| o[0].get("properties").is_some())
+    {
+        return Some(node);
+    }
+    node["oneOf"]
+        .as_array()?
+        .iter()
+        .map(|branch| resolved(root, branch))
+        .find(|branch| branch.get("properties").is_some())
+}
+
+/// A field's type in words.
+fn schema_type(root: &serde_json::Value, node: &serde_json::Value) -> String {
+    let node = resolved(root, node);
+    if let Some(value) = node.get("const") {
+        return format!("`{value}`");
+    }
+    if let Some(values) = node["enum"].as_array() {
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+            .collect();
+        return values.join(", ");
+    }
+    if node["type"] == "object" {
+        return "object".to_string();
+    }
+    if let Some(branches) = node["oneOf"].as_array() {
+        let types: Vec<String> = branches.iter().map(|b| schema_type(root, b)).collect();
+        return types.join(" or ");
+    }
+    if node["pattern"].is_string() {
+        return "hex string".to_string();
+    }
+    match &node["type"] {
+        serde_json::Value::String(t) if t == "array" => {
+            format!("array of {}", schema_type(root, &node["items"]))
+        }
+        serde_json::Value::String(t) => t.clone(),
+        serde_json::Value::Array(types) => types
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ if node.get("properties").is_some() => "object".to_string(),
+        _ => "any".to_string(),
+    }
+}
+
+fn schema_object(root: &serde_json::Value, node: &serde_json::Value, name: &str, out: &mut String) {
+    let mut properties: Vec<(String, &serde_json::Value)> = Vec::new();
+    let branches: Vec<&serde_json::Value> = match node["oneOf"].as_array() {
+        Some(branches) => branches.iter().collect(),
+        None => vec![node],
+    };
+    for branch in branches {
+        if let Some(map) = branch["properties"].as_object() {
+            for (key, value) in map {
+                match properties.iter_mut().find(|(k, _)| k == key) {
+                    Some(_) => {}
+                    None => properties.push((key.clone(), value)),
+                }
+            }
+        }
+    }
+    if let Some(map) = node["properties"]
+        .as_object()
+        .filter(|_| node.get("oneOf").is_some())
+    {
+        for (key, value) in map {
+            if !properties.iter().any(|(k, _)| k == key) {
+                properties.push((key.clone(), value));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "\n**{name}**\n\n| field | type | meaning |\n|---|---|---|\n"
+    ));
+    let mut nested = Vec::new();
+    for (key, value) in &properties {
+        let field = resolved(root, value);
+        let mut meaning = field["description"]
+            .as_str()
+            .or(value["description"].as_str())
+            .or(node["oneOf"]
+                .as_array()
+                .and_then(|branches| {
+                    branches
+                        .iter()
+                        .find(|b| b["properties"].get(key.as_str()).is_some())
+                        .and_then(|b| b["description"].as_str())
+                })
+                .filter(|_| key == "op"))
+            .unwrap_or("")
+            .to_string();
+        // The ops of a step are enumerated per branch: list them all.
+        let kind = if key == "op" {
+            let ops: Vec<String> = node["oneOf"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|b| {
+                    b["properties"]["op"]["enum"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+                .collect();
+            meaning = node["oneOf"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b["description"].as_str())
+                .map(|d| d.trim_end_matches('.'))
+                .collect::<Vec<_>>()
+                .join("; ");
+            ops.join(", ")
+        } else {
+            schema_type(root, value)
+        };
+        out.push_str(&format!(
+            "| `{key}` | {} | {} |\n",
+            kind.replace('|', "\\|"),
+            meaning.replace('|', "\\|")
+        ));
+        let items = if field["type"] == "array" {
+            &field["items"]
+        } else {
+            *value
+        };
+        if let Some(object) = object_of(root, items) {
+            let suffix = if field["type"] == "array" { "[]" } else { "" };
+            nested.push((format!("{key}{suffix}"), object));
+        }
+    }
+    for (key, object) in nested {
+        let inner = if name == "the report" {
+            key
+        } else {
+            format!("{name}.{key}")
+        };
+        schema_object(root, object, &inner, out);
+    }
+}
+
 /// A `sockstep` block as the Markdown parser found it in a page.
 struct Found {
+    kind: Kind,
     /// Byte range of the whole block, fences included.
     range: std::ops::Range<usize>,
     /// 1-based line of its opening fence.
@@ -155,9 +430,18 @@ fn find_blocks(text: &str) -> Vec<Found> {
     for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
-                if info.split_whitespace().next() == Some("sockstep") =>
+                if matches!(
+                    info.split_whitespace().next(),
+                    Some("sockstep" | "sockstep-challenge")
+                ) =>
             {
+                let kind = if info.split_whitespace().next() == Some("sockstep") {
+                    Kind::Run
+                } else {
+                    Kind::Challenge
+                };
                 current = Some(Found {
+                    kind,
                     line: text[..range.start].matches('\n').count() + 1,
                     closed: is_closed(&text[range.clone()]),
                     range,
@@ -218,8 +502,11 @@ pub fn process_page(page: &str, content: &str, source: Option<&str>) -> Result<S
         if !found.closed {
             return Err(error("the block is never closed".into()));
         }
-        let block = parse_block(&found.body).map_err(error)?;
-        let html = render_block(&block).map_err(error)?;
+        let html = match found.kind {
+            Kind::Run => render_block(&parse_block(&found.body).map_err(error)?),
+            Kind::Challenge => render_challenge_block(&found.body),
+        }
+        .map_err(error)?;
         out.push_str(&content[written..found.range.start]);
         out.push_str(&in_container(
             &html,
@@ -301,6 +588,131 @@ pub fn run_preprocessor(input: impl Read, output: impl Write) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_levels_table_lists_every_level_in_order_linked_to_its_lesson() {
+        let table = render_challenge_block("levels\n").unwrap();
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), level::levels().len(), "{table}");
+        for (row, found) in rows.iter().zip(level::levels()) {
+            assert!(
+                row.starts_with(&format!(
+                    "| `{}` | [{}]({}.md) |",
+                    found.id,
+                    found.lesson(),
+                    found.lesson()
+                )),
+                "{row}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_schema_tables_name_every_field_with_its_meaning() {
+        let tables = render_challenge_block("schema").unwrap();
+        let schema: serde_json::Value = serde_json::from_str(report::SCHEMA).unwrap();
+        for key in schema["properties"].as_object().unwrap().keys() {
+            assert!(
+                tables.contains(&format!("| `{key}` |")),
+                "{key} in\n{tables}"
+            );
+        }
+        for object in [
+            "levels[]",
+            "levels[].schedule[]",
+            "levels[].failure",
+            "levels[].failure.calls[]",
+            "program",
+        ] {
+            assert!(
+                tables.contains(&format!("**{object}**")),
+                "{object} in\n{tables}"
+            );
+        }
+        for key in [
+            "expected_hex",
+            "first_diff",
+            "kill_reason",
+            "output_tail",
+            "peer_port",
+            "op",
+        ] {
+            assert!(
+                tables.contains(&format!("| `{key}` |")),
+                "{key} in\n{tables}"
+            );
+        }
+        assert!(tables.contains("`write`, `read`, `connect`"), "{tables}");
+        assert!(
+            tables.contains("The offset of the first byte that differs"),
+            "{tables}"
+        );
+    }
+
+    #[test]
+    fn a_report_block_is_one_html_block_with_the_replay_command() {
+        let html = render_challenge_block(
+            "report length-prefix seed=1 -- python3 tests/fixtures/challenge/naive_server.py {port} {level}",
+        )
+        .unwrap();
+        assert!(html.starts_with("<div class=\"sockstep-run\">"), "{html}");
+        assert!(
+            html.contains("<pre class=\"sockstep-diagram sockstep-challenge-report\">"),
+            "{html}"
+        );
+        assert!(!html.contains("\n\n"), "{html}");
+        assert!(
+            html.contains("sockstep challenge length-prefix --seed 1 -- python3 tests/fixtures/challenge/naive_server.py"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    #[ignore = "needs play()"]
+    fn a_report_block_shows_the_naive_servers_real_failure() {
+        let html = render_challenge_block(
+            "report length-prefix seed=1 -- python3 tests/fixtures/challenge/naive_server.py {port} {level}",
+        )
+        .unwrap();
+        assert!(html.contains("✗"), "{html}");
+        assert!(html.contains("hint:"), "{html}");
+        assert!(
+            html.contains("[sockstep] replay: sockstep challenge length-prefix --seed 1"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_bad_challenge_block_says_what_is_wrong() {
+        assert!(
+            render_challenge_block("levle")
+                .unwrap_err()
+                .contains("known: levels, report, schema")
+        );
+        assert!(
+            render_challenge_block("report nope seed=1 -- x")
+                .unwrap_err()
+                .contains("'nope'")
+        );
+        assert!(
+            render_challenge_block("report delimiter seed=1")
+                .unwrap_err()
+                .contains("' -- '")
+        );
+        assert!(
+            render_challenge_block("report delimiter seed=x -- y")
+                .unwrap_err()
+                .contains("whole number")
+        );
+        let page = "```sockstep-challenge\nlevels extra\n```\n";
+        let error = process_page("lessons/challenges.md", page, None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "lessons/challenges.md: the sockstep block at line 1: 'levels' takes no options"
+        );
+    }
 
     #[test]
     fn parses_lesson_and_options() {

@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
 use std::path::PathBuf;
 
+use crate::challenge::play::{self, PlayError, PlayOptions, Program};
+use crate::challenge::{grade, level, report, starter};
 use crate::lesson::{Lang, Lesson, Measured, RunError};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
@@ -138,6 +140,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Attack your own server, in any language, over real loopback TCP.
+    ///
+    /// sockstep starts your server on a fresh port (filling in {port} and {level} in
+    /// the command, and SOCKSTEP_PORT, SOCKSTEP_HOST and SOCKSTEP_LEVEL in its
+    /// environment), then plays the level's seeded hostile cuts against it and says
+    /// exactly where it broke. The last line of every report replays the same run.
+    ///
+    /// Exit status: 0 every level passed; 1 a level failed; 2 a usage error; 3 the
+    /// program did not start, exited early or never listened; 4 sockstep's own error.
+    #[command(after_help = CHALLENGE_EXAMPLES)]
+    Challenge(Box<ChallengeArgs>),
+    /// Grade many submissions against the same seed: a submissions × levels matrix,
+    /// and the failures grouped by hint.
+    ///
+    /// Each submission runs in a play of its own, in parallel: one's hang or crash
+    /// never touches another. Exit status: 0 every submission passed every level; 1
+    /// some did not; 2 a usage error; 4 sockstep could not grade one.
+    #[command(after_help = GRADE_EXAMPLES)]
+    Grade(Box<GradeArgs>),
     /// Print a shell completion script.
     ///
     /// For example, in bash: `source <(sockstep completions bash)`; or save it where
@@ -156,6 +177,143 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+const CHALLENGE_EXAMPLES: &str = "Examples:\n  \
+    sockstep challenge --list\n  \
+    sockstep challenge length-prefix --spec\n  \
+    sockstep challenge length-prefix --starter python > server.py\n  \
+    sockstep challenge length-prefix -- python3 server.py {port}\n  \
+    sockstep challenge all --keep-going --json report.json -- ./server {port}\n  \
+    sockstep challenge delimiter --connect 127.0.0.1:7000";
+
+const GRADE_EXAMPLES: &str = "Examples:\n  \
+    sockstep grade all --cmd 'python3 {dir}/server.py {port}' submissions/*\n  \
+    sockstep grade fixed-length,length-prefix --cmd '{dir}/server {port}' --csv marks.csv a/ b/";
+
+/// `sockstep challenge`'s options.
+#[derive(clap::Args, Debug)]
+struct ChallengeArgs {
+    /// The level (see --list), several separated by commas, or `all` (in order,
+    /// stopping at the first failure unless --keep-going).
+    #[arg(value_parser = level_list, required_unless_present = "list")]
+    level: Option<Levels>,
+    /// Seed that fixes every cut; default: a fresh one, shown in the replay line.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Multiply every time limit by this (at least 1), for slow machines.
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = slow_factor)]
+    slow: f64,
+    /// Also write the report as JSON (assets/challenge-report.schema.json) here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the report as JUnit XML (one test case per level) here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// With `all`: play every level, not stopping at the first failure.
+    #[arg(long)]
+    keep_going: bool,
+    /// Do not trace a Python program's socket calls.
+    #[arg(long)]
+    no_trace: bool,
+    /// The program's memory limit (RLIMIT_AS) in MiB; 0: none.
+    #[arg(long, value_name = "MB", default_value_t = report::DEFAULT_MEMORY_MB)]
+    memory: u64,
+    /// Attack a server you started yourself (in a debugger, an IDE, another OS),
+    /// listening here, instead of starting one.
+    #[arg(long, value_name = "ADDR", conflicts_with = "command")]
+    connect: Option<std::net::SocketAddr>,
+    /// List the levels: name, the lesson each practises, what a request is.
+    #[arg(long, conflicts_with_all = ["spec", "starter", "connect", "command", "json", "junit"])]
+    list: bool,
+    /// Print the level's protocol, exactly.
+    #[arg(long, conflicts_with_all = ["starter", "connect", "command", "json", "junit"])]
+    spec: bool,
+    /// Print a skeleton server for the level in this language (framing left to you).
+    #[arg(long, value_name = "LANG", value_parser = clap::builder::PossibleValuesParser::new(starter::LANGUAGES), conflicts_with_all = ["connect", "command", "json", "junit"])]
+    starter: Option<String>,
+    /// Your server's command, after `--`; {port} and {level} are filled in.
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+/// `sockstep grade`'s options.
+#[derive(clap::Args, Debug)]
+struct GradeArgs {
+    /// `all`, or levels separated by commas.
+    #[arg(value_parser = level_list)]
+    levels: Levels,
+    /// The command that starts one submission's server: {dir} is its folder, {port}
+    /// and {level} are filled in per level.
+    #[arg(long, value_name = "COMMAND")]
+    cmd: String,
+    /// The submissions' folders (their names label the rows).
+    #[arg(required = true, value_name = "DIR", value_parser = existing_folder)]
+    dirs: Vec<PathBuf>,
+    /// Seed that fixes every cut, the same for every submission; default: a fresh one.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Submissions graded at once; default: the number of cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Multiply every time limit by this (at least 1).
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = slow_factor)]
+    slow: f64,
+    /// Also write every submission's cells, full report and the groups as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the matrix as CSV here.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Each program's memory limit (RLIMIT_AS) in MiB; 0: none.
+    #[arg(long, value_name = "MB", default_value_t = report::DEFAULT_MEMORY_MB)]
+    memory: u64,
+    /// Do not trace Python programs' socket calls.
+    #[arg(long)]
+    no_trace: bool,
+}
+
+/// Level names, in the order to play them.
+#[derive(Clone, Debug)]
+struct Levels(Vec<String>);
+
+/// `all`, or level names separated by commas.
+fn level_list(text: &str) -> Result<Levels, String> {
+    if text == "all" {
+        return Ok(Levels(
+            level::levels().iter().map(|l| l.id.to_string()).collect(),
+        ));
+    }
+    text.split(',')
+        .map(|name| match level::find(name) {
+            Some(found) => Ok(found.id.to_string()),
+            None => {
+                let names: Vec<&str> = level::levels().iter().map(|l| l.id).collect();
+                Err(format!(
+                    "there is no level named {name:?}; the levels are {}, or all",
+                    names.join(", ")
+                ))
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map(Levels)
+}
+
+fn slow_factor(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if f >= 1.0 && f.is_finite() => Ok(f),
+        Ok(_) => Err("it must be at least 1: it multiplies every time limit".to_string()),
+        Err(_) => Err(format!("--slow {text} is not a number")),
+    }
+}
+
+fn existing_folder(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(format!("{text} is not a folder"))
+    }
 }
 
 impl clap::ValueEnum for Mode {
@@ -391,6 +549,8 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Man { dir }) => man(dir, out),
+        Some(Command::Challenge(args)) => own_errors_exit_4(challenge_command(*args, out), out),
+        Some(Command::Grade(args)) => own_errors_exit_4(grade_command(*args, out), out),
         Some(Command::Run {
             lesson,
             seed,
@@ -826,4 +986,237 @@ fn check(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// challenge and grade exit 4 on sockstep's own error (1 means a level failed); a
+/// closed standard output is still handled by `main`.
+fn own_errors_exit_4(result: anyhow::Result<ExitCode>, out: &Stdout) -> anyhow::Result<ExitCode> {
+    match result {
+        Err(error) if out.failure.is_none() => {
+            report(&describe(&error));
+            Ok(ExitCode::from(report::EXIT_INTERNAL))
+        }
+        other => other,
+    }
+}
+
+/// A usage error of `sockstep SUBCOMMAND`, printed as clap prints its own (exit 2).
+fn usage_error(subcommand: &str, message: String, out: &mut Stdout) -> anyhow::Result<ExitCode> {
+    let mut command = Cli::command();
+    let error = match command.find_subcommand_mut(subcommand) {
+        Some(sub) => sub
+            .clone()
+            .bin_name(format!("sockstep {subcommand}"))
+            .error(clap::error::ErrorKind::ValueValidation, message),
+        None => command.error(clap::error::ErrorKind::ValueValidation, message),
+    };
+    print_usage(&error, out)
+}
+
+/// A fresh seed, when none is given: small enough to read and type back.
+fn fresh_seed() -> u64 {
+    u64::from(rand::random::<u32>())
+}
+
+fn memory_limit(mb: u64) -> Option<u64> {
+    (mb > 0).then(|| mb.saturating_mul(1024 * 1024))
+}
+
+/// Writes a report file; a failure is sockstep's own error, naming the file.
+fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))
+}
+
+fn challenge_command(args: ChallengeArgs, out: &mut Stdout) -> anyhow::Result<ExitCode> {
+    if args.list {
+        let width = level::levels()
+            .iter()
+            .map(|l| l.id.len())
+            .max()
+            .unwrap_or(0);
+        let lesson_width = level::levels()
+            .iter()
+            .map(|l| l.lesson().len())
+            .max()
+            .unwrap_or(0);
+        writeln!(
+            out,
+            "{:<width$}  {:<lesson_width$}  each request",
+            "level", "lesson"
+        )?;
+        for found in level::levels() {
+            writeln!(
+                out,
+                "{:<width$}  {:<lesson_width$}  {}",
+                found.id,
+                found.lesson(),
+                found.summary
+            )?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let levels = args.level.map(|l| l.0).unwrap_or_default();
+    let one = || match levels.as_slice() {
+        [name] => level::find(name).ok_or_else(|| format!("there is no level named {name:?}")),
+        _ => Err(format!(
+            "{} names {} levels; name one",
+            report::levels_word(&levels),
+            levels.len()
+        )),
+    };
+    if args.spec {
+        return match one() {
+            Ok(found) => {
+                write!(out, "{}", found.spec())?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problem) => usage_error("challenge", format!("--spec: {problem}"), out),
+        };
+    }
+    if let Some(language) = &args.starter {
+        return match one() {
+            Ok(found) => match starter::starter(language, found) {
+                Some(code) => {
+                    write!(out, "{code}")?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => usage_error(
+                    "challenge",
+                    format!("--starter {language}: there is no starter in that language"),
+                    out,
+                ),
+            },
+            Err(problem) => usage_error("challenge", format!("--starter: {problem}"), out),
+        };
+    }
+    let program = match (args.connect, args.command.is_empty()) {
+        (Some(address), _) => Program::Connect(address),
+        (None, false) => Program::Command(args.command),
+        (None, true) => {
+            return usage_error(
+                "challenge",
+                "no server to attack: give its command after `--` \
+                 (e.g. `-- python3 server.py {port}`), or --connect ADDR"
+                    .to_string(),
+                out,
+            );
+        }
+    };
+    let options = PlayOptions {
+        levels,
+        seed: args.seed.unwrap_or_else(fresh_seed),
+        slow: args.slow,
+        program,
+        keep_going: args.keep_going,
+        trace: !args.no_trace,
+        memory_limit: memory_limit(args.memory),
+        replay_prefix: vec!["sockstep".into(), "challenge".into()],
+    };
+    crate::challenge::guest::install_reaper()
+        .context("could not set up the clean-up of your program on Ctrl-C")?;
+    let color = use_color();
+    write!(out, "{}", report::header(&options, color))?;
+    out.flush()?;
+    let mut printed = Ok(());
+    let result = play::play(&options, &mut |level| {
+        if printed.is_ok() {
+            printed =
+                writeln!(out, "{}", report::level_line(level, color)).and_then(|_| out.flush());
+        }
+    })
+    .map(|mut run| {
+        run.replay = report::replay(&options);
+        run
+    });
+    printed?;
+    let code = report::exit_code(&result);
+    match &result {
+        Ok(run) => {
+            write!(out, "{}", report::conclusion(run, color))?;
+            if let Some(path) = &args.json {
+                write_report(path, &report::json(run))?;
+            }
+            if let Some(path) = &args.junit {
+                write_report(path, &report::junit(run))?;
+            }
+        }
+        Err(error) => {
+            writeln!(out, "[sockstep] {error}")?;
+            writeln!(out, "[sockstep] replay: {}", report::replay(&options))?;
+            if let Some(path) = &args.json {
+                write_report(path, &report::json_not_played(&options, error))?;
+            }
+            if let Some(path) = &args.junit {
+                write_report(path, &report::junit_not_played(&options, error))?;
+            }
+        }
+    }
+    Ok(ExitCode::from(code))
+}
+
+fn grade_command(args: GradeArgs, out: &mut Stdout) -> anyhow::Result<ExitCode> {
+    let levels = args.levels.0;
+    // The command must split on every submission; try it on the first.
+    if let Err(problem) = grade::command_for(&args.cmd, &args.dirs[0]) {
+        return usage_error("grade", problem, out);
+    }
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    let options = grade::GradeOptions {
+        levels: levels.clone(),
+        cmd: args.cmd,
+        dirs: args.dirs,
+        seed: args.seed.unwrap_or_else(fresh_seed),
+        slow: args.slow,
+        jobs,
+        memory_limit: memory_limit(args.memory),
+        trace: !args.no_trace,
+    };
+    crate::challenge::guest::install_reaper()
+        .context("could not set up the clean-up of the programs on Ctrl-C")?;
+    let terminal = io::stderr().is_terminal();
+    let graded = grade::grade(&options, &|done, total| {
+        let _ = if terminal {
+            write!(io::stderr(), "\rgraded {done} of {total}\x1b[K")
+        } else {
+            writeln!(io::stderr(), "graded {done} of {total}")
+        };
+    });
+    if terminal {
+        let _ = write!(io::stderr(), "\r\x1b[K");
+    }
+    writeln!(
+        out,
+        "{} submission{} · seed {} · {}",
+        graded.len(),
+        if graded.len() == 1 { "" } else { "s" },
+        options.seed,
+        report::levels_word(&levels)
+    )?;
+    write!(out, "{}", grade::matrix(&levels, &graded))?;
+    let groups = grade::groups(&graded);
+    if !groups.is_empty() {
+        writeln!(out)?;
+        write!(out, "{}", grade::groups_text(&groups))?;
+    }
+    if let Some(path) = &args.json {
+        write_report(path, &grade::json(&levels, options.seed, &graded))?;
+    }
+    if let Some(path) = &args.csv {
+        write_report(path, &grade::csv(&levels, &graded)?)?;
+    }
+    let codes: Vec<u8> = graded
+        .iter()
+        .map(|(_, result)| match result {
+            Err(PlayError::NotStarted(_)) => report::EXIT_FAILED,
+            other => report::exit_code(other),
+        })
+        .collect();
+    Ok(ExitCode::from(if codes.contains(&report::EXIT_INTERNAL) {
+        report::EXIT_INTERNAL
+    } else {
+        codes.into_iter().max().unwrap_or(0)
+    }))
 }

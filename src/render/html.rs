@@ -20,7 +20,7 @@ fn escape(c: char, out: &mut String) {
     }
 }
 
-fn escape_str(text: &str) -> String {
+pub fn escape_str(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     text.chars().for_each(|c| escape(c, &mut out));
     out

@@ -76,11 +76,22 @@ pub fn diagram(trace: &Trace, options: TextOptions) -> String {
 
 /// The grid's rows, one text line each, labelled, a blank line before each block.
 pub fn grid(source: &Source, layout: &diagram::Options, color: bool) -> String {
+    grid_labelled(source, layout, color, &|row| row.label)
+}
+
+/// As [`grid`], each row labelled by `label` (a challenge report names its rows
+/// `sent` and `back` rather than by side).
+pub fn grid_labelled(
+    source: &Source,
+    layout: &diagram::Options,
+    color: bool,
+    label: &dyn Fn(&diagram::Row) -> &str,
+) -> String {
     let mut out = String::new();
     for rows in diagram::build(source, layout) {
         out.push('\n');
         for row in rows {
-            let _ = write!(out, "  {:<9}", row.label);
+            let _ = write!(out, "  {:<9}", label(&row));
             for cell in &row.cells {
                 draw_cell(&mut out, *cell, color);
             }
