@@ -976,6 +976,10 @@ impl Target for Guest {
         TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))
     }
 
+    fn address(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
     fn delivery(&self) -> Delivery {
         self.delivery
     }
@@ -1093,6 +1097,10 @@ fn owner_of_listener(address: SocketAddr) -> Option<Pid> {
 impl Target for Connected {
     fn connect(&mut self) -> io::Result<TcpStream> {
         TcpStream::connect_timeout(&self.address, Duration::from_secs(5))
+    }
+
+    fn address(&self) -> SocketAddr {
+        self.address
     }
 
     fn delivery(&self) -> Delivery {
