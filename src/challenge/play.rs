@@ -1,13 +1,14 @@
 //! A whole challenge run: each level against a freshly started program (or the
 //! learner's own server with `--connect`), in order, stopping at the first failure
 //! unless told to keep going.
-//!
-//! (The integrator writes the body once `guest`, `level` and `attack` land; the
-//! signatures here are the contract the CLI and `grade` are written against.)
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
-use super::{LevelResult, Run};
+use super::attack;
+use super::guest::{Connected, Guest, GuestOptions};
+use super::level::{self, Level};
+use super::{Delivery, LevelResult, ProgramEnd, Run, Status, Target};
 
 /// What to run, and how.
 #[derive(Clone, Debug)]
@@ -54,12 +55,86 @@ pub enum PlayError {
 }
 
 /// Plays `options`, calling `on_level` as each level ends (for progress output).
+/// The program is started afresh for each level, on a fresh port, and stopped
+/// (with everything it started) when the level ends. A level that cannot start the
+/// program ends the run: nothing after it could be played either.
 pub fn play(
     options: &PlayOptions,
     on_level: &mut dyn FnMut(&LevelResult),
 ) -> Result<Run, PlayError> {
-    let _ = (options, on_level);
-    Err(PlayError::Internal(
-        "challenge mode is being built".to_string(),
-    ))
+    let started = Instant::now();
+    let levels = options
+        .levels
+        .iter()
+        .map(|name| level::find(name).ok_or_else(|| PlayError::UnknownLevel { name: name.clone() }))
+        .collect::<Result<Vec<_>, _>>()?;
+    let slow = options.slow.max(1.0);
+    let mut results = Vec::with_capacity(levels.len());
+    let mut delivery = None;
+    let mut program = None;
+    let mut stopped = false;
+    for level in levels {
+        let result = if stopped {
+            skipped(level)
+        } else {
+            let (result, end) = play_one(options, level, slow)?;
+            delivery.get_or_insert(result.1);
+            program = end.or(program);
+            result.0
+        };
+        stopped |= result.status != Status::Pass && !options.keep_going;
+        on_level(&result);
+        results.push(result);
+    }
+    Ok(Run {
+        seed: options.seed,
+        delivery: delivery.unwrap_or(Delivery::Lockstep),
+        argv: match &options.program {
+            Program::Command(argv) => argv.clone(),
+            Program::Connect(_) => Vec::new(),
+        },
+        duration: started.elapsed(),
+        levels: results,
+        program,
+        replay: String::new(),
+    })
+}
+
+type Played = ((LevelResult, Delivery), Option<ProgramEnd>);
+
+/// One level against a program started for it (or the learner's own).
+fn play_one(options: &PlayOptions, level: &Level, slow: f64) -> Result<Played, PlayError> {
+    match &options.program {
+        Program::Command(argv) => {
+            let mut guest = Guest::start(&GuestOptions {
+                argv: argv.clone(),
+                level: level.id.to_string(),
+                slow,
+                memory_limit: options.memory_limit,
+                trace: options.trace,
+            })
+            .map_err(|error| PlayError::NotStarted(format!("level {}: {error}", level.id)))?;
+            let delivery = guest.delivery();
+            let result = attack::play_level(level, options.seed, slow, &mut guest);
+            let end = guest.finish(&format!("level {} ended", level.id));
+            Ok(((result, delivery), Some(end)))
+        }
+        Program::Connect(address) => {
+            let mut target = Connected::new(*address);
+            let delivery = target.delivery();
+            let result = attack::play_level(level, options.seed, slow, &mut target);
+            Ok(((result, delivery), None))
+        }
+    }
+}
+
+/// A level not played because an earlier one failed.
+fn skipped(level: &Level) -> LevelResult {
+    LevelResult {
+        id: level.id,
+        status: Status::Skipped,
+        duration: Duration::ZERO,
+        schedule: Vec::new(),
+        failure: None,
+    }
 }
