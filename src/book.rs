@@ -668,7 +668,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs play()"]
     fn a_report_block_shows_the_naive_servers_real_failure() {
         let html = render_challenge_block(
             "report length-prefix seed=1 -- python3 tests/fixtures/challenge/naive_server.py {port} {level}",
