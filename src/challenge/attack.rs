@@ -834,7 +834,7 @@ impl Play<'_> {
         let said = |line: &&str| line.chars().any(|c| c.is_alphanumeric());
         let tail: Vec<&str> = end.output_tail.lines().rev().filter(said).take(3).collect();
         let last_lines: Vec<&str> = tail.into_iter().rev().map(str::trim).collect();
-        let mut detail = format!("{} during connection {connection}", describe_end(end));
+        let mut detail = format!("{} (seen on connection {connection})", describe_end(end));
         if !last_lines.is_empty() {
             detail.push_str(&format!("; its last output: {}", last_lines.join(" | ")));
         }
