@@ -90,6 +90,9 @@ impl Protocol {
 enum Shape {
     /// Only the common connections, closed by the client.
     Plain,
+    /// Plus a connection of many lines cut into pieces of seeded sizes: most writes
+    /// end inside a line and carry the ends of others.
+    Leftover,
     /// Lying lengths: the server must close those connections.
     MaxFrame,
     /// Every connection ends with the client's close, which the server must follow.
@@ -337,6 +340,18 @@ impl Level {
         let mut next = || common.next().expect("four common connections");
         match self.shape {
             Shape::Plain => connections.extend([next(), next(), next(), next()]),
+            Shape::Leftover => {
+                let mut runs = Connection::default();
+                let lines: Vec<Vec<u8>> = (0..rng.random_range(10..=16))
+                    .map(|_| printable(&mut rng, 0..=24))
+                    .collect();
+                let (stream, spans) = p.framing().encode(&lines);
+                let cuts = CutPlan::pieces(crate::engine::Pieces::Uniform { min: 5, max: 40 })
+                    .resolve(stream.len(), &spans, rng.random());
+                add_messages(&mut runs, p, &lines, &cuts, true);
+                runs.actions.push(Action::Close);
+                connections.extend([next(), runs, next(), next(), next()]);
+            }
             Shape::MaxFrame => {
                 // Valid messages, then a lie of 0xFFFFFFFF cut inside its prefix.
                 let mut lie_after = Connection::default();
@@ -458,7 +473,7 @@ impl Level {
             }
         };
         let connections = match self.shape {
-            Shape::Plain | Shape::MaxFrame => {
+            Shape::Plain | Shape::Leftover | Shape::MaxFrame => {
                 "Each connection carries one or more requests. When every reply on a connection \
                  has come back, the client closes it: your recv() returns 0; close the connection \
                  and accept the next one."
@@ -507,6 +522,11 @@ impl Level {
             id = self.id,
             summary = self.summary,
             cuts = match (self.protocol, self.protocol.prefix_len()) {
+                _ if self.shape == Shape::Leftover => {
+                    "lines cut at seeded offsets, a connection of one-byte pieces, many lines in \
+                     one write, lines split across writes, and a connection of many lines in \
+                     pieces of 5 to 40 bytes, most ending inside a line"
+                }
                 (Protocol::ReadToEof, _) => {
                     "one upload in one-byte pieces, one in pieces of seeded sizes, one in a \
                      single write, and an empty one"
@@ -687,7 +707,7 @@ const LEVELS: &[Level] = &[
         id: "leftover",
         summary: "as delimiter, many lines per write, lines split across writes",
         protocol: Protocol::Lines,
-        shape: Shape::Plain,
+        shape: Shape::Leftover,
     },
     Level {
         id: "length-prefix",
