@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::engine::{CutAt, CutPlan, Framing};
+use crate::engine::{CutAt, CutPlan, Framing, Pieces};
 
 /// The largest max-frame payload a server must accept.
 pub const MAX_FRAME: usize = 65_536;
@@ -288,53 +288,17 @@ impl Level {
         let mut connections = Vec::new();
         let p = self.protocol;
         if self.shape == Shape::ReadToEof {
-            {
-                // One upload each: one-byte pieces, seeded pieces, one write, empty.
-                let short = random_bytes(&mut rng, 12..=24);
-                let long = random_bytes(&mut rng, 1_000..=6_000);
-                let whole = random_bytes(&mut rng, 100..=3_000);
-                let one_byte: Vec<usize> = (1..short.len()).collect();
-                let split = CutPlan::pieces(crate::engine::Pieces::Uniform {
-                    min: 200,
-                    max: 1_500,
-                })
-                .resolve(long.len(), &[], rng.random());
-                for (upload, cuts) in [
-                    (short, one_byte),
-                    (long, split),
-                    (whole, vec![]),
-                    (vec![], vec![]),
-                ] {
-                    let mut c = Connection::default();
-                    c.requests(
-                        std::slice::from_ref(&upload),
-                        vec![p.reply(&upload)],
-                        &cuts,
-                        false,
-                    );
-                    c.actions.push(Action::HalfClose);
-                    c.exchanges[0].due_after = c.actions.len() - 1;
-                    c.actions.push(Action::AwaitReplies);
-                    c.actions.push(Action::AwaitClose {
-                        within: CLOSE_LIMIT,
-                        cause: CloseCause::ClientClosed,
-                    });
-                    c.actions.push(Action::Close);
-                    connections.push(c);
-                }
-                return Schedule { connections };
-            }
+            return Schedule {
+                connections: uploads(p, &mut rng),
+            };
         }
         let mut common = common_connections(p, &mut rng);
-        let ends_with_close = |c: &mut Connection, shape: Shape| {
-            if shape == Shape::RecvZero {
+        for c in &mut common {
+            if self.shape == Shape::RecvZero {
                 c.close_and_await_close();
             } else {
                 c.actions.push(Action::Close);
             }
-        };
-        for c in &mut common {
-            ends_with_close(c, self.shape);
         }
         let mut common = common.into_iter();
         let mut next = || common.next().expect("four common connections");
@@ -346,8 +310,11 @@ impl Level {
                     .map(|_| printable(&mut rng, 0..=24))
                     .collect();
                 let (stream, spans) = p.framing().encode(&lines);
-                let cuts = CutPlan::pieces(crate::engine::Pieces::Uniform { min: 5, max: 40 })
-                    .resolve(stream.len(), &spans, rng.random());
+                let cuts = CutPlan::pieces(Pieces::Uniform { min: 5, max: 40 }).resolve(
+                    stream.len(),
+                    &spans,
+                    rng.random(),
+                );
                 add_messages(&mut runs, p, &lines, &cuts, true);
                 runs.actions.push(Action::Close);
                 connections.extend([next(), runs, next(), next(), next()]);
@@ -386,7 +353,7 @@ impl Level {
                 let frame = p.frame(&payload);
                 let mut cuts = vec![rng.random_range(1..5)];
                 cuts.extend(
-                    CutPlan::pieces(crate::engine::Pieces::Uniform {
+                    CutPlan::pieces(Pieces::Uniform {
                         min: 8_000,
                         max: 40_000,
                     })
@@ -546,6 +513,46 @@ impl Level {
             },
         )
     }
+}
+
+/// Read-to-eof's connections, one upload each: in one-byte pieces, in pieces of
+/// seeded sizes, in one write, and empty; each ended by a half-close.
+fn uploads(p: Protocol, rng: &mut ChaCha8Rng) -> Vec<Connection> {
+    let short = random_bytes(rng, 12..=24);
+    let long = random_bytes(rng, 1_000..=6_000);
+    let whole = random_bytes(rng, 100..=3_000);
+    let one_byte: Vec<usize> = (1..short.len()).collect();
+    let split = CutPlan::pieces(Pieces::Uniform {
+        min: 200,
+        max: 1_500,
+    })
+    .resolve(long.len(), &[], rng.random());
+    let mut connections = Vec::new();
+    for (upload, cuts) in [
+        (short, one_byte),
+        (long, split),
+        (whole, vec![]),
+        (vec![], vec![]),
+    ] {
+        let mut c = Connection::default();
+        c.requests(
+            std::slice::from_ref(&upload),
+            vec![p.reply(&upload)],
+            &cuts,
+            false,
+        );
+        // The request is complete only when the client says so.
+        c.actions.push(Action::HalfClose);
+        c.exchanges[0].due_after = c.actions.len() - 1;
+        c.actions.push(Action::AwaitReplies);
+        c.actions.push(Action::AwaitClose {
+            within: CLOSE_LIMIT,
+            cause: CloseCause::ClientClosed,
+        });
+        c.actions.push(Action::Close);
+        connections.push(c);
+    }
+    connections
 }
 
 /// The four connections every framed level plays: cuts at every offset inside a
