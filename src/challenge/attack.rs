@@ -1035,6 +1035,8 @@ mod tests {
         started: Instant,
         stop: Arc<AtomicBool>,
         server: Option<JoinHandle<()>>,
+        /// The client ports of the connections it accepted, for its traced calls.
+        peers: Arc<std::sync::Mutex<Vec<u16>>>,
     }
 
     impl Fake {
@@ -1044,13 +1046,16 @@ mod tests {
             let address = listener.local_addr().unwrap();
             let stop = Arc::new(AtomicBool::new(false));
             let stopped = Arc::clone(&stop);
+            let peers = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let accepted = Arc::clone(&peers);
             let server = std::thread::spawn(move || {
                 let mut kept = Vec::new();
                 while !stopped.load(Ordering::Relaxed) {
-                    let Ok((mut conn, _)) = listener.accept() else {
+                    let Ok((mut conn, peer)) = listener.accept() else {
                         std::thread::sleep(Duration::from_millis(5));
                         continue;
                     };
+                    accepted.lock().unwrap().push(peer.port());
                     conn.set_nonblocking(false).unwrap();
                     conn.set_read_timeout(Some(Duration::from_millis(50)))
                         .unwrap();
@@ -1086,6 +1091,7 @@ mod tests {
                 started: Instant::now(),
                 stop,
                 server: Some(server),
+                peers,
             }
         }
     }
@@ -1126,8 +1132,22 @@ mod tests {
         fn exited(&mut self) -> Option<ProgramEnd> {
             None
         }
+        /// One `recv` per connection accepted so far, and one on a port of none.
         fn traced_calls(&mut self) -> Vec<TracedCall> {
-            Vec::new()
+            let ports = std::mem::take(&mut *self.peers.lock().unwrap());
+            ports
+                .into_iter()
+                .chain([1])
+                .map(|port| TracedCall {
+                    file: "server.py".into(),
+                    line: 14,
+                    call: "recv".into(),
+                    asked: Some(5),
+                    bytes: Vec::new(),
+                    error: None,
+                    peer_port: Some(port),
+                })
+                .collect()
         }
     }
 
@@ -1159,6 +1179,9 @@ mod tests {
             "{}",
             failure.hint
         );
+        // Only the failing connection's calls.
+        assert_eq!(failure.calls.len(), 1);
+        assert_ne!(failure.calls[0].peer_port, Some(1));
     }
 
     #[test]
