@@ -834,7 +834,7 @@ impl Play<'_> {
         let said = |line: &&str| line.chars().any(|c| c.is_alphanumeric());
         let tail: Vec<&str> = end.output_tail.lines().rev().filter(said).take(3).collect();
         let last_lines: Vec<&str> = tail.into_iter().rev().map(str::trim).collect();
-        let mut detail = format!("{} during connection {connection}", describe_end(end));
+        let mut detail = format!("{} (seen on connection {connection})", describe_end(end));
         if !last_lines.is_empty() {
             detail.push_str(&format!("; its last output: {}", last_lines.join(" | ")));
         }
@@ -1016,7 +1016,202 @@ fn plural(n: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{SocketAddr, TcpListener};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread::JoinHandle;
+
     use super::*;
+    use crate::challenge::level::find;
+    use crate::challenge::{Delivery, TracedCall};
+
+    /// A length-prefix server in a thread that reads every request and never replies
+    /// (`silent`), or replies and never closes after the client's close.
+    struct Fake {
+        address: SocketAddr,
+        waiting: Waiting,
+        /// Its CPU time runs with the wall clock: a program spinning on a core.
+        spinning: bool,
+        started: Instant,
+        stop: Arc<AtomicBool>,
+        server: Option<JoinHandle<()>>,
+        /// The client ports of the connections it accepted, for its traced calls.
+        peers: Arc<std::sync::Mutex<Vec<u16>>>,
+    }
+
+    impl Fake {
+        fn start(silent: bool, waiting: Waiting, spinning: bool) -> Fake {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let address = listener.local_addr().unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let stopped = Arc::clone(&stop);
+            let peers = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let accepted = Arc::clone(&peers);
+            let server = std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                while !stopped.load(Ordering::Relaxed) {
+                    let Ok((mut conn, peer)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    accepted.lock().unwrap().push(peer.port());
+                    conn.set_nonblocking(false).unwrap();
+                    conn.set_read_timeout(Some(Duration::from_millis(50)))
+                        .unwrap();
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !stopped.load(Ordering::Relaxed) {
+                        match conn.read(&mut chunk) {
+                            Ok(0) => break,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            Err(_) => continue,
+                        }
+                        while buffer.len() >= 5 {
+                            let len: usize =
+                                std::str::from_utf8(&buffer[..5]).unwrap().parse().unwrap();
+                            if buffer.len() < 5 + len {
+                                break;
+                            }
+                            let mut reply = buffer[..5].to_vec();
+                            reply.extend(buffer[5..5 + len].iter().rev());
+                            buffer.drain(..5 + len);
+                            if !silent {
+                                conn.write_all(&reply).unwrap();
+                            }
+                        }
+                    }
+                    kept.push(conn);
+                }
+            });
+            Fake {
+                address,
+                waiting,
+                spinning,
+                started: Instant::now(),
+                stop,
+                server: Some(server),
+                peers,
+            }
+        }
+    }
+
+    impl Drop for Fake {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(server) = self.server.take() {
+                let _ = server.join();
+            }
+        }
+    }
+
+    impl Target for Fake {
+        fn connect(&mut self) -> io::Result<TcpStream> {
+            TcpStream::connect(self.address)
+        }
+        fn address(&self) -> SocketAddr {
+            self.address
+        }
+        fn delivery(&self) -> Delivery {
+            Delivery::Paused { pause_ms: 20 }
+        }
+        fn settle(&mut self, _: &TcpStream, deadline: Instant) {
+            let pause = Duration::from_millis(20);
+            std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        }
+        fn waiting(&mut self, _: &TcpStream) -> Waiting {
+            self.waiting.clone()
+        }
+        fn cpu_time(&mut self) -> Option<Duration> {
+            Some(if self.spinning {
+                self.started.elapsed()
+            } else {
+                Duration::ZERO
+            })
+        }
+        fn exited(&mut self) -> Option<ProgramEnd> {
+            None
+        }
+        /// One `recv` per connection accepted so far, and one on a port of none.
+        fn traced_calls(&mut self) -> Vec<TracedCall> {
+            let ports = std::mem::take(&mut *self.peers.lock().unwrap());
+            ports
+                .into_iter()
+                .chain([1])
+                .map(|port| TracedCall {
+                    file: "server.py".into(),
+                    line: 14,
+                    call: "recv".into(),
+                    asked: Some(5),
+                    bytes: Vec::new(),
+                    error: None,
+                    peer_port: Some(port),
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_program_that_reads_and_never_answers_may_hold_its_reply_in_a_buffer() {
+        let waiting = Waiting::InRead {
+            call: "recv",
+            asked: 5,
+        };
+        let mut fake = Fake::start(true, waiting, false);
+        let result = play_level(find("length-prefix").unwrap(), 1, 1.0, &mut fake);
+        let failure = result.failure.expect("a hang");
+        assert_eq!(result.status, Status::Timeout);
+        assert_eq!(failure.kind, FailureKind::Hang);
+        assert!(
+            failure.detail.starts_with(
+                "no reply after 2,000 ms; 0 bytes received; your program is waiting in recv(5)"
+            ),
+            "{}",
+            failure.detail
+        );
+        assert!(
+            failure.hint.contains("sitting in a buffer; flush it"),
+            "{}",
+            failure.hint
+        );
+        assert!(
+            failure.hint.contains("sockstep tui flush"),
+            "{}",
+            failure.hint
+        );
+        // Only the failing connection's calls.
+        assert_eq!(failure.calls.len(), 1);
+        assert_ne!(failure.calls[0].peer_port, Some(1));
+    }
+
+    #[test]
+    fn cpu_used_while_waiting_for_a_close_is_a_busy_loop() {
+        let mut fake = Fake::start(false, Waiting::Running, true);
+        let result = play_level(find("recv-zero").unwrap(), 1, 1.0, &mut fake);
+        let failure = result.failure.expect("a busy loop");
+        assert_eq!(failure.kind, FailureKind::BusyLoop);
+        assert!(
+            failure.detail.contains("% of a core for 1."),
+            "{}",
+            failure.detail
+        );
+        assert!(
+            failure.detail.contains("after the client closed"),
+            "{}",
+            failure.detail
+        );
+        assert!(failure.hint.starts_with("recv() returning 0 means closed"));
+    }
+
+    #[test]
+    fn the_same_program_blocked_instead_is_a_connection_not_closed() {
+        let mut fake = Fake::start(false, Waiting::Unknown, false);
+        let result = play_level(find("recv-zero").unwrap(), 1, 1.0, &mut fake);
+        assert_eq!(
+            result.failure.expect("not closed").kind,
+            FailureKind::NotClosed
+        );
+    }
 
     #[test]
     fn numbers_get_thousands_separators() {

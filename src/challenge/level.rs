@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::engine::{CutAt, CutPlan, Framing};
+use crate::engine::{CutAt, CutPlan, Framing, Pieces};
 
 /// The largest max-frame payload a server must accept.
 pub const MAX_FRAME: usize = 65_536;
@@ -90,6 +90,9 @@ impl Protocol {
 enum Shape {
     /// Only the common connections, closed by the client.
     Plain,
+    /// Plus a connection of many lines cut into pieces of seeded sizes: most writes
+    /// end inside a line and carry the ends of others.
+    Leftover,
     /// Lying lengths: the server must close those connections.
     MaxFrame,
     /// Every connection ends with the client's close, which the server must follow.
@@ -285,58 +288,37 @@ impl Level {
         let mut connections = Vec::new();
         let p = self.protocol;
         if self.shape == Shape::ReadToEof {
-            {
-                // One upload each: one-byte pieces, seeded pieces, one write, empty.
-                let short = random_bytes(&mut rng, 12..=24);
-                let long = random_bytes(&mut rng, 1_000..=6_000);
-                let whole = random_bytes(&mut rng, 100..=3_000);
-                let one_byte: Vec<usize> = (1..short.len()).collect();
-                let split = CutPlan::pieces(crate::engine::Pieces::Uniform {
-                    min: 200,
-                    max: 1_500,
-                })
-                .resolve(long.len(), &[], rng.random());
-                for (upload, cuts) in [
-                    (short, one_byte),
-                    (long, split),
-                    (whole, vec![]),
-                    (vec![], vec![]),
-                ] {
-                    let mut c = Connection::default();
-                    c.requests(
-                        std::slice::from_ref(&upload),
-                        vec![p.reply(&upload)],
-                        &cuts,
-                        false,
-                    );
-                    c.actions.push(Action::HalfClose);
-                    c.exchanges[0].due_after = c.actions.len() - 1;
-                    c.actions.push(Action::AwaitReplies);
-                    c.actions.push(Action::AwaitClose {
-                        within: CLOSE_LIMIT,
-                        cause: CloseCause::ClientClosed,
-                    });
-                    c.actions.push(Action::Close);
-                    connections.push(c);
-                }
-                return Schedule { connections };
-            }
+            return Schedule {
+                connections: uploads(p, &mut rng),
+            };
         }
         let mut common = common_connections(p, &mut rng);
-        let ends_with_close = |c: &mut Connection, shape: Shape| {
-            if shape == Shape::RecvZero {
+        for c in &mut common {
+            if self.shape == Shape::RecvZero {
                 c.close_and_await_close();
             } else {
                 c.actions.push(Action::Close);
             }
-        };
-        for c in &mut common {
-            ends_with_close(c, self.shape);
         }
         let mut common = common.into_iter();
         let mut next = || common.next().expect("four common connections");
         match self.shape {
             Shape::Plain => connections.extend([next(), next(), next(), next()]),
+            Shape::Leftover => {
+                let mut runs = Connection::default();
+                let lines: Vec<Vec<u8>> = (0..rng.random_range(10..=16))
+                    .map(|_| printable(&mut rng, 0..=24))
+                    .collect();
+                let (stream, spans) = p.framing().encode(&lines);
+                let cuts = CutPlan::pieces(Pieces::Uniform { min: 5, max: 40 }).resolve(
+                    stream.len(),
+                    &spans,
+                    rng.random(),
+                );
+                add_messages(&mut runs, p, &lines, &cuts, true);
+                runs.actions.push(Action::Close);
+                connections.extend([next(), runs, next(), next(), next()]);
+            }
             Shape::MaxFrame => {
                 // Valid messages, then a lie of 0xFFFFFFFF cut inside its prefix.
                 let mut lie_after = Connection::default();
@@ -371,7 +353,7 @@ impl Level {
                 let frame = p.frame(&payload);
                 let mut cuts = vec![rng.random_range(1..5)];
                 cuts.extend(
-                    CutPlan::pieces(crate::engine::Pieces::Uniform {
+                    CutPlan::pieces(Pieces::Uniform {
                         min: 8_000,
                         max: 40_000,
                     })
@@ -458,7 +440,7 @@ impl Level {
             }
         };
         let connections = match self.shape {
-            Shape::Plain | Shape::MaxFrame => {
+            Shape::Plain | Shape::Leftover | Shape::MaxFrame => {
                 "Each connection carries one or more requests. When every reply on a connection \
                  has come back, the client closes it: your recv() returns 0; close the connection \
                  and accept the next one."
@@ -507,6 +489,11 @@ impl Level {
             id = self.id,
             summary = self.summary,
             cuts = match (self.protocol, self.protocol.prefix_len()) {
+                _ if self.shape == Shape::Leftover => {
+                    "lines cut at seeded offsets, a connection of one-byte pieces, many lines in \
+                     one write, lines split across writes, and a connection of many lines in \
+                     pieces of 5 to 40 bytes, most ending inside a line"
+                }
                 (Protocol::ReadToEof, _) => {
                     "one upload in one-byte pieces, one in pieces of seeded sizes, one in a \
                      single write, and an empty one"
@@ -526,6 +513,46 @@ impl Level {
             },
         )
     }
+}
+
+/// Read-to-eof's connections, one upload each: in one-byte pieces, in pieces of
+/// seeded sizes, in one write, and empty; each ended by a half-close.
+fn uploads(p: Protocol, rng: &mut ChaCha8Rng) -> Vec<Connection> {
+    let short = random_bytes(rng, 12..=24);
+    let long = random_bytes(rng, 1_000..=6_000);
+    let whole = random_bytes(rng, 100..=3_000);
+    let one_byte: Vec<usize> = (1..short.len()).collect();
+    let split = CutPlan::pieces(Pieces::Uniform {
+        min: 200,
+        max: 1_500,
+    })
+    .resolve(long.len(), &[], rng.random());
+    let mut connections = Vec::new();
+    for (upload, cuts) in [
+        (short, one_byte),
+        (long, split),
+        (whole, vec![]),
+        (vec![], vec![]),
+    ] {
+        let mut c = Connection::default();
+        c.requests(
+            std::slice::from_ref(&upload),
+            vec![p.reply(&upload)],
+            &cuts,
+            false,
+        );
+        // The request is complete only when the client says so.
+        c.actions.push(Action::HalfClose);
+        c.exchanges[0].due_after = c.actions.len() - 1;
+        c.actions.push(Action::AwaitReplies);
+        c.actions.push(Action::AwaitClose {
+            within: CLOSE_LIMIT,
+            cause: CloseCause::ClientClosed,
+        });
+        c.actions.push(Action::Close);
+        connections.push(c);
+    }
+    connections
 }
 
 /// The four connections every framed level plays: cuts at every offset inside a
@@ -687,7 +714,7 @@ const LEVELS: &[Level] = &[
         id: "leftover",
         summary: "as delimiter, many lines per write, lines split across writes",
         protocol: Protocol::Lines,
-        shape: Shape::Plain,
+        shape: Shape::Leftover,
     },
     Level {
         id: "length-prefix",
