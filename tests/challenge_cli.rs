@@ -190,11 +190,7 @@ fn json_and_junit_files_are_written_even_when_the_run_cannot_be_played() {
     ]);
     let text = stdout(&output);
     // 3: the program did not start.
-    assert!(
-        output.status.code() == Some(3),
-        "{text}{}",
-        stderr(&output)
-    );
+    assert!(output.status.code() == Some(3), "{text}{}", stderr(&output));
     assert_eq!(
         text.lines().last(),
         Some(

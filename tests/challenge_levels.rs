@@ -1,29 +1,17 @@
 //! The challenge levels against the reference servers: the careful one passes every
 //! level, the naive one fails each the way its lesson shows.
 //!
-//! `PyServer` is a minimal stand-in for the guest helper's `Guest` (no tracing; it
-//! settles by watching /proc for the server to have read every byte and to sleep);
-//! the integrator replaces it with `Guest` at merge.
+//! Each server runs as the CLI runs it: a `Guest` in lockstep delivery.
 
-use std::fs::File;
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use rustix::process::{Pid, Signal, kill_process_group};
 use sockstep::challenge::attack::play_level;
+use sockstep::challenge::guest::{Guest, GuestOptions};
 use sockstep::challenge::level::{self, Level};
-use sockstep::challenge::{
-    Delivery, FailureKind, LevelResult, ProgramEnd, Status, Step, Target, TracedCall, Waiting,
-};
+use sockstep::challenge::{Delivery, FailureKind, LevelResult, Status, Step, Target};
 
 const SEED: u64 = 12;
-/// The least time between pieces, and the most a settle waits for the server.
-const PAUSE: Duration = Duration::from_millis(20);
-const SETTLE_LIMIT: Duration = Duration::from_millis(500);
 
 fn fixture(name: &str) -> String {
     format!(
@@ -32,158 +20,24 @@ fn fixture(name: &str) -> String {
     )
 }
 
-/// A Python server in its own process group, killed with its group on drop.
-struct PyServer {
-    child: Child,
-    port: u16,
-    first: Option<TcpStream>,
-    output: tempfile::NamedTempFile,
-}
-
-impl PyServer {
-    /// Starts `python3 SCRIPT PORT ARG` and waits until it listens.
-    fn start(script: &str, arg: &str) -> PyServer {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let output = tempfile::NamedTempFile::new().expect("a temp file");
-        let child = Command::new("python3")
-            .arg(script)
-            .arg(port.to_string())
-            .arg(arg)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(output.reopen().expect("reopen"))
-            .stderr(output.reopen().expect("reopen"))
-            .spawn()
-            .expect("python3 must be installed to run the challenge tests");
-        let mut server = PyServer {
-            child,
-            port,
-            first: None,
-            output,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(end) = server.exited() {
-                panic!("{script} {arg} exited before listening: {end:?}");
-            }
-            if let Ok(stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
-                server.first = Some(stream);
-                return server;
-            }
-            assert!(Instant::now() < deadline, "{script} never listened");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Field `n` (from 1) of /proc/PID/stat, counted after the command's ")".
-    fn stat(&self, n: usize) -> Option<String> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        let rest = &stat[stat.rfind(')')? + 2..];
-        rest.split(' ').nth(n - 3).map(str::to_string)
-    }
-}
-
-impl Target for PyServer {
-    fn connect(&mut self) -> std::io::Result<TcpStream> {
-        match self.first.take() {
-            Some(stream) => Ok(stream),
-            None => TcpStream::connect(self.address()),
-        }
-    }
-
-    fn address(&self) -> SocketAddr {
-        (Ipv4Addr::LOCALHOST, self.port).into()
-    }
-
-    fn delivery(&self) -> Delivery {
-        Delivery::Paused { pause_ms: 20 }
-    }
-
-    /// Waits until the server has read everything sent on `connection` and sleeps
-    /// (so each read sees one piece however loaded the machine), at least `PAUSE`.
-    fn settle(&mut self, connection: &TcpStream, deadline: Instant) {
-        let started = Instant::now();
-        let deadline = deadline.min(started + SETTLE_LIMIT);
-        let client = connection.local_addr().map_or(0, |a| a.port());
-        loop {
-            let now = Instant::now();
-            let settled = now >= started + PAUSE
-                && self.stat(3).as_deref() != Some("R")
-                && server_unread(self.port, client) == 0;
-            if settled || now >= deadline {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn waiting(&mut self, _connection: &TcpStream) -> Waiting {
-        match self.stat(3).as_deref() {
-            Some("R") => Waiting::Running,
-            _ => Waiting::Unknown,
-        }
-    }
-
-    fn cpu_time(&mut self) -> Option<Duration> {
-        // utime + stime, in clock ticks of 1/100 s (USER_HZ on Linux).
-        let ticks: u64 =
-            self.stat(14)?.parse::<u64>().ok()? + self.stat(15)?.parse::<u64>().ok()?;
-        Some(Duration::from_millis(ticks * 10))
-    }
-
-    fn exited(&mut self) -> Option<ProgramEnd> {
-        let status = self.child.try_wait().ok()??;
-        let mut output = String::new();
-        let _ = File::open(self.output.path()).and_then(|mut f| f.read_to_string(&mut output));
-        Some(ProgramEnd {
-            exit_code: status.code(),
-            signal: status.signal(),
-            output_tail: output,
-            ..ProgramEnd::default()
-        })
-    }
-
-    fn traced_calls(&mut self) -> Vec<TracedCall> {
-        Vec::new()
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
-            let _ = kill_process_group(pid, Signal::KILL);
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// The bytes the server has not read yet on its side of the connection from
-/// `client` (its socket's receive queue in /proc/net/tcp); 0 once it is gone.
-fn server_unread(server: u16, client: u16) -> u64 {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    let port = |address: &str| {
-        address
-            .rsplit(':')
-            .next()
-            .and_then(|p| u16::from_str_radix(p, 16).ok())
-    };
-    table
-        .lines()
-        .skip(1)
-        .map(|line| line.split_whitespace().collect::<Vec<_>>())
-        .find(|f| f.len() > 4 && port(f[1]) == Some(server) && port(f[2]) == Some(client))
-        .and_then(|f| f[4].split(':').nth(1).map(str::to_string))
-        .and_then(|rx| u64::from_str_radix(&rx, 16).ok())
-        .unwrap_or(0)
+/// `python3 SCRIPT {port} ARG` as a guest: its own process group, lockstep delivery,
+/// killed with its group when dropped.
+fn guest(script: &str, arg: &str) -> Guest {
+    Guest::start(&GuestOptions {
+        argv: vec!["python3".into(), script.into(), "{port}".into(), arg.into()],
+        level: arg.into(),
+        slow: 1.0,
+        memory_limit: Some(1 << 30),
+        trace: false,
+    })
+    .unwrap_or_else(|e| panic!("python3 must be installed to run the challenge tests: {e}"))
 }
 
 fn play(script: &str, level: &Level, seed: u64) -> LevelResult {
     let script = fixture(script);
     assert!(Path::new(&script).exists());
-    let mut server = PyServer::start(&script, level.id);
+    let mut server = guest(&script, level.id);
+    assert_eq!(server.delivery(), Delivery::Lockstep);
     play_level(level, seed, 1.0, &mut server)
 }
 
@@ -220,10 +74,8 @@ fn the_correct_server_passes_every_level() {
         assert_eq!(result.status, Status::Pass, "{}", describe(&result));
     }
     println!(
-        "all ten levels: {} ms wall, of which at least {} ms are the {pieces} pauses of {} ms",
+        "all ten levels: {} ms wall, {pieces} pieces in lockstep",
         started.elapsed().as_millis(),
-        pieces as u128 * PAUSE.as_millis(),
-        PAUSE.as_millis()
     );
 }
 
@@ -423,7 +275,7 @@ fn flawed(flaw: &str, id: &str) -> (LevelResult, sockstep::challenge::Failure) {
     let dir = tempfile::tempdir().expect("a temp dir");
     let script = dir.path().join("flawed.py");
     std::fs::write(&script, FLAWED).expect("write the script");
-    let mut server = PyServer::start(script.to_str().expect("UTF-8 path"), flaw);
+    let mut server = guest(script.to_str().expect("UTF-8 path"), flaw);
     let result = play_level(level::find(id).expect("a level"), SEED, 1.0, &mut server);
     println!("{flaw}: {}", describe(&result));
     let failure = result
@@ -486,4 +338,40 @@ fn a_connection_kept_open_after_the_client_closed_is_not_closed() {
             .hint
             .contains("recv() returning 0 means the client closed")
     );
+}
+
+/// In lockstep a seed fixes everything the client saw too: the same steps, reads
+/// included, and the same failure, run after run.
+#[test]
+fn lockstep_plays_the_same_level_twice() {
+    for script in ["correct_server.py", "naive_server.py"] {
+        for level in level::levels() {
+            let first = play(script, level, 5);
+            let second = play(script, level, 5);
+            assert_eq!(
+                first.schedule,
+                second.schedule,
+                "{script} {}: {} / {}",
+                level.id,
+                describe(&first),
+                describe(&second)
+            );
+            // A busy loop's share of a core is measured, so it may differ; the rest
+            // of the failure may not.
+            let without_share = |result: &LevelResult| {
+                result.failure.clone().map(|mut failure| {
+                    if failure.kind == FailureKind::BusyLoop {
+                        failure.detail = failure.detail.split('%').nth(1).unwrap_or("").into();
+                    }
+                    failure
+                })
+            };
+            assert_eq!(
+                without_share(&first),
+                without_share(&second),
+                "{script} {}",
+                level.id
+            );
+        }
+    }
 }

@@ -424,7 +424,8 @@ impl Play<'_> {
                 if let Some(share) = watch.busy(self) {
                     return Err(self.busy(live, share, waited, Some(cause)));
                 }
-                return Err(self.not_closed(live, waited, cause));
+                // The limit, not the time measured past it: a replay says the same.
+                return Err(self.not_closed(live, waited.min(self.scaled(within)), cause));
             }
             if let Got::Nothing = self.read_wait(live, deadline)? {
                 watch.sample(self, live);
