@@ -46,7 +46,8 @@ pub struct GuestOptions {
     /// inside words (`--port={port}`).
     pub argv: Vec<String>,
     pub level: String,
-    /// Every time limit is multiplied by this (at least 1).
+    /// The start deadline is multiplied by this (the CLI keeps it at 1 or more;
+    /// a test may shorten the deadline).
     pub slow: f64,
     /// `RLIMIT_AS` in bytes; `None`: no limit.
     pub memory_limit: Option<u64>,
