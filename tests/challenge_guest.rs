@@ -334,29 +334,55 @@ fn the_memory_limit_turns_a_huge_allocation_into_a_memory_error() {
     assert_eq!(end.describe(), "ran out of memory under its 1 GiB limit");
 }
 
-/// One line of the reply per read the server made: the size it returned.
+/// One line of the reply per read the server made: the size it returned. A line
+/// that never comes fails the test (after `EVENTUALLY`) instead of hanging it.
 fn read_line(reader: &mut BufReader<TcpStream>) -> String {
+    reader.get_ref().set_read_timeout(Some(EVENTUALLY)).unwrap();
     let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
+    reader
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("no reply line ({e}); got {line:?}"));
     line.trim_end().to_string()
+}
+
+/// Writes "ab", "cde", "f" with `settle` before each, and returns the sizes of
+/// the reads the server reports, until they account for all six bytes.
+fn settled_read_sizes(target: &mut dyn Target, conn: &TcpStream) -> Vec<String> {
+    let mut replies = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn.try_clone().unwrap();
+    for piece in [&b"ab"[..], b"cde", b"f"] {
+        target.settle(conn, Instant::now() + Duration::from_secs(5));
+        writer.write_all(piece).unwrap();
+    }
+    let mut sizes = Vec::new();
+    let mut read = 0;
+    while read < 6 {
+        let size = read_line(&mut replies);
+        read += size.parse::<usize>().unwrap();
+        sizes.push(size);
+    }
+    sizes
 }
 
 #[test]
 fn lockstep_settles_so_that_each_read_sees_exactly_one_piece() {
-    let mut guest = start("read_lengths.py");
+    // It pauses 50 ms after each reply: pieces written meanwhile would meet.
+    let mut guest = Guest::start(&GuestOptions {
+        argv: vec![
+            python(),
+            fixture("read_lengths.py"),
+            "{port}".into(),
+            "50".into(),
+        ],
+        ..options("read_lengths.py")
+    })
+    .unwrap();
     assert_eq!(guest.delivery(), Delivery::Lockstep);
-    let limit = || Instant::now() + Duration::from_secs(5);
 
     // Settled between pieces: three reads of 2, 3 and 1 bytes.
-    let mut conn = guest.connect().unwrap();
+    let conn = guest.connect().unwrap();
     conn.set_nodelay(true).unwrap();
-    let mut replies = BufReader::new(conn.try_clone().unwrap());
-    for piece in [&b"ab"[..], b"cde", b"f"] {
-        guest.settle(&conn, limit());
-        conn.write_all(piece).unwrap();
-    }
-    let sizes: Vec<String> = (0..3).map(|_| read_line(&mut replies)).collect();
-    assert_eq!(sizes, ["2", "3", "1"]);
+    assert_eq!(settled_read_sizes(&mut guest, &conn), ["2", "3", "1"]);
 
     // Unsettled: the same pieces, written while the server still serves the first
     // connection, wait in the second's queue and come out in one read.
@@ -369,10 +395,54 @@ fn lockstep_settles_so_that_each_read_sees_exactly_one_piece() {
     wait_for("the six bytes to be queued", || {
         (procfs::diag(local, peer).ok()??.rx_queue == 6).then_some(())
     });
-    drop(replies);
     drop(conn);
     let mut replies = BufReader::new(second.try_clone().unwrap());
     assert_eq!(read_line(&mut replies), "6");
+    guest.finish("the level ended");
+}
+
+#[test]
+fn lockstep_sees_a_c_server_wait_in_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("read_lengths");
+    let built = std::process::Command::new("cc")
+        .arg(fixture("read_lengths.c"))
+        .arg("-o")
+        .arg(&binary)
+        .status()
+        .expect("this test needs cc on PATH");
+    assert!(built.success(), "cc failed");
+    let mut guest = Guest::start(&GuestOptions {
+        argv: vec![binary.display().to_string(), "{port}".into()],
+        ..options("read_lengths.py")
+    })
+    .unwrap();
+    assert_eq!(guest.delivery(), Delivery::Lockstep);
+    let conn = guest.connect().unwrap();
+    conn.set_nodelay(true).unwrap();
+    assert_eq!(settled_read_sizes(&mut guest, &conn), ["2", "3", "1"]);
+    let waiting = wait_for("the server to read", || match guest.waiting(&conn) {
+        Waiting::InRead { call, asked } => Some((call, asked)),
+        _ => None,
+    });
+    assert_eq!(waiting, ("read", 1024));
+    drop(conn);
+    guest.finish("the level ended");
+}
+
+#[test]
+fn lockstep_sees_an_asyncio_server_wait_in_epoll() {
+    let mut guest = start("read_lengths_asyncio.py");
+    assert_eq!(guest.delivery(), Delivery::Lockstep);
+    let conn = guest.connect().unwrap();
+    conn.set_nodelay(true).unwrap();
+    assert_eq!(settled_read_sizes(&mut guest, &conn), ["2", "3", "1"]);
+    let waiting = wait_for("the server to wait", || match guest.waiting(&conn) {
+        Waiting::InCall(call) if call == "epoll_wait()" => Some(call),
+        _ => None,
+    });
+    assert_eq!(waiting, "epoll_wait()");
+    drop(conn);
     guest.finish("the level ended");
 }
 
@@ -381,20 +451,13 @@ fn a_forking_server_is_seen_reading_in_its_child() {
     let mut guest = start("read_lengths_forking.py");
     let (group, port) = (group_of(&guest), guest.port());
     let conn = guest.connect().unwrap();
-    let mut replies = BufReader::new(conn.try_clone().unwrap());
-    let mut writer = conn.try_clone().unwrap();
-    for piece in [&b"ab"[..], b"cde", b"f"] {
-        guest.settle(&conn, Instant::now() + Duration::from_secs(5));
-        writer.write_all(piece).unwrap();
-    }
-    let sizes: Vec<String> = (0..3).map(|_| read_line(&mut replies)).collect();
-    assert_eq!(sizes, ["2", "3", "1"]);
+    assert_eq!(settled_read_sizes(&mut guest, &conn), ["2", "3", "1"]);
     let waiting = wait_for("the child to read", || match guest.waiting(&conn) {
         Waiting::InRead { call, asked } => Some((call, asked)),
         _ => None,
     });
     assert_eq!(waiting, ("recv", 1024));
-    drop((replies, writer, conn));
+    drop(conn);
     guest.finish("the level ended");
     assert_nothing_left(group, port);
 }
@@ -428,14 +491,8 @@ fn a_server_the_learner_started_is_played_in_lockstep() {
     let mut target = sockstep::challenge::guest::Connected::new(address);
     assert_eq!(target.delivery(), Delivery::Lockstep);
     assert_eq!(target.exited(), None);
-    let mut conn = target.connect().unwrap();
-    let mut replies = BufReader::new(conn.try_clone().unwrap());
-    for piece in [&b"ab"[..], b"cde", b"f"] {
-        target.settle(&conn, Instant::now() + Duration::from_secs(5));
-        conn.write_all(piece).unwrap();
-    }
-    let sizes: Vec<String> = (0..3).map(|_| read_line(&mut replies)).collect();
-    assert_eq!(sizes, ["2", "3", "1"]);
+    let conn = target.connect().unwrap();
+    assert_eq!(settled_read_sizes(&mut target, &conn), ["2", "3", "1"]);
     assert!(target.cpu_time().is_some());
 }
 
