@@ -173,6 +173,17 @@ impl Play<'_> {
         for (index, action) in plan.actions.iter().enumerate() {
             self.act(&mut live, index, action)?;
         }
+        // Close now (a reset's RST goes with it) and wait for the program to be back
+        // in accept(), so that a crash this connection caused is seen on it, run
+        // after run, and not on the next one (or not at all).
+        if let Ok(unconnected) = Socket::new(Domain::IPV4, Type::STREAM, None) {
+            drop(std::mem::replace(&mut live.stream, unconnected.into()));
+            let deadline = self.deadline(REPLY_LIMIT);
+            self.target.await_next(deadline);
+            if let Some(end) = self.target.exited() {
+                return Err(self.crashed(number, Some(&live), &end));
+            }
+        }
         self.calls.extend(self.target.traced_calls());
         Ok(())
     }
@@ -215,9 +226,11 @@ impl Play<'_> {
                 }
                 live.written += bytes.len();
                 live.done = Some(index);
-                let deadline = self.deadline(REPLY_LIMIT);
-                self.target.settle(&live.stream, deadline);
-                self.read_now(live)?;
+                if live.plan.actions.get(index + 1) != Some(&Action::Leave) {
+                    let deadline = self.deadline(REPLY_LIMIT);
+                    self.target.settle(&live.stream, deadline);
+                    self.read_now(live)?;
+                }
             }
             Action::AwaitReplies => {
                 live.done = Some(index);
@@ -242,6 +255,13 @@ impl Play<'_> {
                 self.read_now(live)?;
                 self.steps.push(Step::Close { connection });
                 let _ = live.stream.shutdown(Shutdown::Both);
+            }
+            Action::Leave => {
+                live.done = Some(index);
+                self.steps.push(Step::Close { connection });
+                if let Ok(unconnected) = Socket::new(Domain::IPV4, Type::STREAM, None) {
+                    drop(std::mem::replace(&mut live.stream, unconnected.into()));
+                }
             }
             Action::Reset => {
                 live.done = Some(index);

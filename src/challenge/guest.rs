@@ -549,6 +549,29 @@ impl Watch {
         }
     }
 
+    /// Whether the program waits for a new connection: no thread on a CPU, and one
+    /// in `accept()` or a poll.
+    fn awaits_connection(&self) -> bool {
+        let mut waits = false;
+        for pid in self.scope.processes() {
+            for tid in procfs::threads(pid) {
+                match procfs::thread_state(pid, tid) {
+                    Some(ThreadState::Running) => return false,
+                    Some(ThreadState::InCall { nr, args }) => {
+                        if matches!(
+                            procfs::classify(nr, &args),
+                            Call::Other("accept") | Call::Poll(_)
+                        ) {
+                            waits = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        waits
+    }
+
     /// Where the program waits, on `connection`'s behalf where it can tell.
     fn waiting(&mut self, connection: &TcpStream) -> Waiting {
         // Found afresh: this is no hot path, and who holds it may have changed.
@@ -997,6 +1020,16 @@ impl Target for Guest {
         // Only looks (`exited` reaps and records how it ended).
         self.watch
             .settle(connection, deadline, &mut || exited || zombie(pid));
+    }
+
+    fn await_next(&mut self, deadline: Instant) {
+        if self.delivery != Delivery::Lockstep {
+            return;
+        }
+        while self.reap().is_none() && !self.watch.awaits_connection() && Instant::now() < deadline
+        {
+            std::thread::sleep(LOOK_EVERY);
+        }
     }
 
     fn waiting(&mut self, connection: &TcpStream) -> Waiting {

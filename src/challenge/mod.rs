@@ -237,6 +237,13 @@ pub trait Target {
     /// Returns once the program has read every byte sent on `connection` and waits
     /// for more (lockstep), or after the pause (paused), or at `deadline`.
     fn settle(&mut self, connection: &TcpStream, deadline: Instant);
+    /// Returns once the program waits for its next connection (in `accept()` or a
+    /// poll, no thread running) or has exited, or at `deadline`; at once where it
+    /// cannot tell. Played between connections, so that a crash is seen on the
+    /// connection that caused it, run after run.
+    fn await_next(&mut self, deadline: Instant) {
+        let _ = deadline;
+    }
     /// Where the program waits now, on `connection`'s behalf where it can tell.
     fn waiting(&mut self, connection: &TcpStream) -> Waiting;
     /// The CPU time the program (its whole process group) has used so far.
