@@ -268,6 +268,52 @@ except Exception as error:
 }
 
 #[test]
+fn pytrace_follows_makefile_files_into_a_forked_child() {
+    let source = r#"import os, socket
+
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+client = socket.create_connection(server.getsockname())
+conn, _ = server.accept()
+client.sendall(b"12345")
+reader = conn.makefile("rb")
+writer = conn.makefile("wb")
+pid = os.fork()
+if pid == 0:
+    got = reader.read(5)  # READ
+    writer.write(got[::-1])
+    writer.flush()  # FLUSH
+    os._exit(0)
+os.waitpid(pid, 0)
+print(client.recv(5))
+"#;
+    let program = PythonProgram::new("forks.py", source);
+    let mut trace = PyTrace::new().unwrap();
+    let output = run_tool(&mut program.command(&trace.env(None)));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "b'54321'\n");
+
+    let calls = trace.take_calls();
+    let seen: Vec<_> = calls
+        .iter()
+        .map(|c| (c.line, c.call.as_str(), c.asked, c.bytes.as_slice()))
+        .collect();
+    let read = (
+        line_of(source, "# READ"),
+        "makefile-read",
+        Some(8192),
+        &b"12345"[..],
+    );
+    let flush = (
+        line_of(source, "# FLUSH"),
+        "makefile-write",
+        Some(5),
+        &b"54321"[..],
+    );
+    assert!(seen.contains(&read) && seen.contains(&flush), "{seen:?}");
+}
+
+#[test]
 fn pytrace_without_the_trace_file_variable_writes_nothing() {
     let program = PythonProgram::new("server.py", ECHO_PREFIX);
     let mut trace = PyTrace::new().unwrap();
