@@ -314,6 +314,41 @@ print(client.recv(5))
 }
 
 #[test]
+fn pytrace_takes_and_refuses_arguments_exactly_as_the_real_methods_do() {
+    let source = r#"import socket
+
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+client = socket.create_connection(server.getsockname())
+conn, _ = server.accept()
+client.sendall(b"abcdef")
+buf = bytearray(3)
+print(conn.recv_into(buf, flags=0), bytes(buf))
+print(conn.recv_into(buffer=buf, nbytes=2), bytes(buf))
+for wrong in (lambda: conn.recv(), lambda: conn.recv(bufsize=1), lambda: conn.send()):
+    try:
+        wrong()
+    except TypeError as error:
+        print("TypeError:", error)
+"#;
+    let program = PythonProgram::new("arguments.py", source);
+    let untraced = run_tool(&mut program.command(&[]));
+    let mut trace = PyTrace::new().unwrap();
+    let traced = run_tool(&mut program.command(&trace.env(None)));
+    let printed = String::from_utf8_lossy(&traced.stdout);
+    assert!(printed.starts_with("3 b'abc'\n2 b'dec'\n"), "{printed}");
+    assert_eq!(printed, String::from_utf8_lossy(&untraced.stdout));
+    let asked: Vec<_> = trace
+        .take_calls()
+        .into_iter()
+        .filter(|c| c.call == "recv_into")
+        .map(|c| c.asked)
+        .collect();
+    assert_eq!(asked, [Some(3), Some(2)]);
+}
+
+#[test]
 fn pytrace_without_the_trace_file_variable_writes_nothing() {
     let program = PythonProgram::new("server.py", ECHO_PREFIX);
     let mut trace = PyTrace::new().unwrap();

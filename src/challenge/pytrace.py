@@ -138,34 +138,49 @@ def _install(path):
     def failed(error):
         return type(error).__name__
 
-    def recv(self, bufsize, *flags):
+    # Each wrapper passes its arguments on as it got them, so that the real method
+    # accepts and refuses exactly what it does untraced.
+    def argument(args, kwargs, at, name, default=None):
+        return args[at] if len(args) > at else kwargs.get(name, default)
+
+    def recv(self, *args, **kwargs):
+        bufsize = argument(args, kwargs, 0, "bufsize")
         try:
-            data = base.recv(self, bufsize, *flags)
+            data = base.recv(self, *args, **kwargs)
         except Exception as error:
             record("recv", bufsize, None, 0, failed(error), peer(self))
             raise
         record("recv", bufsize, data, len(data), None, peer(self))
         return data
 
-    def recv_into(self, buffer, nbytes=0, *flags):
+    def recv_into(self, *args, **kwargs):
+        buffer = argument(args, kwargs, 0, "buffer")
+        nbytes = argument(args, kwargs, 1, "nbytes", 0)
         try:
-            n = base.recv_into(self, buffer, nbytes, *flags)
+            n = base.recv_into(self, *args, **kwargs)
         except Exception as error:
-            record(read_name(), nbytes or size(buffer), None, 0, failed(error), peer(self))
+            record(read_name(), asked_into(buffer, nbytes), None, 0, failed(error), peer(self))
             raise
-        record(read_name(), nbytes or size(buffer), buffer, n, None, peer(self))
+        record(read_name(), asked_into(buffer, nbytes), buffer, n, None, peer(self))
         return n
+
+    def asked_into(buffer, nbytes):
+        return nbytes if isinstance(nbytes, int) and nbytes else size(buffer)
 
     def read_name():
         # A file from makefile() reads through SocketIO.readinto: say so.
-        code = sys._getframe(2).f_code
-        if code.co_name == "readinto" and place(code.co_filename)[0]:
-            return "makefile-read"
+        try:
+            code = sys._getframe(2).f_code
+            if code.co_name == "readinto" and place(code.co_filename)[0]:
+                return "makefile-read"
+        except Exception:
+            pass
         return "recv_into"
 
-    def recvfrom(self, bufsize, *flags):
+    def recvfrom(self, *args, **kwargs):
+        bufsize = argument(args, kwargs, 0, "bufsize")
         try:
-            data, address = base.recvfrom(self, bufsize, *flags)
+            data, address = base.recvfrom(self, *args, **kwargs)
         except Exception as error:
             record("recvfrom", bufsize, None, 0, failed(error), peer(self))
             raise
@@ -181,9 +196,10 @@ def _install(path):
         except Exception:
             return None
 
-    def send(self, data, *flags):
+    def send(self, *args, **kwargs):
+        data = argument(args, kwargs, 0, "data")
         try:
-            n = base.send(self, data, *flags)
+            n = base.send(self, *args, **kwargs)
         except Exception as error:
             record(write_name(), size(data), None, 0, failed(error), peer(self))
             raise
@@ -192,24 +208,29 @@ def _install(path):
 
     def write_name():
         # A file from makefile() writes through SocketIO.write: say so.
-        code = sys._getframe(2).f_code
-        if code.co_name == "write" and place(code.co_filename)[0]:
-            return "makefile-write"
+        try:
+            code = sys._getframe(2).f_code
+            if code.co_name == "write" and place(code.co_filename)[0]:
+                return "makefile-write"
+        except Exception:
+            pass
         return "send"
 
-    def sendall(self, data, *flags):
+    def sendall(self, *args, **kwargs):
+        data = argument(args, kwargs, 0, "data")
         try:
-            result = base.sendall(self, data, *flags)
+            result = base.sendall(self, *args, **kwargs)
         except Exception as error:
             record("sendall", size(data), None, 0, failed(error), peer(self))
             raise
         record("sendall", size(data), data, size(data), None, peer(self))
         return result
 
-    def sendto(self, data, *rest):
-        port = address_port(self, rest[-1] if rest else None)
+    def sendto(self, *args, **kwargs):
+        data = argument(args, kwargs, 0, "data")
+        port = address_port(self, args[-1] if len(args) > 1 else None)
         try:
-            n = base.sendto(self, data, *rest)
+            n = base.sendto(self, *args, **kwargs)
         except Exception as error:
             record("sendto", size(data), None, 0, failed(error), port)
             raise
@@ -218,9 +239,9 @@ def _install(path):
 
     real_accept = real.accept
 
-    def accept(self):
+    def accept(self, *args, **kwargs):
         try:
-            conn, address = real_accept(self)
+            conn, address = real_accept(self, *args, **kwargs)
         except Exception as error:
             record("accept", None, None, 0, failed(error), address_port(self, None))
             raise
@@ -232,20 +253,20 @@ def _install(path):
 
     real_close = real.close
 
-    def close(self):
+    def close(self, *args, **kwargs):
         port = peer(self) if base.fileno(self) >= 0 else False  # a second close: quiet
         try:
-            result = real_close(self)
+            result = real_close(self, *args, **kwargs)
         except Exception as error:
             record("close", None, None, 0, failed(error), port)
             raise
         record("close", None, None, 0, None, port)
         return result
 
-    def shutdown(self, how):
+    def shutdown(self, *args, **kwargs):
         port = peer(self)
         try:
-            result = base.shutdown(self, how)
+            result = base.shutdown(self, *args, **kwargs)
         except Exception as error:
             record("shutdown", None, None, 0, failed(error), port)
             raise
