@@ -5,7 +5,8 @@
 # size asked, the bytes moved (the first 4 KiB), the exception raised and the peer's
 # port. Every wrapped call returns or raises exactly what the real call does. Off
 # when SOCKSTEP_TRACE_FILE is unset. Then it runs the learner's own sitecustomize,
-# if one is further along sys.path. Written for Python 3.8 and newer.
+# if one is further along sys.path. Traces on Python 3.8 and newer; older ones only
+# get the chaining. A traceback through a wrapped call shows one line from this file.
 
 import os
 import sys

@@ -3,7 +3,9 @@
 //! program's `PYTHONPATH`, and the tracer appends one JSON line per call to a file in
 //! that folder, which [`PyTrace::take_calls`] reads as it grows. The learner's own
 //! `PYTHONPATH` and `sitecustomize` still apply. Python run with `-I`, `-E` or `-S`
-//! ignores `PYTHONPATH` or `site`, and is then simply not traced.
+//! ignores `PYTHONPATH` or `site`, and Python before 3.8 is left alone: those run
+//! untraced. The one visible trace of the tracer: a traceback through a socket call
+//! shows one more line, in sockstep's `sitecustomize.py`.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
