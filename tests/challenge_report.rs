@@ -79,6 +79,7 @@ fn killed_at_the_end(output: &str) -> ProgramEnd {
         kill_reason: Some("the level ended".into()),
         output_tail: output.into(),
         output_cut: false,
+        memory_limit: Some(1 << 30),
     }
 }
 
@@ -227,6 +228,7 @@ fn crash_run() -> Run {
             kill_reason: None,
             output_tail: output + "Traceback: \x1b[31mBrokenPipe\x1b[0m\n",
             output_cut: true,
+            memory_limit: Some(1 << 30),
         }),
     )
 }

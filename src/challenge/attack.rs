@@ -988,30 +988,7 @@ fn describe_waiting(waiting: &Waiting) -> Option<String> {
 
 /// "your program exited with code 1" / "… was killed by signal 13 (SIGPIPE)".
 fn describe_end(end: &ProgramEnd) -> String {
-    match (end.signal, end.exit_code) {
-        (Some(signal), _) => format!(
-            "your program was killed by signal {signal}{}",
-            signal_name(signal)
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
-        ),
-        (None, Some(code)) => format!("your program exited with code {code}"),
-        (None, None) => "your program exited".to_string(),
-    }
-}
-
-fn signal_name(signal: i32) -> Option<&'static str> {
-    Some(match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => return None,
-    })
+    format!("your program {}", end.describe())
 }
 
 /// 65536 -> "65,536".
@@ -1259,7 +1236,7 @@ mod tests {
         };
         assert_eq!(
             describe_end(&end),
-            "your program was killed by signal 13 (SIGPIPE)"
+            "your program was killed by SIGPIPE: it wrote to a connection the client had closed"
         );
     }
 }

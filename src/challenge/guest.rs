@@ -21,6 +21,7 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::process::{Pid, Signal, WaitOptions, kill_process_group, test_kill_process_group};
 
 use super::procfs::{self, Call, ThreadState};
+use super::pytrace::PyTrace;
 use super::{Delivery, ProgramEnd, Target, TracedCall, Waiting};
 
 /// How much of the program's output is kept: its end.
@@ -685,6 +686,8 @@ pub struct Guest {
     end: Option<ProgramEnd>,
     /// `exited` has given the output its time to arrive.
     output_settled: bool,
+    /// The Python call trace, where asked for (its folder goes with the guest).
+    trace: Option<PyTrace>,
 }
 
 impl std::fmt::Debug for Guest {
@@ -756,9 +759,15 @@ impl Guest {
             // would miss the lines before a hang.
             command.env("PYTHONUNBUFFERED", "1");
         }
-        // integrator: with options.trace, add pytrace::PyTrace::env() here and keep
-        // the PyTrace in the Guest for traced_calls() (see the spec).
-        let _ = options.trace;
+        // A Python program's socket calls are traced through a sitecustomize on
+        // its PYTHONPATH (kept after ours); other languages ignore the variables.
+        let trace = if options.trace {
+            let trace = PyTrace::new().map_err(setup)?;
+            command.envs(trace.env(std::env::var_os("PYTHONPATH").as_deref()));
+            Some(trace)
+        } else {
+            None
+        };
         let limit = options.memory_limit;
         // SAFETY: between fork and exec this makes only system calls (setrlimit,
         // prctl), which allocate nothing and take no lock.
@@ -813,6 +822,7 @@ impl Guest {
             delivery: PAUSED,
             end: None,
             output_settled: false,
+            trace,
         };
         if guest.reader.is_none() {
             let command = guest.command.clone();
@@ -1058,8 +1068,10 @@ impl Target for Guest {
     }
 
     fn traced_calls(&mut self) -> Vec<TracedCall> {
-        // integrator: PyTrace::take_calls() once pytrace lands.
-        Vec::new()
+        self.trace
+            .as_mut()
+            .map(PyTrace::take_calls)
+            .unwrap_or_default()
     }
 }
 

@@ -359,14 +359,21 @@ fn call_text(call: &super::TracedCall) -> String {
         }
         None => "returned".to_string(),
     };
-    // A long path keeps its end: the file's name.
-    let chars: Vec<char> = call.file.chars().collect();
+    // A long path keeps its file's name (the learner knows where it is), and the
+    // end of that name if even it is long.
+    let name = call.file.rsplit('/').next().unwrap_or(&call.file);
+    let kept = if call.file.chars().count() > 32 {
+        name
+    } else {
+        &call.file
+    };
+    let chars: Vec<char> = kept.chars().collect();
     let file: String = if chars.len() > 32 {
         std::iter::once('…')
             .chain(chars[chars.len() - 31..].iter().copied())
             .collect()
     } else {
-        call.file.clone()
+        kept.to_string()
     };
     format!("{file}:{} {}({asked}) {result}", call.line, call.call)
 }
@@ -618,50 +625,15 @@ fn compared(failure: &Failure, paint: Paint) -> String {
     out
 }
 
-/// `11` → `SIGSEGV`, for the signals a crashing program dies of.
-pub fn signal_name(signal: i32) -> Option<&'static str> {
-    Some(match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        24 => "SIGXCPU",
-        _ => return None,
-    })
-}
-
 /// How the program ended, and the last lines it printed.
 fn program_text(program: &ProgramEnd, paint: Paint) -> String {
     let mut out = String::new();
-    let end = match (program.exit_code, program.signal) {
-        (_, Some(_)) if program.killed => "sockstep stopped your program".to_string(),
-        (_, Some(13)) => "your program was killed by SIGPIPE: it wrote to a connection \
-                          the client had closed (ignore SIGPIPE, or handle EPIPE)"
-            .to_string(),
-        (_, Some(signal)) => format!(
-            "your program was killed by signal {signal}{}",
-            signal_name(signal)
-                .map(|name| format!(" ({name})"))
-                .unwrap_or_default()
-        ),
-        (Some(code), None) => format!("your program exited with code {code}"),
-        (None, None) if program.killed => "sockstep stopped your program".to_string(),
-        (None, None) => "your program was still running".to_string(),
-    };
-    let reason = program
-        .kill_reason
-        .as_deref()
-        .filter(|_| program.killed)
-        .map(|reason| format!(": {reason}"))
-        .unwrap_or_default();
-    say(&mut out, paint, &format!("{end}{reason}"));
+    // describe() says why sockstep stopped it, where it did.
+    say(
+        &mut out,
+        paint,
+        &format!("your program {}", program.describe()),
+    );
     let lines: Vec<&str> = program.output_tail.lines().collect();
     if lines.is_empty() {
         say(&mut out, paint, "your program printed nothing");
@@ -688,12 +660,15 @@ fn program_text(program: &ProgramEnd, paint: Paint) -> String {
             .chars()
             .map(|c| if c.is_control() && c != '\t' { '·' } else { c })
             .collect();
-        let shown: String = if clean.chars().count() > room {
-            clean.chars().take(room - 1).chain(['…']).collect()
-        } else {
-            clean
-        };
-        let _ = writeln!(out, "{} {shown}", paint.program());
+        // Wrapped, not cut: a traceback's line number is at the end of its line.
+        let chars: Vec<char> = clean.chars().collect();
+        for piece in chars.chunks(room).take(4) {
+            let piece: String = piece.iter().collect();
+            let _ = writeln!(out, "{} {piece}", paint.program());
+        }
+        if chars.is_empty() {
+            let _ = writeln!(out, "{}", paint.program());
+        }
     }
     out
 }
