@@ -375,3 +375,38 @@ fn lockstep_plays_the_same_level_twice() {
         }
     }
 }
+
+/// A beginner's delimiter server that keeps its leftover but `strip()`s each line:
+/// the hint names the stripping, not the leftover.
+#[test]
+fn a_server_that_strips_its_lines_is_told_so() {
+    const STRIPS: &str = r#"
+import socket, sys
+listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+while True:
+    conn, _ = listener.accept()
+    buf = b""
+    while True:
+        data = conn.recv(1024)
+        if not data:
+            break
+        buf += data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            conn.sendall(line.decode().strip()[::-1].encode() + b"\n")
+    conn.close()
+"#;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let script = dir.path().join("strips.py");
+    std::fs::write(&script, STRIPS).expect("write the script");
+    let level = level::find("delimiter").expect("a level");
+    // Some seeds have no line with a space at an end; one of these does.
+    let failed = (1..=20).find_map(|seed| {
+        let mut server = guest(script.to_str().expect("UTF-8 path"), "delimiter");
+        play_level(level, seed, 1.0, &mut server).failure
+    });
+    let failure = failed.expect("a line with a space at its end in 20 seeds");
+    assert_eq!(failure.kind, FailureKind::WrongBytes);
+    assert!(failure.hint.contains("strip()"), "{}", failure.hint);
+    assert!(!failure.hint.contains("keep them"), "{}", failure.hint);
+}

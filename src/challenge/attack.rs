@@ -576,7 +576,11 @@ impl Play<'_> {
             live.number,
             number(at - start)
         );
-        let hint = if self.started_mid_write(live, i) {
+        let hint = if p == Protocol::Lines && stripped_a_line(live, i, start) {
+            format!(
+                "the reply to line {ordinal} lost the spaces at its ends: every byte before the \\n is part of the line; remove only the \\n (strip() removes spaces too)"
+            )
+        } else if self.started_mid_write(live, i) {
             let rest = match p {
                 Protocol::Lines => {
                     "the bytes after the first \\n in one recv() are the start of the next line; keep them"
@@ -907,6 +911,25 @@ impl Play<'_> {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Whether the reply that came back for line `i` (starting at `start` in what
+/// came back) is the line with the spaces at its ends stripped, reversed.
+fn stripped_a_line(live: &Live, i: usize, start: usize) -> bool {
+    let Some(exchange) = live.plan.exchanges.get(i) else {
+        return false;
+    };
+    let line = exchange
+        .request
+        .strip_suffix(b"\n")
+        .unwrap_or(&exchange.request);
+    let stripped = line.trim_ascii();
+    if stripped.len() == line.len() {
+        return false;
+    }
+    let mut wanted: Vec<u8> = stripped.iter().rev().copied().collect();
+    wanted.push(b'\n');
+    live.received.get(start..start + wanted.len()) == Some(wanted.as_slice())
 }
 
 /// CPU time and `/proc` samples over a wait in which no byte moved.
