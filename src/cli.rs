@@ -1119,6 +1119,7 @@ fn challenge_command(args: ChallengeArgs, out: &mut Stdout) -> anyhow::Result<Ex
     out.flush()?;
     let mut printed = Ok(());
     let result = play::play(&options, &mut |level| {
+        crate::challenge::guest::park_if_interrupted();
         if printed.is_ok() {
             printed =
                 writeln!(out, "{}", report::level_line(level, color)).and_then(|_| out.flush());
@@ -1129,6 +1130,7 @@ fn challenge_command(args: ChallengeArgs, out: &mut Stdout) -> anyhow::Result<Ex
         run
     });
     printed?;
+    crate::challenge::guest::park_if_interrupted();
     let code = report::exit_code(&result);
     match &result {
         Ok(run) => {

@@ -233,13 +233,29 @@ pub fn install_reaper() -> io::Result<()> {
         .name("guest-reaper".into())
         .spawn(move || {
             if signals.forever().next().is_some() {
+                INTERRUPTED.store(true, Ordering::SeqCst);
                 let groups = live().clone();
                 stop_groups(&groups, None);
+                eprintln!(
+                    "[sockstep] interrupted: your program and every process it started were stopped"
+                );
                 std::process::exit(130);
             }
         })?;
     let _ = INSTALLED.set(());
     Ok(())
+}
+
+/// Set once sockstep is interrupted: what happens to a guest after that is the
+/// reaper's doing, not the program's.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// When sockstep has been interrupted, parks the calling thread until the reaper
+/// exits the process, so that no report blames the program for being killed.
+pub fn park_if_interrupted() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        std::thread::park_timeout(Duration::from_secs(1));
+    }
 }
 
 /// SIGTERM to each group, up to 2 s for them to be gone (reaping what is ours),
@@ -1054,6 +1070,7 @@ impl Target for Guest {
     }
 
     fn exited(&mut self) -> Option<ProgramEnd> {
+        park_if_interrupted();
         if let Some(end) = &self.end {
             return Some(end.clone());
         }
