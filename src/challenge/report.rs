@@ -812,10 +812,7 @@ pub fn junit_not_played(options: &super::play::PlayOptions, error: &PlayError) -
                     })?;
                 Ok(())
             })?;
-        let mut xml = String::from_utf8(writer.into_inner())
-            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-        xml.push('\n');
-        Ok(xml)
+        xml_text(writer)
     };
     write().unwrap_or_else(|error| format!("<!-- {error} -->\n"))
 }
@@ -900,6 +897,11 @@ fn junit_xml(run: &Run) -> io::Result<String> {
                 })?;
             Ok(())
         })?;
+    xml_text(writer)
+}
+
+/// A written document as text, ending in a newline.
+fn xml_text(writer: Writer<Vec<u8>>) -> io::Result<String> {
     let mut xml = String::from_utf8(writer.into_inner())
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
     xml.push('\n');
