@@ -154,11 +154,20 @@ fn finished_run_in_colour_with_autoplay_on() {
     insta::assert_snapshot!(format!("{:?}", terminal.backend().buffer()));
 }
 
+/// At 80x24 both verdicts and both byte views show, naive above correct; tab
+/// switches the side whose code, messages and calls show.
 #[test]
-fn finished_run_compact_shows_one_side_and_tab_switches() {
+fn finished_run_compact_shows_both_sides_bytes_and_tab_switches_the_code() {
     let mut h = Harness::new("length-prefix", 3);
     h.run_to_end();
-    insta::assert_snapshot!("compact_naive", h.screen(80, 24));
+    let screen = h.screen(80, 24);
+    assert!(screen.contains("Naive ✗  Correct ✓"), "{screen}");
+    let naive = screen.find("naive: bytes received").expect("naive's bytes");
+    let correct = screen
+        .find("correct: bytes received")
+        .expect("correct's bytes");
+    assert!(naive < correct, "naive above correct");
+    insta::assert_snapshot!("compact_naive", screen);
     h.key(KeyCode::Tab);
     insta::assert_snapshot!("compact_correct", h.screen(80, 24));
 }
@@ -485,4 +494,117 @@ fn the_language_chosen_is_remembered_for_the_next_start() {
     // `--lang` wins over what was remembered.
     let h = Harness::with("length-prefix", 3, false, Some(Lang::Rust), Some(path));
     assert_eq!(h.app.session().lang(), Lang::Rust);
+}
+
+/// The screen with its timeline bar (the row above the footer) left out: the bar
+/// counts the points recorded so far, which grows as the run does.
+fn without_the_bar(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    let rows: Vec<String> = (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect()
+        })
+        .collect();
+    let bar = rows.len() - 2;
+    rows.into_iter()
+        .enumerate()
+        .filter(|(y, _)| *y != bar)
+        .map(|(_, row)| row)
+        .collect()
+}
+
+fn bar_row(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let y = buffer.area.height - 2;
+    (0..buffer.area.width)
+        .map(|x| buffer[(x, y)].symbol())
+        .collect()
+}
+
+fn points(app: &App) -> usize {
+    app.session().run().map_or(0, |r| r.history.len())
+}
+
+/// Steps live to the end, one screen per point of the run's history; returns them.
+fn step_to_the_end(h: &mut Harness, width: u16, height: u16) -> Vec<Vec<String>> {
+    h.pump_until("the first point is recorded", |app| points(app) == 1);
+    let mut screens = vec![without_the_bar(&h.draw(width, height))];
+    while h.app.session().run().is_some_and(|r| r.trace.is_none()) {
+        let before = points(&h.app);
+        h.key(KeyCode::Char(' '));
+        h.pump_until("the step is recorded", |app| points(app) > before);
+        // Each point is seen once, as it is recorded.
+        assert_eq!(points(&h.app), before + 1);
+        screens.push(without_the_bar(&h.draw(width, height)));
+    }
+    screens
+}
+
+#[test]
+fn stepping_back_and_forward_again_shows_the_same_screens() {
+    for (width, height) in [(120, 40), (80, 24)] {
+        let mut h = Harness::new("length-prefix", 3);
+        let first_pass = step_to_the_end(&mut h, width, height);
+        let last = first_pass.len() - 1;
+        assert!(last > 3, "a whole lesson takes steps: {last}");
+        // Back one step at a time to the start…
+        for at in (0..last).rev() {
+            h.key(KeyCode::Char('b'));
+            assert_eq!(
+                without_the_bar(&h.draw(width, height)),
+                first_pass[at],
+                "{width}x{height}: back at step {at}"
+            );
+        }
+        h.key(KeyCode::Backspace); // already at the start: stays
+        assert_eq!(without_the_bar(&h.draw(width, height)), first_pass[0]);
+        // …and forward again to the end, through what was recorded.
+        for (at, screen) in first_pass.iter().enumerate().skip(1) {
+            h.key(KeyCode::Char(' '));
+            assert_eq!(
+                &without_the_bar(&h.draw(width, height)),
+                screen,
+                "{width}x{height}: forward at step {at}"
+            );
+        }
+        // Home and End jump; End follows the run again.
+        h.key(KeyCode::Home);
+        assert_eq!(without_the_bar(&h.draw(width, height)), first_pass[0]);
+        h.key(KeyCode::End);
+        assert_eq!(without_the_bar(&h.draw(width, height)), first_pass[last]);
+    }
+}
+
+#[test]
+fn the_timeline_bar_shows_the_step_and_a_click_jumps_there() {
+    let mut h = Harness::new("length-prefix", 3);
+    let screens = step_to_the_end(&mut h, 80, 24);
+    let last = screens.len() - 1;
+    insta::assert_snapshot!("timeline_bar_at_the_end", bar_row(&h.draw(80, 24)));
+    h.key(KeyCode::Home);
+    insta::assert_snapshot!("timeline_bar_at_the_start", bar_row(&h.draw(80, 24)));
+    // A click in the middle of the bar lands on the middle step.
+    let bar = h.draw(80, 24);
+    let row = bar_row(&bar);
+    let start = row.find('●').unwrap();
+    let start = row[..start].chars().count() as u16;
+    let end = 80 - 2;
+    h.app.handle(AppEvent::Mouse(crossterm::event::MouseEvent {
+        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column: (start + end) / 2,
+        row: 22,
+        modifiers: KeyModifiers::NONE,
+    }));
+    let terminal = h.draw(80, 24);
+    let middle = last / 2;
+    assert!(
+        (middle.saturating_sub(1)..=middle + 1)
+            .any(|at| bar_row(&terminal).contains(&format!(" step {at} of {last} "))),
+        "{}",
+        bar_row(&terminal)
+    );
+    insta::assert_snapshot!("timeline_bar_in_the_middle", bar_row(&terminal));
+    assert_eq!(without_the_bar(&terminal), screens[middle]);
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
+use super::history::{History, Point};
 use super::keys::{self, Action, Pane};
 use super::theme::Theme;
 use crate::engine::{Event, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace};
@@ -61,12 +62,42 @@ pub struct LiveRun {
     /// Both sides done: the engine's verdicts.
     pub trace: Option<Trace>,
     pub error: Option<String>,
+    /// The points it settled at, to step back to.
+    pub history: History,
+    /// Running to the end: where it settles on the way depends on timing, so only
+    /// its end is noted.
+    released: bool,
 }
 
 impl LiveRun {
     pub fn is_done(&self) -> bool {
         self.trace.is_some() || self.error.is_some()
     }
+
+    /// Where the run is now, as a point of its history.
+    fn live_point(&self, steps: u32) -> Point {
+        Point {
+            calls: self.events.each_ref().map(Vec::len),
+            status: self.status.clone(),
+            steps,
+            done: self.is_done(),
+        }
+    }
+}
+
+/// What the screen shows of the run: all of it live, or its first calls at a point.
+pub struct Shown<'a> {
+    pub run: &'a LiveRun,
+    pub events: [&'a [Event]; 2],
+    pub status: Option<&'a [SideStatus; 2]>,
+    /// The verdicts, once the point shown is the run's end.
+    pub trace: Option<&'a Trace>,
+    pub steps: u32,
+    /// The point shown (`None`: live, between points), and the points there are.
+    pub point: Option<usize>,
+    pub points: usize,
+    /// Stepped back: not following the live run.
+    pub back: bool,
 }
 
 /// The lesson and its run, and what the user has achieved: what the TUI is about.
@@ -102,6 +133,8 @@ pub struct ViewState {
     compact: bool,
     /// In the compact layout, the side shown.
     focus: Side,
+    /// Stepped back to this point of the run's history; `None` follows the run.
+    at: Option<usize>,
     overlay: Overlay,
     /// Index into `AUTOPLAY_SPEEDS_MS` when autoplay is on.
     autoplay: Option<usize>,
@@ -289,6 +322,8 @@ impl Session {
                     finished: [false; 2],
                     trace: None,
                     error: None,
+                    history: History::default(),
+                    released: false,
                 };
                 if let Err(error) = forwarder {
                     run.error = Some(format!("could not start a thread: {error}"));
@@ -308,6 +343,8 @@ impl Session {
                     finished: [true; 2],
                     trace: None,
                     error: Some(error.to_string()),
+                    history: History::default(),
+                    released: false,
                 });
             }
         }
@@ -326,16 +363,24 @@ impl Session {
         if let Some(handle) = &run.handle {
             run.status = Some(handle.status());
         }
+        let mut completed = false;
         if run.finished == [true; 2]
             && let Some(handle) = run.handle.take()
         {
             match handle.join() {
                 Ok(trace) => {
                     run.trace = Some(trace);
-                    self.complete_lesson();
+                    completed = true;
                 }
                 Err(error) => run.error = Some(error.to_string()),
             }
+        }
+        if !run.released || run.is_done() {
+            let now = run.live_point(self.steps);
+            run.history.observe(now);
+        }
+        if completed {
+            self.complete_lesson();
         }
     }
 
@@ -399,8 +444,11 @@ impl Session {
 
     /// Lets both sides run to the end.
     fn run_to_end(&mut self) {
-        if let Some(handle) = self.run.as_ref().and_then(|r| r.handle.as_ref()) {
+        if let Some(run) = self.run.as_mut()
+            && let Some(handle) = &run.handle
+        {
             handle.release();
+            run.released = true;
         }
     }
 
@@ -481,6 +529,7 @@ impl ViewState {
             Pane::Timeline(side) => &mut self.timeline_scroll[side as usize],
             Pane::Text => &mut self.text_scroll,
             Pane::LessonList => &mut self.list_scroll,
+            Pane::Steps => return,
         };
         *value = value.saturating_add_signed(by);
     }
@@ -489,6 +538,7 @@ impl ViewState {
     fn follow_run(&mut self) {
         self.code_scroll = [0; 2];
         self.timeline_scroll = [0; 2];
+        self.at = None;
     }
 }
 
@@ -502,6 +552,7 @@ impl App {
                 show_text: None,
                 compact: false,
                 focus: Side::Naive,
+                at: None,
                 overlay: Overlay::None,
                 autoplay: None,
                 speed: 2,
@@ -522,6 +573,46 @@ impl App {
 
     pub fn view(&self) -> &ViewState {
         &self.view
+    }
+
+    /// What the screen shows of the run: live, or stepped back to a point.
+    pub fn shown(&self) -> Option<Shown<'_>> {
+        let run = self.session.run()?;
+        let history = &run.history;
+        let live = run.live_point(self.session.steps);
+        let point = history.shown(self.view.at, &live);
+        let mut shown = Shown {
+            run,
+            events: run.events.each_ref().map(Vec::as_slice),
+            status: run.status.as_ref(),
+            trace: run.trace.as_ref(),
+            steps: self.session.steps,
+            point,
+            points: history.len(),
+            back: self.view.at.is_some(),
+        };
+        if let Some(at) = self.view.at.and_then(|at| history.get(at)) {
+            shown.events = [0, 1].map(|side| &run.events[side][..at.calls[side]]);
+            shown.status = at.status.as_ref();
+            shown.trace = run.trace.as_ref().filter(|_| at.done);
+            shown.steps = at.steps;
+        }
+        Some(shown)
+    }
+
+    /// Where the screen goes for a move in time, if anywhere.
+    fn moved_in_time(&self, action: Action) -> Option<Option<usize>> {
+        let run = self.session.run()?;
+        let history = &run.history;
+        let last = history.len().checked_sub(1)?;
+        Some(match action {
+            Action::StepBack => history.back(self.view.at, &run.live_point(self.session.steps)),
+            Action::ToStart => Some(0),
+            Action::ToEnd => None,
+            Action::StepTo(at) if at >= last => None,
+            Action::StepTo(at) => Some(at),
+            _ => return None,
+        })
     }
 
     pub fn should_quit(&self) -> bool {
@@ -569,9 +660,22 @@ impl App {
         match action {
             Action::Quit => self.should_quit = true,
             // A step past the end stops autoplay.
+            // Stepped back: forward through what was recorded, then live again.
+            Action::Step if view.at.is_some() => {
+                let run = self.session.run.as_ref().expect("a point of a run");
+                view.at = view.at.and_then(|at| run.history.forward(at));
+            }
             Action::Step if self.session.is_done() => view.autoplay = None,
             Action::Step => self.session.step(),
-            Action::RunToEnd => self.session.run_to_end(),
+            Action::RunToEnd => {
+                view.at = None;
+                self.session.run_to_end();
+            }
+            Action::StepBack | Action::ToStart | Action::ToEnd | Action::StepTo(_) => {
+                if let Some(at) = self.moved_in_time(action) {
+                    self.view.at = at;
+                }
+            }
             Action::NewSeed => {
                 self.session.seed = fresh_seed(self.session.seed);
                 self.restart();
@@ -734,6 +838,12 @@ impl App {
         match mouse.kind {
             MouseEventKind::ScrollDown => Some(Action::Scroll(*pane, WHEEL)),
             MouseEventKind::ScrollUp => Some(Action::Scroll(*pane, -WHEEL)),
+            MouseEventKind::Down(_) if *pane == Pane::Steps => {
+                let history = &self.session.run()?.history;
+                history
+                    .at_column(mouse.column - area.x, area.width)
+                    .map(Action::StepTo)
+            }
             MouseEventKind::Down(_)
                 if *pane == Pane::LessonList
                     && matches!(self.view.overlay, Overlay::LessonList { .. }) =>

@@ -13,6 +13,14 @@ pub enum Action {
     /// One socket call on each side (also the autoplay tick).
     Step,
     RunToEnd,
+    /// Back one step in the run's history.
+    StepBack,
+    /// Back to before the first call.
+    ToStart,
+    /// To the end of what has run: following the run again.
+    ToEnd,
+    /// To this point of the run's history (a click on the timeline bar).
+    StepTo(usize),
     NewSeed,
     TypeSeed,
     NextMode,
@@ -51,6 +59,8 @@ pub enum Pane {
     Timeline(Side),
     Text,
     LessonList,
+    /// The timeline bar: a click steps there.
+    Steps,
 }
 
 /// Which layouts' footers name a row of keys.
@@ -96,6 +106,24 @@ pub const KEYS: &[KeyRow] = &[
         does: "run both sides to the end",
         footer: footer("enter", "run", Shown::Always),
         bindings: &[(KeyCode::Enter, Action::RunToEnd)],
+    },
+    KeyRow {
+        keys: "b / Backspace",
+        does: "step back one call (space: forward)",
+        footer: footer("b", "back", Shown::Wide),
+        bindings: &[
+            (KeyCode::Char('b'), Action::StepBack),
+            (KeyCode::Backspace, Action::StepBack),
+        ],
+    },
+    KeyRow {
+        keys: "Home / End",
+        does: "to the start / the end (or click the bar)",
+        footer: None,
+        bindings: &[
+            (KeyCode::Home, Action::ToStart),
+            (KeyCode::End, Action::ToEnd),
+        ],
     },
     KeyRow {
         keys: "r",
@@ -163,7 +191,7 @@ pub const KEYS: &[KeyRow] = &[
     },
     KeyRow {
         keys: "tab",
-        does: "naive ↔ correct (narrow terminals)",
+        does: "naive ↔ correct code (narrow terminals)",
         footer: footer("tab", "side", Shown::Narrow),
         bindings: &[
             (KeyCode::Tab, Action::SwitchSide),

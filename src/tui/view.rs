@@ -24,7 +24,7 @@ use crate::render::text::call_line;
 /// Smallest terminal the TUI draws in.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
-/// Narrower than this, one side is shown at a time.
+/// Narrower than this, the sides share one column: both byte views, one side's code.
 pub const WIDE: u16 = 100;
 
 /// What one side's panes show, built from the run's events.
@@ -46,6 +46,8 @@ struct ContentKey {
     run: Option<u64>,
     side: Side,
     engine_events: u64,
+    /// The point of the run's history shown, when stepped back.
+    point: Option<usize>,
     hex: bool,
     color: bool,
     width: usize,
@@ -70,6 +72,10 @@ impl Cache {
             run: app.session().run().map(|r| r.id),
             side,
             engine_events: app.session().engine_events(),
+            point: app
+                .shown()
+                .filter(|shown| shown.back)
+                .and_then(|shown| shown.point),
             hex: app.view().hex(),
             color: app.view().theme().color,
             width,
@@ -155,13 +161,17 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
         frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: true }), area);
         return drawn;
     }
-    let [header, body, footer] = Layout::vertical([
+    let [header, body, bar, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
+        Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     frame.render_widget(header_line(app), header);
+    let (bar_line, bar_area) = steps_bar(app, bar);
+    frame.render_widget(bar_line, bar);
+    drawn.hit_areas.push((Pane::Steps, bar_area));
     frame.render_widget(footer_line(app, footer.width < WIDE), footer);
 
     let compact = area.width < WIDE;
@@ -171,11 +181,9 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
         if view.shows_text(compact) {
             Some(body)
         } else {
-            let side = view.focus();
-            let content = cache.side_content(app, side, body.width.saturating_sub(2) as usize);
-            let heights = pane_heights(&content, body);
-            let panes = side_panes(app, cache, side, compact, content);
-            drawn.hit_areas.extend(panes.render(frame, body, heights));
+            drawn
+                .hit_areas
+                .extend(render_both_narrow(frame, app, cache, body));
             None
         }
     } else {
@@ -239,7 +247,7 @@ fn header_line(app: &App) -> Line<'static> {
                 session.lang().name(),
                 session.mode().name(),
                 session.seed(),
-                session.steps()
+                app.shown().map_or(session.steps(), |shown| shown.steps)
             ),
             theme.muted,
         ),
@@ -281,6 +289,115 @@ fn render_text(frame: &mut Frame, app: &App, cache: &mut Cache, area: Rect) -> u
     scroll
 }
 
+/// The timeline bar: the point of the run's history shown, of those recorded; a
+/// click steps there. Returns the line and where its bar (the clickable part) is.
+fn steps_bar(app: &App, area: Rect) -> (Line<'static>, Rect) {
+    let theme = app.view().theme();
+    let Some(shown) = app.shown() else {
+        return (Line::default(), Rect::default());
+    };
+    let last = shown.points.saturating_sub(1);
+    let label = match shown.point {
+        Some(at) => format!(" step {at} of {last} "),
+        None => format!(" running, past step {last} "),
+    };
+    let label_width = label.chars().count() as u16;
+    let width = area.width.saturating_sub(label_width + 1);
+    let marker = match shown.point {
+        Some(at) if last > 0 => (at * usize::from(width.saturating_sub(1)) + last / 2) / last,
+        Some(_) => 0,
+        None => usize::from(width),
+    };
+    let (done, rest): (String, String) = (
+        "━".repeat(marker.min(usize::from(width))),
+        "─".repeat(usize::from(width).saturating_sub(marker + 1)),
+    );
+    let mut spans = vec![
+        Span::styled(label, theme.muted),
+        Span::styled(done, theme.bold),
+    ];
+    if marker < usize::from(width) {
+        spans.push(Span::styled("●", theme.highlight));
+    }
+    spans.push(Span::styled(rest, theme.faint));
+    let bar = Rect {
+        x: area.x + label_width,
+        width,
+        ..area
+    };
+    (Line::from(spans), bar)
+}
+
+/// A narrow terminal without the lesson text: both sides' verdicts and byte views,
+/// naive above correct, and the focused side's code, messages and calls.
+fn render_both_narrow(
+    frame: &mut Frame,
+    app: &App,
+    cache: &mut Cache,
+    area: Rect,
+) -> [(Pane, Rect); 2] {
+    let focus = app.view().focus();
+    let width = area.width.saturating_sub(2) as usize;
+    let contents = Side::BOTH.map(|side| cache.side_content(app, side, width));
+    let inner = area.height.saturating_sub(1);
+    let byte_heights = contents.each_ref().map(|content| {
+        (content.bytes.len() as u16 + 2 + u16::from(content.held.is_some()))
+            .clamp(3, (inner / 5).max(3))
+    });
+    let (_, app_height) = pane_heights(&contents[focus as usize], area);
+    let [
+        title_area,
+        code_area,
+        naive_area,
+        correct_area,
+        app_area,
+        calls_area,
+    ] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(4),
+        Constraint::Length(byte_heights[0]),
+        Constraint::Length(byte_heights[1]),
+        Constraint::Length(app_height),
+        Constraint::Max(inner / 4),
+    ])
+    .areas(area);
+    let panes = side_panes(app, cache, focus, true, contents[focus as usize].clone());
+    frame.render_widget(&panes.title, title_area);
+    frame.render_widget(&panes.code, code_area);
+    for ((side, content), byte_area) in Side::BOTH
+        .into_iter()
+        .zip(&contents)
+        .zip([naive_area, correct_area])
+    {
+        let bytes = BytesPane {
+            content,
+            hex: panes.hex,
+            theme: &panes.theme,
+            side: Some(side),
+        };
+        frame.render_widget(&bytes, byte_area);
+    }
+    frame.render_widget(
+        &ApplicationPane {
+            lines: &panes.content.application,
+        },
+        app_area,
+    );
+    if calls_area.height >= 3 {
+        frame.render_widget(
+            &CallsPane {
+                lines: &panes.content.calls,
+                user_scroll: panes.timeline_scroll,
+            },
+            calls_area,
+        );
+    }
+    [
+        (Pane::Code(focus), code_area),
+        (Pane::Timeline(focus), calls_area),
+    ]
+}
+
 /// The line each program is at: where it waits, else its last call.
 fn current_lines(status: Option<&SideStatus>, events: &[Event]) -> [Option<u32>; 2] {
     let waiting = |state: Option<ActorState>| match state {
@@ -301,7 +418,7 @@ fn current_lines(status: Option<&SideStatus>, events: &[Event]) -> [Option<u32>;
 }
 
 fn outcome_mark(app: &App, side: Side) -> Option<(bool, String)> {
-    let trace = app.session().run()?.trace.as_ref()?;
+    let trace = app.shown()?.trace?;
     let outcome = &trace.side(side).outcome;
     Some((outcome.is_delivered(), outcome.describe()))
 }
@@ -376,6 +493,8 @@ struct BytesPane<'a> {
     content: &'a SideContent,
     hex: bool,
     theme: &'a Theme,
+    /// Named in the title, when both sides' bytes are in one column.
+    side: Option<Side>,
 }
 
 impl Widget for &BytesPane<'_> {
@@ -394,11 +513,12 @@ impl Widget for &BytesPane<'_> {
             .iter()
             .map(|entry| format!(" {} {} ", entry.glyph, entry.brief))
             .collect();
-        let title = if self.hex {
-            " bytes received (hex) "
-        } else {
-            " bytes received "
-        };
+        let side = self
+            .side
+            .map(|side| format!(" {}:", side.name()))
+            .unwrap_or_default();
+        let hex = if self.hex { " (hex)" } else { "" };
+        let title = format!("{side} bytes received{hex} ");
         Paragraph::new(lines)
             .block(
                 Block::bordered()
@@ -475,6 +595,7 @@ impl SidePanes<'_> {
             content: &self.content,
             hex: self.hex,
             theme: &self.theme,
+            side: None,
         };
         frame.render_widget(&bytes, bytes_area);
         let application = ApplicationPane {
@@ -503,12 +624,11 @@ fn side_panes<'a>(
     let view = app.view();
     let theme = *view.theme();
     let lesson = app.session().lesson();
-    let run = app.session().run();
-    let events: &[Event] = run
-        .map(|r| r.events[side as usize].as_slice())
-        .unwrap_or(&[]);
-    let status = run
-        .and_then(|r| r.status.as_ref())
+    let shown = app.shown();
+    let events: &[Event] = shown.as_ref().map_or(&[], |s| s.events[side as usize]);
+    let status = shown
+        .as_ref()
+        .and_then(|s| s.status)
         .map(|s| &s[side as usize]);
     let [sender_line, receiver_line] = current_lines(status, events);
     let lang = app.session().lang();
@@ -574,9 +694,11 @@ fn side_title(app: &App, side: Side, compact: bool) -> Line<'static> {
     let theme = app.view().theme();
     let mut spans = vec![];
     if compact {
+        // Both verdicts: the room compares the sides even when one is shown.
         for s in Side::BOTH {
             let style = if s == side { theme.chosen } else { theme.muted };
             spans.push(Span::styled(format!(" {} ", title_case(s.name())), style));
+            spans.extend(verdict_mark(app, s));
         }
         spans.push(Span::raw(" (tab) "));
     } else {
@@ -584,22 +706,27 @@ fn side_title(app: &App, side: Side, compact: bool) -> Line<'static> {
             format!(" {} ", title_case(side.name())),
             theme.bold,
         ));
-    }
-    if let Some((ok, _)) = outcome_mark(app, side) {
-        let (mark, style) = theme.verdict(ok);
-        spans.push(Span::styled(format!("{mark} "), style));
+        spans.extend(verdict_mark(app, side));
     }
     Line::from(spans)
+}
+
+/// The side's ✓ or ✗ once the run is over.
+fn verdict_mark(app: &App, side: Side) -> Option<Span<'static>> {
+    let (ok, _) = outcome_mark(app, side)?;
+    let (mark, style) = app.view().theme().verdict(ok);
+    Some(Span::styled(format!("{mark} "), style))
 }
 
 /// The byte view, bytes held in a user-space buffer, the application view and the
 /// call timeline of one side.
 fn side_content(app: &App, side: Side, width: usize) -> SideContent {
-    let Some(run) = app.session().run() else {
+    let Some(shown) = app.shown() else {
         return SideContent::default();
     };
+    let run = shown.run;
     let theme = app.view().theme();
-    let events = &run.events[side as usize];
+    let events = shown.events[side as usize];
     let reads = diagram::reads(events);
     let bytes = ByteView {
         side,
@@ -648,7 +775,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         let (mark, style) = theme.verdict(ok);
         Line::styled(format!("{mark} {describe}"), style)
     } else {
-        let status = run.status.as_ref().map(|s| &s[side as usize]);
+        let status = shown.status.map(|s| &s[side as usize]);
         let text = match status.map(|s| (s.receiver, s.sender)) {
             Some((ActorState::AtGate { line }, _)) | Some((_, ActorState::AtGate { line })) => {
                 format!(

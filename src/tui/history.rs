@@ -1,0 +1,151 @@
+//! Stepping back in time. A run's calls are kept as they arrive; each time the run
+//! settles (every program waits for the next step, or is done) the point is noted.
+//! Point k is a count of each side's calls plus what was known then, so the screen
+//! at k is drawn from the first calls of the run only: going back and forth gives
+//! the same screens.
+
+use crate::engine::SideStatus;
+
+/// A point the run settled at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Point {
+    /// How many of each side's calls had arrived.
+    pub calls: [usize; 2],
+    pub status: Option<[SideStatus; 2]>,
+    /// Steps the user had taken.
+    pub steps: u32,
+    /// The run was over: its verdicts are shown.
+    pub done: bool,
+}
+
+impl Point {
+    /// The same screen (the steps taken aside).
+    fn shows_as(&self, other: &Point) -> bool {
+        self.calls == other.calls && self.status == other.status && self.done == other.done
+    }
+}
+
+/// The points of one run, oldest first.
+#[derive(Debug, Default)]
+pub struct History {
+    points: Vec<Point>,
+}
+
+impl History {
+    /// Notes `now` if the run is settled there (or over) and it differs from the
+    /// last point noted. Settled means each side waits for the next step and every
+    /// call it made has arrived: a side's calls arrive apart from the other's.
+    pub fn observe(&mut self, now: Point) {
+        let settled = now.status.as_ref().is_some_and(|status| {
+            status
+                .iter()
+                .zip(now.calls)
+                .all(|(side, arrived)| (side.settled || side.stopped) && side.events == arrived)
+        });
+        if (settled || now.done) && self.points.last().is_none_or(|last| !last.shows_as(&now)) {
+            self.points.push(now);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn get(&self, at: usize) -> Option<&Point> {
+        self.points.get(at)
+    }
+
+    /// The point the live screen is at, if it is one.
+    fn live_point(&self, live: &Point) -> Option<usize> {
+        let last = self.points.len().checked_sub(1)?;
+        self.points[last].shows_as(live).then_some(last)
+    }
+
+    /// The point shown: `at`, else the live one when the run is at a point.
+    pub fn shown(&self, at: Option<usize>, live: &Point) -> Option<usize> {
+        at.or_else(|| self.live_point(live))
+    }
+
+    /// One step back from `at` (`None`: live).
+    pub fn back(&self, at: Option<usize>, live: &Point) -> Option<usize> {
+        match at {
+            Some(at) => Some(at.saturating_sub(1)),
+            // Live between points: back to the last one settled.
+            None => match self.live_point(live) {
+                Some(at) => Some(at.saturating_sub(1)),
+                None => self.points.len().checked_sub(1),
+            },
+        }
+    }
+
+    /// One step forward from `at`: `None` once the last point (and the live run) is
+    /// reached.
+    pub fn forward(&self, at: usize) -> Option<usize> {
+        (at + 2 < self.points.len()).then_some(at + 1)
+    }
+
+    /// The point a click `x` columns into a bar `width` wide lands on.
+    pub fn at_column(&self, x: u16, width: u16) -> Option<usize> {
+        let last = self.points.len().checked_sub(1)?;
+        let width = u32::from(width.max(2)) - 1;
+        let x = u32::from(x).min(width);
+        Some(((x * last as u32 + width / 2) / width) as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(calls: usize, done: bool) -> Point {
+        Point {
+            calls: [calls, calls],
+            status: None,
+            steps: 0,
+            done,
+        }
+    }
+
+    fn history(points: usize) -> History {
+        History {
+            points: (0..points).map(|n| point(n, n + 1 == points)).collect(),
+        }
+    }
+
+    #[test]
+    fn only_settled_points_that_differ_are_noted() {
+        let mut history = History::default();
+        history.observe(point(0, false)); // no status: not settled
+        assert!(history.is_empty());
+        history.observe(point(3, true));
+        history.observe(point(3, true));
+        assert_eq!(history.len(), 1);
+    }
+
+    #[test]
+    fn back_and_forward_walk_the_points_and_return_to_live() {
+        let h = history(4);
+        let live = point(3, true);
+        assert_eq!(h.shown(None, &live), Some(3));
+        assert_eq!(h.back(None, &live), Some(2));
+        assert_eq!(h.back(Some(0), &live), Some(0));
+        assert_eq!(h.forward(1), Some(2));
+        assert_eq!(h.forward(2), None, "the last point is the live screen");
+        // Live past the last point: back shows that point.
+        assert_eq!(h.back(None, &point(9, false)), Some(3));
+    }
+
+    #[test]
+    fn a_click_on_the_bar_lands_on_the_nearest_point() {
+        let h = history(5);
+        assert_eq!(h.at_column(0, 41), Some(0));
+        assert_eq!(h.at_column(40, 41), Some(4));
+        assert_eq!(h.at_column(99, 41), Some(4));
+        assert_eq!(h.at_column(20, 41), Some(2));
+        assert_eq!(History::default().at_column(3, 10), None);
+    }
+}
