@@ -5,6 +5,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sockstep::engine::Mode;
@@ -82,15 +83,18 @@ fn main() {
     );
 
     sockstep::tui::code::load_now();
-    app.handle(AppEvent::Key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Enter,
-    )));
+    // Stepped through to the end, so each step is a point to step back to.
+    let points = |app: &App| app.session().run().map_or(0, |r| r.history.len());
     let deadline = Instant::now() + Duration::from_secs(30);
     while app.session().run().is_none_or(|r| r.trace.is_none()) {
-        let event = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the run finishes");
-        app.handle(event);
+        let before = points(&app);
+        app.handle(key(KeyCode::Char(' ')));
+        while points(&app) == before {
+            let event = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("the step is recorded and the run finishes");
+            app.handle(event);
+        }
     }
     // Warm the caches (highlighted code, rendered page).
     terminal
@@ -128,4 +132,37 @@ fn main() {
         "full redraw at 200x60 after an engine event (panes rebuilt): {:?} per frame",
         started.elapsed() / rounds
     );
+
+    // Back through every point to the start, then from the end again: each step
+    // back draws a point not drawn just before, so both sides' panes are rebuilt.
+    let last = points(&app) - 1;
+    let mut times = Vec::with_capacity(rounds as usize);
+    for round in 0..rounds as usize {
+        let started = Instant::now();
+        let code = if round % last == 0 {
+            KeyCode::End
+        } else {
+            KeyCode::Char('b')
+        };
+        app.handle(key(code));
+        terminal.clear().unwrap();
+        terminal
+            .draw(|frame| {
+                view::render(frame, &app, &mut cache);
+            })
+            .unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "one step back (b) and its full redraw at 200x60, over {} points: median {:?}, 99th percentile {:?}, worst {:?} of {rounds}",
+        last + 1,
+        times[times.len() / 2],
+        times[times.len() * 99 / 100],
+        times[times.len() - 1]
+    );
+}
+
+fn key(code: KeyCode) -> AppEvent {
+    AppEvent::Key(crossterm::event::KeyEvent::from(code))
 }

@@ -55,6 +55,42 @@ fn step_through_a_lesson_then_quit_back_to_the_shell() {
 }
 
 #[test]
+fn b_home_and_end_step_back_in_time_in_the_real_binary() {
+    let state = state_dir("back");
+    let mut screen = Screen::start(
+        &["tui", "length-prefix", "--seed", "3"],
+        24,
+        80,
+        state.path(),
+    );
+    screen.wait_for("the first screen", |s| s.contains(" step 0 of 0 "));
+    for step in 1..=3 {
+        screen.send(" ");
+        screen.wait_for("the step recorded", |s| {
+            s.contains(&format!(" step {step} of {step} "))
+        });
+    }
+    screen.send("b");
+    screen.wait_for("one step back", |s| s.contains(" step 2 of 3 "));
+    // Home and End as an xterm sends them; Backspace as DEL.
+    screen.send("\x1b[H");
+    screen.wait_for("before the first call", |s| {
+        s.contains(" step 0 of 3 ") && s.contains("sender: 0 calls")
+    });
+    screen.send(" ");
+    screen.wait_for("forward through the record", |s| {
+        s.contains(" step 1 of 3 ")
+    });
+    screen.send("\x1b[F");
+    screen.wait_for("the end", |s| s.contains(" step 3 of 3 "));
+    screen.send("\x7f");
+    screen.wait_for("back again", |s| s.contains(" step 2 of 3 "));
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    screen.assert_restored();
+}
+
+#[test]
 fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
     let state = state_dir("small");
     let mut screen = Screen::start(&["tui"], 12, 40, state.path());

@@ -662,8 +662,8 @@ impl App {
             // A step past the end stops autoplay.
             // Stepped back: forward through what was recorded, then live again.
             Action::Step if view.at.is_some() => {
-                let run = self.session.run.as_ref().expect("a point of a run");
-                view.at = view.at.and_then(|at| run.history.forward(at));
+                let history = self.session.run.as_ref().map(|run| &run.history);
+                view.at = view.at.zip(history).and_then(|(at, h)| h.forward(at));
             }
             Action::Step if self.session.is_done() => view.autoplay = None,
             Action::Step => self.session.step(),
