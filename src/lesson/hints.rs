@@ -39,7 +39,9 @@ pub enum HintError {
     UnclosedSummary { line: usize },
     #[error("line {line}: the hint opened here has no `{CLOSE}`")]
     Unclosed { line: usize },
-    #[error("line {line}: hint {number} should be titled `Hint {number}: {expected}`, not `{found}`")]
+    #[error(
+        "line {line}: hint {number} should be titled `Hint {number}: {expected}`, not `{found}`"
+    )]
     Title {
         line: usize,
         number: usize,
@@ -162,21 +164,23 @@ mod tests {
     #[test]
     fn hints_out_of_order_missing_or_empty_are_named() {
         assert_eq!(parse("# T\n\nNo hints.\n"), Err(HintError::NoSection));
-        assert_eq!(
-            parse(&page(&GOOD[..2])),
-            Err(HintError::Count { found: 2 })
-        );
+        assert_eq!(parse(&page(&GOOD[..2])), Err(HintError::Count { found: 2 }));
         let swapped = [GOOD[1], GOOD[0], GOOD[2]];
         assert!(matches!(
             parse(&page(&swapped)),
-            Err(HintError::Title { number: 1, line: 7, .. })
+            Err(HintError::Title {
+                number: 1,
+                line: 7,
+                ..
+            })
         ));
         let empty = [GOOD[0], ("Hint 2: why it breaks", " "), GOOD[2]];
         assert!(matches!(
             parse(&page(&empty)),
             Err(HintError::Empty { number: 2, .. })
         ));
-        let unclosed = "# T\n\n## Stuck?\n\n<details><summary>Hint 1: what to look at</summary>\n\nx\n";
+        let unclosed =
+            "# T\n\n## Stuck?\n\n<details><summary>Hint 1: what to look at</summary>\n\nx\n";
         assert_eq!(parse(unclosed), Err(HintError::Unclosed { line: 5 }));
     }
 

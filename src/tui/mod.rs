@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bytes;
 pub mod code;
+pub mod hints;
 pub mod keys;
 pub mod markdown;
 pub mod palette;

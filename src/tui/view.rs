@@ -14,7 +14,7 @@ use super::app::{App, Drawn, Overlay};
 use super::bytes::ByteView;
 use super::keys::{self, KEYS, Pane};
 use super::theme::Theme;
-use super::{code, markdown};
+use super::{code, hints, markdown};
 use crate::engine::trace::quote;
 use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
 use crate::lesson::Lang;
@@ -217,6 +217,14 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
             drawn.hit_areas.push((Pane::LessonList, box_area));
         }
         Overlay::SeedInput { typed } => render_seed_input(frame, view.theme(), area, typed),
+        Overlay::Hints => hints::render(
+            frame,
+            view.theme(),
+            app.session().lang(),
+            area,
+            app.session().hints(),
+            view.hints_shown(),
+        ),
     }
     drawn
 }
