@@ -194,6 +194,7 @@ fn hints_come_one_at_a_time_and_a_new_lesson_starts_over() {
     let all = h.screen(120, 40);
     assert!(all.contains("Hint 3: the fix"), "{all}");
     insta::assert_snapshot!("hints_all", all);
+    insta::assert_snapshot!("hints_all_80x24", h.screen(80, 24));
     // A fourth press shows the same three.
     h.key(KeyCode::Char('h'));
     assert_eq!(h.screen(120, 40), all);
@@ -205,6 +206,22 @@ fn hints_come_one_at_a_time_and_a_new_lesson_starts_over() {
     let next = h.screen(120, 40);
     assert!(next.contains("Hint 1 of 3"), "{next}");
     assert!(!next.contains("Hint 2"), "{next}");
+}
+
+/// Where the hints shown so far do not all fit, the newest one is shown.
+#[test]
+fn hints_that_do_not_fit_leave_the_newest() {
+    let mut h = Harness::new("errors", 1);
+    for _ in 0..3 {
+        h.key(KeyCode::Char('h'));
+    }
+    let all = h.screen(80, 24);
+    assert!(all.contains("Hint 1: what to look at"), "{all}");
+    // The smallest terminal sockstep runs in.
+    let small = h.screen(60, 18);
+    assert!(small.contains("Hint 3: the fix"), "{small}");
+    assert!(!small.contains("Hint 1: what to look at"), "{small}");
+    insta::assert_snapshot!("hints_newest_60x18", small);
 }
 
 #[test]
