@@ -13,6 +13,8 @@ use crate::engine::{
 };
 use crate::python::{self, PythonError, PythonFile};
 
+pub mod hints;
+
 /// The language a lesson's code runs in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

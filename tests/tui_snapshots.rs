@@ -186,6 +186,53 @@ fn help_overlay_lists_every_key() {
     assert!(!h.screen(120, 40).contains("Keys (any key closes)"));
 }
 
+/// `h` shows one more hint each time, Esc closes, and a new lesson starts again from
+/// the first; the lesson text never shows them.
+#[test]
+fn hints_come_one_at_a_time_and_a_new_lesson_starts_over() {
+    let mut h = Harness::new("partial-recv", 1);
+    let text = h.screen(120, 40);
+    assert!(!text.contains("Hint 1"), "no hint before it is asked for");
+    h.key(KeyCode::Char('h'));
+    let first = h.screen(120, 40);
+    assert!(first.contains("Hint 1: what to look at"), "{first}");
+    assert!(!first.contains("Hint 2"), "{first}");
+    insta::assert_snapshot!("hint_1", first);
+    h.key(KeyCode::Char('h'));
+    h.key(KeyCode::Char('h'));
+    let all = h.screen(120, 40);
+    assert!(all.contains("Hint 3: the fix"), "{all}");
+    insta::assert_snapshot!("hints_all", all);
+    insta::assert_snapshot!("hints_all_80x24", h.screen(80, 24));
+    // A fourth press shows the same three.
+    h.key(KeyCode::Char('h'));
+    assert_eq!(h.screen(120, 40), all);
+    h.key(KeyCode::Esc);
+    assert!(!h.screen(120, 40).contains("Hint 1"));
+    h.key(KeyCode::Char('n'));
+    h.wait_at_the_gate();
+    h.key(KeyCode::Char('h'));
+    let next = h.screen(120, 40);
+    assert!(next.contains("Hint 1 of 3"), "{next}");
+    assert!(!next.contains("Hint 2"), "{next}");
+}
+
+/// Where the hints shown so far do not all fit, the newest one is shown.
+#[test]
+fn hints_that_do_not_fit_leave_the_newest() {
+    let mut h = Harness::new("errors", 1);
+    for _ in 0..3 {
+        h.key(KeyCode::Char('h'));
+    }
+    let all = h.screen(80, 24);
+    assert!(all.contains("Hint 1: what to look at"), "{all}");
+    // The smallest terminal sockstep runs in.
+    let small = h.screen(60, 18);
+    assert!(small.contains("Hint 3: the fix"), "{small}");
+    assert!(!small.contains("Hint 1: what to look at"), "{small}");
+    insta::assert_snapshot!("hints_newest_60x18", small);
+}
+
 #[test]
 fn lesson_list_and_hex_view() {
     let mut h = Harness::new("partial-recv", 1);

@@ -378,6 +378,16 @@ mod tests {
     }
 
     #[test]
+    fn every_page_has_three_hints_in_order() {
+        for lesson in all() {
+            let hints = crate::lesson::hints::parse(lesson.page)
+                .unwrap_or_else(|error| panic!("lessons/{}.md: {error}", lesson.slug));
+            let titles: Vec<&str> = hints.iter().map(|hint| hint.title.as_str()).collect();
+            assert_eq!(titles, crate::lesson::hints::TITLES, "{}", lesson.slug);
+        }
+    }
+
+    #[test]
     fn slugs_are_unique() {
         let mut slugs: Vec<_> = all().iter().map(|l| l.slug).collect();
         slugs.sort();

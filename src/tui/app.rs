@@ -9,10 +9,12 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
+use super::hints;
 use super::history::{History, Point};
 use super::keys::{self, Action, Pane};
 use super::theme::Theme;
 use crate::engine::{Event, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace};
+use crate::lesson::hints::Hint;
 use crate::lesson::{Lang, Lesson};
 use crate::progress::Progress;
 
@@ -40,8 +42,14 @@ pub enum AppEvent {
 pub enum Overlay {
     None,
     Help,
-    LessonList { selected: usize },
-    SeedInput { typed: String },
+    LessonList {
+        selected: usize,
+    },
+    SeedInput {
+        typed: String,
+    },
+    /// The lesson's first `ViewState::hints_shown` hints.
+    Hints,
 }
 
 /// Autoplay intervals, slowest first.
@@ -121,6 +129,8 @@ pub struct Session {
     notice: Option<String>,
     /// The lesson page, with includes resolved; reloaded on every lesson change.
     page: String,
+    /// The page's hints, kept out of `page` until asked for.
+    hints: Result<Vec<Hint>, String>,
     events: Sender<AppEvent>,
 }
 
@@ -143,6 +153,8 @@ pub struct ViewState {
     code_scroll: [u16; 2],
     timeline_scroll: [u16; 2],
     list_scroll: u16,
+    /// How many of the lesson's hints `h` has shown; a lesson change resets it.
+    hints_shown: usize,
     theme: Theme,
     /// Where each pane was drawn last, for the mouse.
     hit_areas: Vec<(Pane, Rect)>,
@@ -217,6 +229,7 @@ impl Session {
             progress_path,
             notice,
             page: String::new(),
+            hints: Ok(Vec::new()),
             events,
         };
         session.start_run();
@@ -274,6 +287,10 @@ impl Session {
     /// The lesson page, with includes resolved.
     pub fn page(&self) -> &str {
         &self.page
+    }
+
+    pub fn hints(&self) -> &Result<Vec<Hint>, String> {
+        &self.hints
     }
 
     /// Starts the current lesson afresh, paused before its first call.
@@ -387,7 +404,7 @@ impl Session {
     /// Loads the lesson's page; an author's page that cannot be shown is named on
     /// screen, above the built-in page shown instead.
     fn load_page(&mut self) {
-        self.page = match self.lesson().page_text(self.pages_dir.as_deref()) {
+        let page = match self.lesson().page_text(self.pages_dir.as_deref()) {
             Ok(page) => page,
             Err(error) => {
                 self.notice = Some(error.to_string());
@@ -397,6 +414,7 @@ impl Session {
                 )
             }
         };
+        (self.page, self.hints) = hints::split(page);
     }
 
     fn complete_lesson(&mut self) {
@@ -523,6 +541,10 @@ impl ViewState {
         self.list_scroll
     }
 
+    pub fn hints_shown(&self) -> usize {
+        self.hints_shown
+    }
+
     fn scroll(&mut self, pane: Pane, by: i16) {
         let value = match pane {
             Pane::Code(side) => &mut self.code_scroll[side as usize],
@@ -560,6 +582,7 @@ impl App {
                 code_scroll: [0; 2],
                 timeline_scroll: [0; 2],
                 list_scroll: 0,
+                hints_shown: 0,
                 theme: Theme::new(color),
                 hit_areas: Vec::new(),
             },
@@ -723,6 +746,11 @@ impl App {
                 view.autoplay = view.autoplay.map(|_| view.speed);
             }
             Action::Help => view.overlay = Overlay::Help,
+            Action::Hint => {
+                let count = self.session.hints.as_ref().map_or(1, Vec::len);
+                view.hints_shown = (view.hints_shown + 1).min(count.max(1));
+                view.overlay = Overlay::Hints;
+            }
             Action::ScrollText(by) => view.scroll(Pane::Text, by),
             Action::Scroll(pane, by) => view.scroll(pane, by),
             Action::CloseOverlay => view.overlay = Overlay::None,
@@ -772,6 +800,7 @@ impl App {
     fn go_to(&mut self, index: usize) {
         if self.session.move_to(index) {
             self.view.text_scroll = 0;
+            self.view.hints_shown = 0;
         }
         self.restart();
     }
@@ -814,6 +843,12 @@ impl App {
                     .filter(|n| (1..=last + 1).contains(n))
                     .map(|n| Action::Select(n - 1)),
                 _ => None,
+            },
+            // h shows the next hint; q quits; any other key closes, Esc too.
+            Overlay::Hints => match key.code {
+                KeyCode::Char('h') => Some(Action::Hint),
+                KeyCode::Char('q') => Some(Action::Quit),
+                _ => Some(Action::CloseOverlay),
             },
             Overlay::SeedInput { .. } => match key.code {
                 KeyCode::Esc => Some(Action::CloseOverlay),

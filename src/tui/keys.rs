@@ -36,6 +36,8 @@ pub enum Action {
     Faster,
     Slower,
     Help,
+    /// The lesson's next hint.
+    Hint,
     /// Scrolls the lesson text by this many lines.
     ScrollText(i16),
     /// The mouse wheel over a pane.
@@ -218,10 +220,13 @@ pub const KEYS: &[KeyRow] = &[
         keys: "?",
         does: "this help",
         footer: footer("?", "help", Shown::Always),
-        bindings: &[
-            (KeyCode::Char('?'), Action::Help),
-            (KeyCode::Char('h'), Action::Help),
-        ],
+        bindings: &[(KeyCode::Char('?'), Action::Help)],
+    },
+    KeyRow {
+        keys: "h",
+        does: "the lesson's next hint (of three)",
+        footer: footer("h", "hint", Shown::Always),
+        bindings: &[(KeyCode::Char('h'), Action::Hint)],
     },
     KeyRow {
         keys: "q, Esc, Ctrl-C",

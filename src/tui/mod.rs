@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bytes;
 pub mod code;
+pub mod hints;
 pub mod history;
 pub mod keys;
 pub mod markdown;

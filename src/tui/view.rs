@@ -14,7 +14,7 @@ use super::app::{App, Drawn, Overlay};
 use super::bytes::ByteView;
 use super::keys::{self, KEYS, Pane};
 use super::theme::Theme;
-use super::{code, markdown};
+use super::{code, hints, markdown};
 use crate::engine::trace::quote;
 use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
 use crate::lesson::Lang;
@@ -172,7 +172,7 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
     let (bar_line, bar_area) = steps_bar(app, bar);
     frame.render_widget(bar_line, bar);
     drawn.hit_areas.push((Pane::Steps, bar_area));
-    frame.render_widget(footer_line(app, footer.width < WIDE), footer);
+    frame.render_widget(footer_line(app, footer.width, footer.width < WIDE), footer);
 
     let compact = area.width < WIDE;
     drawn.compact = compact;
@@ -225,6 +225,14 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
             drawn.hit_areas.push((Pane::LessonList, box_area));
         }
         Overlay::SeedInput { typed } => render_seed_input(frame, view.theme(), area, typed),
+        Overlay::Hints => hints::render(
+            frame,
+            view.theme(),
+            app.session().lang(),
+            area,
+            app.session().hints(),
+            view.hints_shown(),
+        ),
     }
     drawn
 }
@@ -259,13 +267,30 @@ fn header_line(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-fn footer_line(app: &App, narrow: bool) -> Line<'static> {
+fn footer_line(app: &App, width: u16, narrow: bool) -> Line<'static> {
     let theme = app.view().theme();
     if let Some(notice) = app.session().notice() {
         return Line::styled(format!(" {notice}"), theme.notice);
     }
+    let mut shown: Vec<&keys::Footer> = keys::footer_keys(narrow).collect();
+    let columns = |shown: &[&keys::Footer]| {
+        1 + shown
+            .iter()
+            .map(|f| f.key.chars().count() + f.what.chars().count() + 2)
+            .sum::<usize>()
+    };
+    // Too wide: the keys only wide footers name give way, the last first, so that
+    // help and quit always show.
+    while columns(&shown) > usize::from(width) {
+        match shown.iter().rposition(|f| f.shown == keys::Shown::Wide) {
+            Some(at) => {
+                shown.remove(at);
+            }
+            None => break,
+        }
+    }
     let mut spans = vec![Span::raw(" ")];
-    for footer in keys::footer_keys(narrow) {
+    for footer in shown {
         spans.push(Span::styled(footer.key, theme.bold));
         spans.push(Span::styled(format!(" {} ", footer.what), theme.muted));
     }
