@@ -728,9 +728,42 @@ fn slow_factor(slow: f64) -> f64 {
 
 /// A port free on 127.0.0.1 now (bound, read, released).
 fn free_port() -> io::Result<u16> {
+    // Below the kernel's ephemeral range, which every connect() and bind(:0) draws
+    // from: a port found free in it may be a client socket's before the program
+    // binds it (seen: "Address already in use" with tests running in parallel).
+    // Random, and never one already handed out here, for guests started at once.
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    const LOWEST: u16 = 10_000;
+    let below = ephemeral_start().unwrap_or(32_768);
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    if below > LOWEST + 1_000 {
+        for _ in 0..100 {
+            let port = rand::random_range(LOWEST..below);
+            if handed_out.contains(&port) {
+                continue;
+            }
+            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                if handed_out.len() >= 4_096 {
+                    handed_out.remove(0);
+                }
+                handed_out.push(port);
+                return Ok(port);
+            }
+        }
+    }
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?
         .port())
+}
+
+/// The first port of the kernel's ephemeral range (Linux).
+fn ephemeral_start() -> Option<u16> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// `word` with `{port}` and `{level}` filled in.
@@ -1202,6 +1235,19 @@ impl Target for Connected {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A guest's port is never one a client socket could be holding (the kernel's
+    /// ephemeral range), and never one already handed out.
+    #[test]
+    fn ports_are_below_the_ephemeral_range_and_never_handed_out_twice() {
+        let below = ephemeral_start().expect("Linux tells its ephemeral range");
+        let ports: Vec<u16> = (0..200).map(|_| free_port().unwrap()).collect();
+        assert!(ports.iter().all(|&p| p < below), "{ports:?}");
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ports.len());
+    }
 
     #[test]
     fn port_and_level_are_filled_inside_words() {
