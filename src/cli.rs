@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use crate::challenge::play::{self, PlayError, PlayOptions, Program};
 use crate::challenge::{grade, level, report, starter};
 use crate::lesson::{Lang, Lesson, Measured, RunError};
+use crate::predict::{self, Kind};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
 use crate::teaching::{self, UnknownLesson};
@@ -107,6 +108,29 @@ enum Command {
         /// Stream bytes per diagram line.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(8..=4096))]
         width: u16,
+    },
+    /// Ask what a lesson's seeded run will show, as a multiple-choice question.
+    ///
+    /// Runs the lesson (lockstep) and prints each question built from that run: the
+    /// question, its numbered choices and the number of the right one. The same
+    /// lesson and seed always ask the same questions, the right answer in the same
+    /// place: for slides, a quiz, or tests.
+    Predict {
+        /// The lesson, by slug or number (see `sockstep list`).
+        lesson: String,
+        /// Seed that fixes where the wire cuts the stream.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only this question; default: all of them.
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// The language of the code that runs.
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
+        /// Print the questions as JSON (`answer` is the 0-based index of the right
+        /// choice).
+        #[arg(long)]
+        json: bool,
     },
     /// Check that every lesson (or one) shows what it claims, over many seeds.
     ///
@@ -323,6 +347,16 @@ impl clap::ValueEnum for Mode {
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.name()).help(self.describe()))
+    }
+}
+
+impl clap::ValueEnum for Kind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Kind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 
@@ -573,6 +607,13 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             width.into(),
             out,
         ),
+        Some(Command::Predict {
+            lesson,
+            seed,
+            kind,
+            lang,
+            json,
+        }) => predict_command(&lesson, seed, kind, lang, json, out),
         Some(Command::Check {
             lesson,
             seeds,
@@ -781,6 +822,45 @@ fn run(
             writeln!(out, "  {} calls:", side.name())?;
             write!(out, "{}", text::timeline(trace.side(side)))?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn predict_command(
+    query: &str,
+    seed: u64,
+    kind: Option<Kind>,
+    lang: Lang,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let (number, lesson) = teaching::find(query)?;
+    let trace = lesson
+        .run_in(
+            lang,
+            RunOptions {
+                seed,
+                ..RunOptions::default()
+            },
+        )
+        .map_err(|e| run_failed(lesson, e))?;
+    let questions = match kind {
+        Some(kind) => vec![predict::question(&trace, kind)],
+        None => predict::questions(&trace),
+    };
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &questions)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "{}", header(number, lesson, &trace))?;
+    for question in &questions {
+        writeln!(out, "\n{}", question.prompt)?;
+        for (i, choice) in question.choices.iter().enumerate() {
+            writeln!(out, "  {}. {choice}", i + 1)?;
+        }
+        writeln!(out, "answer: {}", question.answer + 1)?;
+        writeln!(out, "  ({})", question.reveal)?;
     }
     Ok(ExitCode::SUCCESS)
 }
