@@ -161,8 +161,7 @@ fn decider(side: Side, event: Option<&Event>, trace: &Trace) -> Decider {
 /// The line a stuck or spinning side stopped at.
 fn outcome_line(side: &SideTrace) -> Option<u32> {
     match &side.outcome {
-        Outcome::Stuck { line, .. }
-        | Outcome::Spinning { line, .. } => *line,
+        Outcome::Stuck { line, .. } | Outcome::Spinning { line, .. } => *line,
         _ => None,
     }
 }
@@ -308,11 +307,7 @@ fn first_wrong(trace: &Trace) -> Parts {
                 messages.len(),
                 naive.outcome.kind()
             );
-            (
-                NONE_WRONG.to_string(),
-                reveal,
-                receiver_reads(naive).last(),
-            )
+            (NONE_WRONG.to_string(), reveal, receiver_reads(naive).last())
         }
     };
     (
@@ -332,9 +327,7 @@ fn read_before_delivery(side: &SideTrace, index: usize) -> Option<&Event> {
         .iter()
         .filter(|e| e.role == Role::Receiver && e.call == Call::Deliver)
         .nth(index)?;
-    receiver_reads(side)
-        .filter(|e| e.seq < delivery.seq)
-        .last()
+    receiver_reads(side).filter(|e| e.seq < delivery.seq).last()
 }
 
 fn ending_choice(naive: OutcomeKind, correct: OutcomeKind) -> String {
