@@ -369,3 +369,172 @@ fn ending(trace: &Trace) -> Parts {
 fn at_line(line: Option<u32>) -> String {
     line.map(|l| format!(" at line {l}")).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Mode, Span};
+
+    fn event(seq: u32, role: Role, call: Call, asked: usize, bytes: &[u8]) -> Event {
+        let mut event = Event::new(role, call, asked, bytes, CallResult::Ok, Some(10 + seq));
+        event.seq = seq;
+        event
+    }
+
+    /// "hello\n" "world\n" cut at 3 and 8; the naive side hands over each read.
+    fn trace(naive_reads: &[&[u8]]) -> Trace {
+        let mut events = Vec::new();
+        let mut delivered = Vec::new();
+        for read in naive_reads {
+            let seq = events.len() as u32;
+            events.push(event(seq, Role::Receiver, Call::Recv, 64, read));
+            events.push(event(
+                seq + 1,
+                Role::Receiver,
+                Call::Deliver,
+                read.len(),
+                read,
+            ));
+            delivered.push(read.to_vec());
+        }
+        let messages = vec![b"hello".to_vec(), b"world".to_vec()];
+        let naive_outcome = match naive_reads.first() {
+            Some(read) => Outcome::Wrong {
+                index: 0,
+                expected: Some(messages[0].clone()),
+                got: read.to_vec(),
+            },
+            None => Outcome::Stuck {
+                role: Role::Receiver,
+                line: Some(7),
+                waited_ms: 0,
+            },
+        };
+        let side = |side, events, delivered, outcome| SideTrace {
+            side,
+            events,
+            delivered,
+            outcome,
+        };
+        Trace {
+            lesson: "test".to_string(),
+            language: "rust".to_string(),
+            seed: 1,
+            mode: Mode::Lockstep,
+            stream: b"hello\nworld\n".to_vec(),
+            spans: vec![
+                Span {
+                    start: 0,
+                    body: 0,
+                    body_end: 5,
+                    end: 6,
+                },
+                Span {
+                    start: 6,
+                    body: 6,
+                    body_end: 11,
+                    end: 12,
+                },
+            ],
+            cuts: vec![3, 8],
+            naive: side(Side::Naive, events, delivered, naive_outcome),
+            correct: side(
+                Side::Correct,
+                Vec::new(),
+                messages.clone(),
+                Outcome::Delivered {
+                    messages: 2,
+                    reports: 0,
+                },
+            ),
+            messages,
+        }
+    }
+
+    #[test]
+    fn first_recv_offers_the_message_as_sent_another_cut_and_one_byte_off() {
+        let q = question(&trace(&[b"hel", b"lo\nwo", b"rld\n"]), Kind::FirstRecv);
+        assert_eq!(q.choices[q.answer], "\"hel\" (3 bytes)");
+        assert_eq!(q.choices.len(), CHOICES);
+        let wrong: Vec<&str> = (0..q.choices.len())
+            .filter(|&i| i != q.answer)
+            .map(|i| q.choices[i].as_str())
+            .collect();
+        assert_eq!(
+            wrong,
+            [
+                "\"hello\\n\" (6 bytes)",
+                "\"hello\\nwo\" (8 bytes)",
+                "\"hell\" (4 bytes)"
+            ]
+        );
+        assert_eq!(q.decided_by.seq, Some(0));
+        assert_eq!(q.decided_by.line, Some(10));
+    }
+
+    #[test]
+    fn a_receiver_that_never_reads_waits() {
+        let t = trace(&[]);
+        let q = question(&t, Kind::FirstRecv);
+        assert_eq!(q.choices[q.answer], WAITS);
+        assert_eq!(q.decided_by.seq, None);
+        assert_eq!(q.decided_by.line, Some(7), "the line it is stuck at");
+        let q = question(&t, Kind::FirstWrong);
+        assert_eq!(q.choices[q.answer], NONE_WRONG);
+        let q = question(&t, Kind::Ending);
+        assert_eq!(q.choices[q.answer], "naive stuck, correct delivered");
+    }
+
+    #[test]
+    fn first_wrong_names_the_message_and_what_came_instead() {
+        let q = question(&trace(&[b"hel", b"lo\nwo", b"rld\n"]), Kind::FirstWrong);
+        assert_eq!(
+            q.choices[q.answer],
+            "message 1 (\"hello\"): it delivers \"hel\" (3 bytes)"
+        );
+        assert!(q.choices.contains(&NONE_WRONG.to_string()));
+        assert!(
+            q.choices
+                .contains(&"message 1 (\"hello\"): it delivers \"hell\" (4 bytes)".to_string()),
+            "one byte more: {:?}",
+            q.choices
+        );
+        // Decided by the read just before the first delivery.
+        assert_eq!(q.decided_by.seq, Some(0));
+    }
+
+    #[test]
+    fn a_neighbour_that_really_is_the_bytes_is_not_offered_as_wrong() {
+        // Message 1 wrong as "world": "message 2 delivers world" would be true.
+        let q = question(&trace(&[b"world", b"world"]), Kind::FirstWrong);
+        assert!(
+            !q.choices.iter().any(|c| c.starts_with("message 2")),
+            "{:?}",
+            q.choices
+        );
+    }
+
+    #[test]
+    fn the_answer_sits_where_the_seed_puts_it_and_every_place_is_used() {
+        let places: std::collections::BTreeSet<usize> = (0..64)
+            .map(|seed| answer_position(seed, Kind::FirstRecv, CHOICES))
+            .collect();
+        assert_eq!(places.len(), CHOICES);
+        for seed in 0..64 {
+            for kind in Kind::ALL {
+                assert_eq!(
+                    answer_position(seed, kind, 3),
+                    answer_position(seed, kind, 3)
+                );
+                assert!(answer_position(seed, kind, 3) < 3);
+            }
+        }
+    }
+
+    #[test]
+    fn long_bytes_are_counted_once() {
+        assert_eq!(shown(b"a"), "\"a\" (1 byte)");
+        let long = [b'x'; 50];
+        assert_eq!(shown(&long).matches("bytes").count(), 1);
+    }
+}
