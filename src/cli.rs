@@ -707,7 +707,17 @@ fn progress(reset: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         } else {
             " "
         };
-        writeln!(out, "  {mark} {:>2} {}", i + 1, lesson.slug)?;
+        match saved.predictions.get(lesson.slug) {
+            Some(tally) => writeln!(
+                out,
+                "  {mark} {:>2} {:<16} predicted {} of {} right",
+                i + 1,
+                lesson.slug,
+                tally.right,
+                tally.asked
+            )?,
+            None => writeln!(out, "  {mark} {:>2} {}", i + 1, lesson.slug)?,
+        }
     }
     if let Some(lang) = saved.lang {
         writeln!(
