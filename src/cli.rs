@@ -60,6 +60,9 @@ enum Command {
         /// default: the one chosen last time, else rust.
         #[arg(long, value_enum)]
         lang: Option<Lang>,
+        /// Ask what the first run will show before it plays (`p` asks again).
+        #[arg(long)]
+        predict: bool,
     },
     /// mdbook preprocessor: replaces ```sockstep blocks with diagrams of real runs.
     ///
@@ -543,7 +546,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-            tui(cli.lessons, None, None, Mode::Lockstep, None)
+            tui(cli.lessons, None, None, Mode::Lockstep, None, false)
         }
         None => {
             print_hint(out)?;
@@ -555,12 +558,14 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             mode,
             free_run,
             lang,
+            predict,
         }) => tui(
             cli.lessons,
             lesson.as_deref(),
             seed,
             chosen_mode(mode, free_run),
             lang,
+            predict,
         ),
         Some(Command::Progress { reset }) => progress(reset, out),
         Some(Command::Mdbook { action: None }) => {
@@ -638,6 +643,7 @@ fn tui(
     seed: Option<u64>,
     mode: Mode,
     lang: Option<Lang>,
+    predict: bool,
 ) -> anyhow::Result<ExitCode> {
     let start = lesson
         .map(teaching::find)
@@ -676,6 +682,7 @@ fn tui(
             lang,
             color: palette.has_color(),
             progress_path,
+            predict,
         },
         palette,
     )?;

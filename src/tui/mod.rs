@@ -8,6 +8,7 @@ pub mod code;
 pub mod keys;
 pub mod markdown;
 pub mod palette;
+pub mod prediction;
 pub mod theme;
 pub mod view;
 
