@@ -66,6 +66,7 @@ fn main() {
             lang: None,
             color: true,
             progress_path: None,
+            predict: false,
         },
         tx,
     );
