@@ -134,10 +134,6 @@ fn shown(bytes: &[u8]) -> String {
 
 const WAITS: &str = "nothing: it waits, and no byte ever comes";
 
-fn receiver_reads(side: &SideTrace) -> impl Iterator<Item = &Event> {
-    side.receiver_reads()
-}
-
 /// What a `recv()` returned, in words.
 fn returned(event: &Event) -> String {
     match &event.result {
@@ -168,7 +164,7 @@ fn outcome_line(side: &SideTrace) -> Option<u32> {
 
 fn first_recv(trace: &Trace) -> Parts {
     let naive = &trace.naive;
-    let first = receiver_reads(naive).next();
+    let first = naive.receiver_reads().next();
     let stream = &trace.stream;
     let prefix = |n: usize| shown(&stream[..n.min(stream.len())]);
     let right = first.map_or_else(|| WAITS.to_string(), returned);
@@ -307,7 +303,7 @@ fn first_wrong(trace: &Trace) -> Parts {
                 messages.len(),
                 naive.outcome.kind()
             );
-            (NONE_WRONG.to_string(), reveal, receiver_reads(naive).last())
+            (NONE_WRONG.to_string(), reveal, naive.receiver_reads().last())
         }
     };
     (
@@ -327,7 +323,7 @@ fn read_before_delivery(side: &SideTrace, index: usize) -> Option<&Event> {
         .iter()
         .filter(|e| e.role == Role::Receiver && e.call == Call::Deliver)
         .nth(index)?;
-    receiver_reads(side).filter(|e| e.seq < delivery.seq).last()
+    side.receiver_reads().filter(|e| e.seq < delivery.seq).last()
 }
 
 fn ending_choice(naive: OutcomeKind, correct: OutcomeKind) -> String {
@@ -362,7 +358,7 @@ fn ending(trace: &Trace) -> Parts {
         ending_choice(naive, correct),
         wrong,
         reveal,
-        decider(Side::Naive, receiver_reads(&trace.naive).last(), trace),
+        decider(Side::Naive, trace.naive.receiver_reads().last(), trace),
     )
 }
 
