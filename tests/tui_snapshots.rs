@@ -568,3 +568,27 @@ fn predict_outside_lockstep_says_why_and_asks_nothing() {
     assert_eq!(*h.app.view().overlay(), sockstep::tui::app::Overlay::None);
     assert!(h.app.session().notice().unwrap().contains("lockstep"));
 }
+
+#[test]
+fn predict_fits_an_80x24_terminal() {
+    // The longest prompt (first-wrong, seed 1) with long choices (partial-send).
+    let mut h = Harness::new("partial-send", 1);
+    h.key(KeyCode::Char('p'));
+    h.wait_at_the_gate();
+    let question = asked(&h);
+    assert_eq!(question.kind, sockstep::predict::Kind::FirstWrong);
+    let screen = h.screen(80, 24);
+    for i in 1..=question.choices.len() {
+        assert!(screen.contains(&format!(" {i}. ")), "choice {i}:\n{screen}");
+    }
+    h.key(KeyCode::Char('1'));
+    h.pump_until("the run finishes", |app| {
+        app.session().run().is_some_and(|r| r.trace.is_some())
+    });
+    let screen = h.screen(80, 24);
+    assert!(
+        screen.contains("Right.") || screen.contains("Not this time"),
+        "{screen}"
+    );
+    assert!(screen.contains("Any key: back to the run."), "{screen}");
+}
