@@ -121,14 +121,25 @@ fn answer_position(seed: u64, kind: Kind, count: usize) -> usize {
 
 type Parts = (String, String, Vec<String>, String, Decider);
 
-/// Bytes as people read them in a choice: quoted, with their count.
-fn shown(bytes: &[u8]) -> String {
-    let quoted = quote(bytes);
-    if quoted.ends_with("bytes)") {
-        quoted
+/// Bytes as people read them in a choice: quoted, with their count. Long bytes show
+/// only their start, so that choices differing in length stay apart on a narrow screen.
+pub fn shown(bytes: &[u8]) -> String {
+    const PREVIEW: usize = 16;
+    let n = bytes.len();
+    let count = format!("({n} byte{})", if n == 1 { "" } else { "s" });
+    if n <= PREVIEW + 4 {
+        format!("{} {count}", quote(bytes))
     } else {
-        let n = bytes.len();
-        format!("{quoted} ({n} byte{})", if n == 1 { "" } else { "s" })
+        format!("{}… {count}", quote(&bytes[..PREVIEW]))
+    }
+}
+
+/// A message named in a choice: its text when short, else its length.
+fn message_name(index: usize, message: &[u8]) -> String {
+    if message.len() <= 20 {
+        format!("message {} ({})", index + 1, quote(message))
+    } else {
+        format!("message {} ({} bytes)", index + 1, message.len())
     }
 }
 
@@ -213,9 +224,8 @@ const NONE_WRONG: &str = "none: every message it delivers is right";
 fn wrong_message(index: usize, expected: Option<&[u8]>, got: &[u8]) -> String {
     match expected {
         Some(expected) => format!(
-            "message {} ({}): it delivers {}",
-            index + 1,
-            quote(expected),
+            "{}: it delivers {}",
+            message_name(index, expected),
             shown(got)
         ),
         None => format!(
@@ -303,7 +313,11 @@ fn first_wrong(trace: &Trace) -> Parts {
                 messages.len(),
                 naive.outcome.kind()
             );
-            (NONE_WRONG.to_string(), reveal, naive.receiver_reads().last())
+            (
+                NONE_WRONG.to_string(),
+                reveal,
+                naive.receiver_reads().last(),
+            )
         }
     };
     (
@@ -323,7 +337,9 @@ fn read_before_delivery(side: &SideTrace, index: usize) -> Option<&Event> {
         .iter()
         .filter(|e| e.role == Role::Receiver && e.call == Call::Deliver)
         .nth(index)?;
-    side.receiver_reads().filter(|e| e.seq < delivery.seq).last()
+    side.receiver_reads()
+        .filter(|e| e.seq < delivery.seq)
+        .last()
 }
 
 fn ending_choice(naive: OutcomeKind, correct: OutcomeKind) -> String {
@@ -528,9 +544,16 @@ mod tests {
     }
 
     #[test]
-    fn long_bytes_are_counted_once() {
+    fn long_bytes_show_their_start_and_length() {
         assert_eq!(shown(b"a"), "\"a\" (1 byte)");
-        let long = [b'x'; 50];
-        assert_eq!(shown(&long).matches("bytes").count(), 1);
+        assert_eq!(
+            shown(&[b'x'; 50]),
+            "\"xxxxxxxxxxxxxxxx\"… (50 bytes)",
+            "short enough for a narrow screen, the length apart"
+        );
+        assert_eq!(
+            wrong_message(0, Some(&[b'y'; 30]), b"yy"),
+            "message 1 (30 bytes): it delivers \"yy\" (2 bytes)"
+        );
     }
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use proptest::prelude::*;
-use sockstep::engine::{Mode, Trace, trace::quote};
+use sockstep::engine::{Mode, Trace};
 use sockstep::predict::{self, Kind, Question};
 use sockstep::teaching;
 
@@ -14,7 +14,7 @@ fn shown_by_run(trace: &Trace, kind: Kind) -> String {
         Kind::FirstRecv => match trace.naive.receiver_reads().next() {
             None => "nothing".to_string(),
             Some(read) if read.moved == 0 => "0".to_string(),
-            Some(read) => quote(&read.bytes),
+            Some(read) => predict::shown(&read.bytes),
         },
         Kind::FirstWrong => {
             let delivered = &trace.naive.delivered;
@@ -34,7 +34,11 @@ fn shown_by_run(trace: &Trace, kind: Kind) -> String {
 /// Whether a choice says what the run shows.
 fn says(choice: &str, kind: Kind, shown: &str) -> bool {
     match kind {
-        Kind::FirstRecv | Kind::FirstWrong => choice.starts_with(shown),
+        Kind::FirstRecv => choice.starts_with(shown),
+        // "message 1 (…" is not "message 10 (…".
+        Kind::FirstWrong => choice
+            .strip_prefix(shown)
+            .is_some_and(|rest| rest.starts_with([' ', ':'])),
         Kind::Ending => choice == shown,
     }
 }
@@ -59,20 +63,15 @@ fn check(trace: &Trace, question: &Question) {
         // Exactly one right: the right choice names the message and what it got.
         if let Some(i) = shown.strip_prefix("message ") {
             let got = &trace.naive.delivered[i.parse::<usize>().unwrap() - 1];
-            assert!(
-                right.ends_with(&format!("it delivers {}", quote(got)))
-                    || right.contains(&format!("it delivers {} (", quote(got))),
-                "{context}: {right}"
-            );
+            let delivers = format!("it delivers {}", predict::shown(got));
+            assert!(right.ends_with(&delivers), "{context}: {right}");
+            let prefix = format!("message {i} (");
             let same = question
                 .choices
                 .iter()
-                .filter(|c| {
-                    c.starts_with(&format!("message {i} ("))
-                        && c.contains(&format!("it delivers {} (", quote(got)))
-                })
+                .filter(|c| c.starts_with(&prefix) && c.ends_with(&delivers))
                 .count();
-            assert!(same <= 1, "{context}: two choices say the same");
+            assert_eq!(same, 1, "{context}: two choices say the same");
         }
     } else {
         let also = question

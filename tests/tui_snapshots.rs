@@ -578,8 +578,19 @@ fn predict_fits_an_80x24_terminal() {
     let question = asked(&h);
     assert_eq!(question.kind, sockstep::predict::Kind::FirstWrong);
     let screen = h.screen(80, 24);
-    for i in 1..=question.choices.len() {
-        assert!(screen.contains(&format!(" {i}. ")), "choice {i}:\n{screen}");
+    // Each choice on its row, and no two alike as drawn (long ones are cut at the
+    // box's edge: what tells them apart must come first).
+    let rows: Vec<&str> = (1..=question.choices.len())
+        .map(|i| {
+            let row = screen.lines().find(|l| l.contains(&format!(" {i}. ")));
+            let row = row.unwrap_or_else(|| panic!("choice {i}:\n{screen}"));
+            row.split(&format!(" {i}. ")).nth(1).unwrap()
+        })
+        .collect();
+    for (i, a) in rows.iter().enumerate() {
+        for b in &rows[i + 1..] {
+            assert_ne!(a, b, "two choices look the same:\n{screen}");
+        }
     }
     h.key(KeyCode::Char('1'));
     h.pump_until("the run finishes", |app| {
