@@ -41,13 +41,8 @@ pub enum AppEvent {
 pub enum Overlay {
     None,
     Help,
-    LessonList {
-        selected: usize,
-    },
-    SeedInput {
-        typed: String,
-    },
-    /// A question about the run about to play, then its answer (`p`).
+    LessonList { selected: usize },
+    SeedInput { typed: String },
     Predict(Box<Prediction>),
 }
 
