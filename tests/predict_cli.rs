@@ -94,3 +94,27 @@ fn an_unknown_lesson_or_kind_is_a_usage_error() {
     let output = sockstep(&["predict", "welcome", "--kind", "guess"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn progress_shows_each_lessons_tally() {
+    let state = tempfile::Builder::new()
+        .prefix("sockstep-tally-")
+        .tempdir()
+        .unwrap();
+    std::fs::write(
+        state.path().join("progress.json"),
+        r#"{"completed": ["welcome"], "predictions": {"peers": {"asked": 3, "right": 2}}}"#,
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .arg("progress")
+        .env(sockstep::progress::STATE_DIR_ENV, state.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = stdout(&output);
+    let peers = text.lines().find(|l| l.contains("peers")).unwrap();
+    assert!(peers.ends_with("predicted 2 of 3 right"), "{text}");
+    let welcome = text.lines().find(|l| l.contains("welcome")).unwrap();
+    assert!(!welcome.contains("predicted"), "{text}");
+}
