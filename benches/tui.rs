@@ -67,6 +67,7 @@ fn main() {
             lang: None,
             color: true,
             progress_path: None,
+            predict: false,
         },
         tx,
     );

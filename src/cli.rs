@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use crate::challenge::play::{self, PlayError, PlayOptions, Program};
 use crate::challenge::{grade, level, report, starter};
 use crate::lesson::{Lang, Lesson, Measured, RunError};
+use crate::predict::{self, Kind};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
 use crate::teaching::{self, UnknownLesson};
@@ -59,6 +60,9 @@ enum Command {
         /// default: the one chosen last time, else rust.
         #[arg(long, value_enum)]
         lang: Option<Lang>,
+        /// Ask what the first run will show before it plays (`p` asks again).
+        #[arg(long)]
+        predict: bool,
     },
     /// mdbook preprocessor: replaces ```sockstep blocks with diagrams of real runs.
     ///
@@ -107,6 +111,29 @@ enum Command {
         /// Stream bytes per diagram line.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(8..=4096))]
         width: u16,
+    },
+    /// Ask what a lesson's seeded run will show, as a multiple-choice question.
+    ///
+    /// Runs the lesson (lockstep) and prints each question built from that run: the
+    /// question, its numbered choices and the number of the right one. The same
+    /// lesson and seed always ask the same questions, the right answer in the same
+    /// place: for slides, a quiz, or tests.
+    Predict {
+        /// The lesson, by slug or number (see `sockstep list`).
+        lesson: String,
+        /// Seed that fixes where the wire cuts the stream.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only this question; default: all of them.
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// The language of the code that runs.
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
+        /// Print the questions as JSON (`answer` is the 0-based index of the right
+        /// choice).
+        #[arg(long)]
+        json: bool,
     },
     /// Check that every lesson (or one) shows what it claims, over many seeds.
     ///
@@ -326,6 +353,16 @@ impl clap::ValueEnum for Mode {
     }
 }
 
+impl clap::ValueEnum for Kind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Kind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 impl clap::ValueEnum for Lang {
     fn value_variants<'a>() -> &'a [Self] {
         &Lang::ALL
@@ -509,7 +546,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-            tui(cli.lessons, None, None, Mode::Lockstep, None)
+            tui(cli.lessons, None, None, Mode::Lockstep, None, false)
         }
         None => {
             print_hint(out)?;
@@ -521,12 +558,14 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             mode,
             free_run,
             lang,
+            predict,
         }) => tui(
             cli.lessons,
             lesson.as_deref(),
             seed,
             chosen_mode(mode, free_run),
             lang,
+            predict,
         ),
         Some(Command::Progress { reset }) => progress(reset, out),
         Some(Command::Mdbook { action: None }) => {
@@ -573,6 +612,13 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             width.into(),
             out,
         ),
+        Some(Command::Predict {
+            lesson,
+            seed,
+            kind,
+            lang,
+            json,
+        }) => predict_command(&lesson, seed, kind, lang, json, out),
         Some(Command::Check {
             lesson,
             seeds,
@@ -597,6 +643,7 @@ fn tui(
     seed: Option<u64>,
     mode: Mode,
     lang: Option<Lang>,
+    predict: bool,
 ) -> anyhow::Result<ExitCode> {
     let start = lesson
         .map(teaching::find)
@@ -635,6 +682,7 @@ fn tui(
             lang,
             color: palette.has_color(),
             progress_path,
+            predict,
         },
         palette,
     )?;
@@ -666,7 +714,17 @@ fn progress(reset: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         } else {
             " "
         };
-        writeln!(out, "  {mark} {:>2} {}", i + 1, lesson.slug)?;
+        match saved.predictions.get(lesson.slug) {
+            Some(tally) => writeln!(
+                out,
+                "  {mark} {:>2} {:<16} predicted {} of {} right",
+                i + 1,
+                lesson.slug,
+                tally.right,
+                tally.asked
+            )?,
+            None => writeln!(out, "  {mark} {:>2} {}", i + 1, lesson.slug)?,
+        }
     }
     if let Some(lang) = saved.lang {
         writeln!(
@@ -781,6 +839,45 @@ fn run(
             writeln!(out, "  {} calls:", side.name())?;
             write!(out, "{}", text::timeline(trace.side(side)))?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn predict_command(
+    query: &str,
+    seed: u64,
+    kind: Option<Kind>,
+    lang: Lang,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let (number, lesson) = teaching::find(query)?;
+    let trace = lesson
+        .run_in(
+            lang,
+            RunOptions {
+                seed,
+                ..RunOptions::default()
+            },
+        )
+        .map_err(|e| run_failed(lesson, e))?;
+    let questions = match kind {
+        Some(kind) => vec![predict::question(&trace, kind)],
+        None => predict::questions(&trace),
+    };
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &questions)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "{}", header(number, lesson, &trace))?;
+    for question in &questions {
+        writeln!(out, "\n{}", question.prompt)?;
+        for (i, choice) in question.choices.iter().enumerate() {
+            writeln!(out, "  {}. {choice}", i + 1)?;
+        }
+        writeln!(out, "answer: {}", question.answer + 1)?;
+        writeln!(out, "  ({})", question.reveal)?;
     }
     Ok(ExitCode::SUCCESS)
 }

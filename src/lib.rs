@@ -4,6 +4,7 @@
 //! - [`engine`]: real sockets, the relay that cuts the stream, the runner and its trace.
 //! - [`python`]: lessons in Python: the interpreter and the shim that traces its calls.
 //! - [`lesson`]: the lesson model: a lesson's page, code and run, and what its runs prove.
+//! - [`predict`]: predict, then reveal: multiple-choice questions about a finished run.
 //! - [`teaching`]: the naive and correct code each lesson runs and shows, and the
 //!   registry of lessons (in teaching order, found by slug or number).
 //! - [`render`]: the diagram grid of a run and its text and HTML views.
@@ -18,6 +19,7 @@ pub mod challenge;
 pub mod cli;
 pub mod engine;
 pub mod lesson;
+pub mod predict;
 pub mod progress;
 pub mod python;
 pub mod render;
@@ -29,10 +31,11 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     /// The modules of the list above, lowest floor first.
-    const FLOORS: [&str; 10] = [
+    const FLOORS: [&str; 11] = [
         "engine",
         "python",
         "lesson",
+        "predict",
         "teaching",
         "render",
         "challenge",

@@ -1,7 +1,7 @@
 //! What the student has done, kept between sessions as JSON in the platform's state
 //! directory (`$XDG_STATE_HOME/sockstep/progress.json` on Linux).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +24,17 @@ pub struct Progress {
     /// The language the lessons were last shown in (the TUI's `L` key).
     #[serde(default, deserialize_with = "known_lang")]
     pub lang: Option<Lang>,
+    /// Per lesson slug: the predictions made before a run (the TUI's `p`) and how
+    /// many were right. Absent from files written before predictions existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub predictions: BTreeMap<String, Tally>,
+}
+
+/// How many predictions a learner made on one lesson, and how many were right.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub asked: u32,
+    pub right: u32,
 }
 
 /// A language this version does not know (a newer version's) reads as none, so the
@@ -169,6 +180,13 @@ impl Progress {
                 source,
             }),
         }
+    }
+
+    /// Counts one prediction on a lesson.
+    pub fn record_prediction(&mut self, slug: &str, right: bool) {
+        let tally = self.predictions.entry(slug.to_string()).or_default();
+        tally.asked = tally.asked.saturating_add(1);
+        tally.right = tally.right.saturating_add(u32::from(right));
     }
 
     /// The index of the first lesson not completed yet (the last one if all are).
@@ -343,6 +361,33 @@ mod tests {
         assert_eq!(set_aside, None);
         assert_eq!(progress.completed.len(), 1);
         assert_eq!(progress.lang, None);
+    }
+
+    #[test]
+    fn predictions_are_tallied_per_lesson_and_old_files_still_load() {
+        let (_dir, path) = temp_file("predictions");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // A file from before predictions were kept.
+        let old =
+            r#"{"completed": ["welcome"], "last_lesson": "peers", "last_seed": 4, "lang": "rust"}"#;
+        std::fs::write(&path, old).unwrap();
+        let (progress, set_aside) = Progress::open(&path).unwrap();
+        assert_eq!(set_aside, None);
+        assert!(progress.predictions.is_empty());
+        assert_eq!(progress.last_seed, Some(4));
+        let (progress, _) = Progress::update(&path, |p| {
+            p.record_prediction("peers", true);
+            p.record_prediction("peers", false);
+            p.record_prediction("welcome", true);
+        })
+        .unwrap();
+        assert_eq!(progress.predictions["peers"], Tally { asked: 2, right: 1 });
+        let loaded = Progress::load(&path).unwrap();
+        assert_eq!(loaded.predictions["welcome"], Tally { asked: 1, right: 1 });
+        assert!(loaded.completed.contains("welcome"), "nothing else is lost");
+        // With no predictions the file keeps its old shape.
+        let fresh = serde_json::to_string(&Progress::default()).unwrap();
+        assert!(!fresh.contains("predictions"), "{fresh}");
     }
 
     #[test]

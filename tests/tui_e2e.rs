@@ -506,3 +506,34 @@ fn without_python_l_keeps_rust_and_says_why() {
     );
     screen.quit();
 }
+
+#[test]
+fn tui_predict_asks_first_then_reveals_and_the_tally_is_saved() {
+    let state = state_dir("predict");
+    // Seed 3 asks what the naive receiver's first recv() returns; welcome's first
+    // cut at seed 3 is after one byte: "h" is choice 2 (`sockstep predict welcome
+    // --seed 3 --kind first-recv` says so).
+    let mut screen = Screen::start(
+        &["tui", "welcome", "--seed", "3", "--predict"],
+        30,
+        100,
+        state.path(),
+    );
+    screen.wait_for("the question before the run", |s| {
+        s.contains("Predict, then watch") && s.contains("first recv() return?")
+    });
+    screen.send("2");
+    screen.wait_for("the answer after the run", |s| {
+        s.contains("Right.") && s.contains("recv() at line")
+    });
+    screen.send("z");
+    screen.wait_for("back to the run", |s| {
+        !s.contains("Predict, then watch") && s.contains("Naive ✗")
+    });
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    screen.assert_restored();
+    let progress = std::fs::read_to_string(state.path().join("progress.json")).unwrap();
+    let progress: serde_json::Value = serde_json::from_str(&progress).unwrap();
+    assert_eq!(progress["predictions"]["welcome"]["right"], 1, "{progress}");
+}

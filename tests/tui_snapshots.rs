@@ -55,6 +55,7 @@ impl Harness {
                 lang,
                 color,
                 progress_path,
+                predict: false,
             },
             tx,
         );
@@ -392,6 +393,7 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
             lang: None,
             color: false,
             progress_path: None,
+            predict: false,
         },
         tx,
     );
@@ -654,4 +656,119 @@ fn the_timeline_bar_shows_the_step_and_a_click_jumps_there() {
     );
     insta::assert_snapshot!("timeline_bar_in_the_middle", bar_row(&terminal));
     assert_eq!(without_the_bar(&terminal), screens[middle]);
+}
+
+/// The prediction's question, as the overlay holds it.
+fn asked(h: &Harness) -> sockstep::predict::Question {
+    match h.app.view().overlay() {
+        sockstep::tui::app::Overlay::Predict(prediction) => prediction.question.clone(),
+        other => panic!("no question shown: {other:?}"),
+    }
+}
+
+#[test]
+fn predict_asks_before_the_run_and_reveals_the_right_pick() {
+    use sockstep::progress::Tally;
+    let mut h = Harness::new("welcome", 3);
+    h.key(KeyCode::Char('p'));
+    h.wait_at_the_gate();
+    let question = asked(&h);
+    let screen = h.screen(100, 30);
+    assert!(screen.contains(&question.prompt), "{screen}");
+    assert_eq!(h.app.session().steps(), 0, "asked before the run plays");
+    insta::assert_snapshot!("predict_question", screen);
+    let key = char::from_digit(question.answer as u32 + 1, 10).unwrap();
+    h.key(KeyCode::Char(key));
+    h.pump_until("the run finishes", |app| {
+        app.session().run().is_some_and(|r| r.trace.is_some())
+    });
+    let screen = h.screen(100, 30);
+    assert!(screen.contains("Right."), "{screen}");
+    assert!(
+        screen.contains("recv() at line"),
+        "points at the call: {screen}"
+    );
+    insta::assert_snapshot!("predict_reveal_right", screen);
+    assert_eq!(
+        h.app.session().progress().predictions["welcome"],
+        Tally { asked: 1, right: 1 }
+    );
+    // Any key goes back to the run.
+    h.key(KeyCode::Char('z'));
+    assert!(!h.screen(100, 30).contains("Predict, then watch"));
+}
+
+#[test]
+fn predict_a_wrong_click_is_shown_against_what_happened_and_tallied() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut h = Harness::new("peers", 5);
+    h.key(KeyCode::Char('p'));
+    h.wait_at_the_gate();
+    let question = asked(&h);
+    let wrong = (question.answer + 1) % question.choices.len();
+    let screen = h.screen(100, 30);
+    let row = screen
+        .lines()
+        .position(|l| l.contains(&format!("{}. {}", wrong + 1, question.choices[wrong])))
+        .expect("the choice is shown");
+    h.app.handle(AppEvent::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 20,
+        row: row as u16,
+        modifiers: KeyModifiers::NONE,
+    }));
+    h.pump_until("the run finishes", |app| {
+        app.session().run().is_some_and(|r| r.trace.is_some())
+    });
+    let screen = h.screen(100, 30);
+    assert!(
+        screen.contains(&format!("Not this time: it was {}.", question.answer + 1)),
+        "{screen}"
+    );
+    assert_eq!(h.app.session().progress().predictions["peers"].right, 0);
+}
+
+#[test]
+fn predict_outside_lockstep_says_why_and_asks_nothing() {
+    let mut h = Harness::new("welcome", 3);
+    h.key(KeyCode::Char('f'));
+    h.wait_at_the_gate();
+    h.key(KeyCode::Char('p'));
+    assert_eq!(*h.app.view().overlay(), sockstep::tui::app::Overlay::None);
+    assert!(h.app.session().notice().unwrap().contains("lockstep"));
+}
+
+#[test]
+fn predict_fits_an_80x24_terminal() {
+    // The longest prompt (first-wrong, seed 1) with long choices (partial-send).
+    let mut h = Harness::new("partial-send", 1);
+    h.key(KeyCode::Char('p'));
+    h.wait_at_the_gate();
+    let question = asked(&h);
+    assert_eq!(question.kind, sockstep::predict::Kind::FirstWrong);
+    let screen = h.screen(80, 24);
+    // Each choice on its row, and no two alike as drawn (long ones are cut at the
+    // box's edge: what tells them apart must come first).
+    let rows: Vec<&str> = (1..=question.choices.len())
+        .map(|i| {
+            let row = screen.lines().find(|l| l.contains(&format!(" {i}. ")));
+            let row = row.unwrap_or_else(|| panic!("choice {i}:\n{screen}"));
+            row.split(&format!(" {i}. ")).nth(1).unwrap()
+        })
+        .collect();
+    for (i, a) in rows.iter().enumerate() {
+        for b in &rows[i + 1..] {
+            assert_ne!(a, b, "two choices look the same:\n{screen}");
+        }
+    }
+    h.key(KeyCode::Char('1'));
+    h.pump_until("the run finishes", |app| {
+        app.session().run().is_some_and(|r| r.trace.is_some())
+    });
+    let screen = h.screen(80, 24);
+    assert!(
+        screen.contains("Right.") || screen.contains("Not this time"),
+        "{screen}"
+    );
+    assert!(screen.contains("Any key: back to the run."), "{screen}");
 }

@@ -12,10 +12,12 @@ use ratatui::layout::{Position, Rect};
 use super::hints;
 use super::history::{History, Point};
 use super::keys::{self, Action, Pane};
+use super::prediction::Prediction;
 use super::theme::Theme;
 use crate::engine::{Event, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace};
 use crate::lesson::hints::Hint;
 use crate::lesson::{Lang, Lesson};
+use crate::predict::{self, Kind, Question};
 use crate::progress::Progress;
 
 /// Everything the event loop feeds the app.
@@ -50,6 +52,7 @@ pub enum Overlay {
     },
     /// The lesson's first `ViewState::hints_shown` hints.
     Hints,
+    Predict(Box<Prediction>),
 }
 
 /// Autoplay intervals, slowest first.
@@ -190,6 +193,8 @@ pub struct AppConfig {
     pub lang: Option<Lang>,
     pub color: bool,
     pub progress_path: Option<PathBuf>,
+    /// Ask a prediction question before the first run (`--predict`).
+    pub predict: bool,
 }
 
 impl Session {
@@ -448,6 +453,31 @@ impl Session {
         }
     }
 
+    /// The question about the run the current settings give, from the same run done
+    /// headless first: a lockstep run is the same every time, so the one about to
+    /// play will show the answer. None (and a notice) when it cannot be asked.
+    fn question(&mut self) -> Option<Question> {
+        if self.mode != Mode::Lockstep {
+            self.notice = Some(format!(
+                "predictions need lockstep, where a seed fixes the run ({} does not): press f",
+                self.mode.name()
+            ));
+            return None;
+        }
+        let options = RunOptions {
+            seed: self.seed,
+            mode: self.mode,
+            ..RunOptions::default()
+        };
+        match self.lesson().run_in(self.lang, options) {
+            Ok(trace) => Some(predict::question(&trace, Kind::for_seed(self.seed))),
+            Err(error) => {
+                self.notice = Some(format!("could not ask a question: {error}"));
+                None
+            }
+        }
+    }
+
     fn is_done(&self) -> bool {
         self.run.as_ref().is_some_and(LiveRun::is_done)
     }
@@ -552,6 +582,7 @@ impl ViewState {
             Pane::Text => &mut self.text_scroll,
             Pane::LessonList => &mut self.list_scroll,
             Pane::Steps => return,
+            Pane::Choices => return,
         };
         *value = value.saturating_add_signed(by);
     }
@@ -567,7 +598,8 @@ impl ViewState {
 impl App {
     pub fn new(config: AppConfig, events: Sender<AppEvent>) -> App {
         let color = config.color;
-        App {
+        let ask = config.predict;
+        let mut app = App {
             session: Session::new(config, events),
             view: ViewState {
                 hex: false,
@@ -587,7 +619,11 @@ impl App {
                 hit_areas: Vec::new(),
             },
             should_quit: false,
+        };
+        if ask {
+            app.apply(Action::Predict);
         }
+        app
     }
 
     pub fn session(&self) -> &Session {
@@ -788,6 +824,27 @@ impl App {
                         Some(format!("'{typed}' is not a seed: type a whole number"));
                 }
             }
+            Action::Predict => {
+                if let Some(question) = self.session.question() {
+                    self.restart();
+                    self.view.autoplay = None;
+                    self.view.overlay = Overlay::Predict(Box::new(Prediction::new(question)));
+                }
+            }
+            Action::PredictPick(choice) => {
+                let Overlay::Predict(prediction) = &mut view.overlay else {
+                    return;
+                };
+                if prediction.picked.is_some() || choice >= prediction.question.choices.len() {
+                    return;
+                }
+                prediction.picked = Some(choice);
+                let right = prediction.question.is_right(choice);
+                let slug = self.session.lesson().slug;
+                self.session
+                    .change_progress(|progress| progress.record_prediction(slug, right));
+                self.session.run_to_end();
+            }
         }
     }
 
@@ -850,6 +907,20 @@ impl App {
                 KeyCode::Char('q') => Some(Action::Quit),
                 _ => Some(Action::CloseOverlay),
             },
+            Overlay::Predict(prediction) => match key.code {
+                KeyCode::Char('q') => Some(Action::Quit),
+                KeyCode::Esc => Some(Action::CloseOverlay),
+                KeyCode::Char(c) if prediction.picked.is_none() => c
+                    .to_digit(10)
+                    .map(|n| n as usize)
+                    .filter(|n| (1..=prediction.question.choices.len()).contains(n))
+                    .map(|n| Action::PredictPick(n - 1)),
+                // Once the answer is shown, any key goes back to the run.
+                _ if prediction.picked.is_some() && self.session.is_done() => {
+                    Some(Action::CloseOverlay)
+                }
+                _ => None,
+            },
             Overlay::SeedInput { .. } => match key.code {
                 KeyCode::Esc => Some(Action::CloseOverlay),
                 KeyCode::Enter => Some(Action::SeedSubmit),
@@ -885,6 +956,14 @@ impl App {
             {
                 let row = (mouse.row.saturating_sub(area.y + 1) + self.view.list_scroll) as usize;
                 (row < self.session.lessons.len()).then_some(Action::OpenLesson(row))
+            }
+            MouseEventKind::Down(_) if *pane == Pane::Choices => {
+                let Overlay::Predict(prediction) = &self.view.overlay else {
+                    return None;
+                };
+                let row = mouse.row.saturating_sub(area.y) as usize;
+                (prediction.picked.is_none() && row < prediction.question.choices.len())
+                    .then_some(Action::PredictPick(row))
             }
             _ => None,
         }

@@ -52,6 +52,10 @@ pub enum Action {
     SeedDigit(char),
     SeedBackspace,
     SeedSubmit,
+    /// Asks what the run about to play will show, before it plays.
+    Predict,
+    /// In the question: the learner's choice (0-based); the run then plays.
+    PredictPick(usize),
 }
 
 /// Panes the mouse wheel can scroll.
@@ -63,6 +67,8 @@ pub enum Pane {
     LessonList,
     /// The timeline bar: a click steps there.
     Steps,
+    /// The choices of a prediction question, one per row.
+    Choices,
 }
 
 /// Which layouts' footers name a row of keys.
@@ -152,15 +158,20 @@ pub const KEYS: &[KeyRow] = &[
         bindings: &[(KeyCode::Char('L'), Action::SwitchLanguage)],
     },
     KeyRow {
-        keys: "← → / p n",
+        keys: "← → / n",
         does: "previous / next lesson",
         footer: footer("←→", "lesson", Shown::Always),
         bindings: &[
             (KeyCode::Left, Action::PreviousLesson),
             (KeyCode::Right, Action::NextLesson),
-            (KeyCode::Char('p'), Action::PreviousLesson),
             (KeyCode::Char('n'), Action::NextLesson),
         ],
+    },
+    KeyRow {
+        keys: "p",
+        does: "predict what this run will show, then watch",
+        footer: None,
+        bindings: &[(KeyCode::Char('p'), Action::Predict)],
     },
     KeyRow {
         keys: "l",

@@ -10,6 +10,7 @@ pub mod history;
 pub mod keys;
 pub mod markdown;
 pub mod palette;
+pub mod prediction;
 pub mod theme;
 pub mod view;
 

@@ -233,6 +233,11 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
             app.session().hints(),
             view.hints_shown(),
         ),
+        Overlay::Predict(prediction) => {
+            let trace = app.session().run().and_then(|run| run.trace.as_ref());
+            let choices = super::prediction::render(frame, view.theme(), area, prediction, trace);
+            drawn.hit_areas.push((Pane::Choices, choices));
+        }
     }
     drawn
 }
@@ -864,7 +869,7 @@ fn title_case(name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
     Rect {
