@@ -71,10 +71,10 @@ impl Harness {
     /// Waits until a new run's programs all wait at the gate, before their first call.
     fn wait_at_the_gate(&mut self) {
         self.pump_until("both programs wait at the gate", |app| {
-            app.session()
-                .run()
-                .and_then(|r| r.status.as_ref())
-                .is_some_and(|s| {
+            let run = app.session().run();
+            // Settled too: every call arrived, so the timeline bar names the step.
+            run.is_some_and(|r| r.is_at_a_point())
+                && run.and_then(|r| r.status.as_ref()).is_some_and(|s| {
                     s.iter().all(|side| {
                         matches!(side.receiver, ActorState::AtGate { .. })
                             && matches!(side.sender, ActorState::AtGate { .. })

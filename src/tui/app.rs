@@ -85,6 +85,12 @@ impl LiveRun {
         self.trace.is_some() || self.error.is_some()
     }
 
+    /// Whether the run has settled at a point of its history (the bar then names
+    /// the step) rather than being between points.
+    pub fn is_at_a_point(&self) -> bool {
+        self.history.shown(None, &self.live_point(0)).is_some()
+    }
+
     /// Where the run is now, as a point of its history.
     fn live_point(&self, steps: u32) -> Point {
         Point {
