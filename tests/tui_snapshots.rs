@@ -43,21 +43,23 @@ impl Harness {
         lang: Option<Lang>,
         progress_path: Option<PathBuf>,
     ) -> Harness {
-        let (tx, events) = mpsc::channel();
         let start = teaching::find(slug).unwrap().0 - 1;
-        let app = App::new(
-            AppConfig {
-                lessons: teaching::all(),
-                pages_dir: None,
-                start: Some(start),
-                seed: Some(seed),
-                mode: Mode::Lockstep,
-                lang,
-                color,
-                progress_path,
-            },
-            tx,
-        );
+        Harness::from_config(AppConfig {
+            lessons: teaching::all(),
+            pages_dir: None,
+            start: Some(start),
+            seed: Some(seed),
+            mode: Mode::Lockstep,
+            lang,
+            cuts: None,
+            color,
+            progress_path,
+        })
+    }
+
+    fn from_config(config: AppConfig) -> Harness {
+        let (tx, events) = mpsc::channel();
+        let app = App::new(config, tx);
         let mut harness = Harness {
             app,
             events,

@@ -11,7 +11,9 @@ use ratatui::layout::{Position, Rect};
 
 use super::keys::{self, Action, Pane};
 use super::theme::Theme;
-use crate::engine::{Event, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace};
+use crate::engine::{
+    Event, FixedCuts, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace,
+};
 use crate::lesson::{Lang, Lesson};
 use crate::progress::Progress;
 
@@ -79,6 +81,9 @@ pub struct Session {
     /// The language both sides' code is shown and run in.
     lang: Lang,
     seed: u64,
+    /// Cuts given by hand, and the index of the lesson they cut: other lessons'
+    /// streams differ, so there they do not apply.
+    cuts: Option<(usize, FixedCuts)>,
     steps: u32,
     run: Option<LiveRun>,
     next_run_id: u64,
@@ -143,6 +148,8 @@ pub struct AppConfig {
     pub mode: Mode,
     /// The language to start in; `None`: the one last chosen (progress), else Rust.
     pub lang: Option<Lang>,
+    /// Cuts given by hand (`--cuts`) for the starting lesson.
+    pub cuts: Option<FixedCuts>,
     pub color: bool,
     pub progress_path: Option<PathBuf>,
 }
@@ -176,6 +183,7 @@ impl Session {
             mode: config.mode,
             lang: config.lang.or(progress.lang).unwrap_or_default(),
             seed,
+            cuts: config.cuts.map(|cuts| (index, cuts)),
             steps: 0,
             run: None,
             next_run_id: 0,
@@ -209,6 +217,14 @@ impl Session {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The cuts given by hand, when they are for the lesson shown.
+    pub fn cuts(&self) -> Option<&FixedCuts> {
+        self.cuts
+            .as_ref()
+            .filter(|(index, _)| *index == self.index)
+            .map(|(_, cuts)| cuts)
     }
 
     /// The language the code is shown and run in.
@@ -256,6 +272,7 @@ impl Session {
             mode: self.mode,
             stepping: true,
             observer: Some(tx),
+            cuts: self.cuts().cloned(),
             ..RunOptions::default()
         };
         if let Err(error) = self.lesson().can_run(self.lang) {
