@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::path::PathBuf;
 
-use sockstep::engine::{ActorState, Mode, Side};
+use sockstep::engine::{ActorState, FixedCuts, Mode, Side};
 use sockstep::lesson::Lang;
 use sockstep::teaching;
 use sockstep::tui::keys;
@@ -144,6 +144,36 @@ fn finished_run_naive_fails_correct_delivers_wide() {
     assert!(screen.contains("Naive ✗") && screen.contains("Correct ✓"));
     assert!(screen.contains("00┃005"), "the split prefix is marked");
     insta::assert_snapshot!(screen);
+}
+
+/// `tui LESSON --cuts 2,7,19`: both sides get those pieces, the header names the
+/// flag that replays them, and another lesson (another stream) is cut by its seed.
+#[test]
+fn cuts_given_by_hand_cut_the_run_and_show_as_a_flag() {
+    let start = teaching::find("length-prefix").unwrap().0 - 1;
+    let mut h = Harness::from_config(AppConfig {
+        lessons: teaching::all(),
+        pages_dir: None,
+        start: Some(start),
+        seed: Some(3),
+        mode: Mode::Lockstep,
+        lang: None,
+        cuts: Some(FixedCuts::parse("2,7,19").unwrap()),
+        color: false,
+        progress_path: None,
+    });
+    h.run_to_end();
+    assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("seed 3 · --cuts 2,7,19 · step"), "{screen}");
+    insta::assert_snapshot!(screen);
+    h.key(KeyCode::Char('n'));
+    h.wait_at_the_gate();
+    assert_ne!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    assert!(!h.screen(120, 40).contains("--cuts"));
+    h.key(KeyCode::Char('p'));
+    h.wait_at_the_gate();
+    assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
 }
 
 /// The theme's colours, cell by cell (code plain: the highlighter is not loaded).
@@ -336,6 +366,7 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
             seed: Some(1),
             mode: Mode::Lockstep,
             lang: None,
+            cuts: None,
             color: false,
             progress_path: None,
         },
