@@ -64,6 +64,7 @@ fn main() {
             seed: Some(3),
             mode: Mode::Lockstep,
             lang: None,
+            cuts: None,
             color: true,
             progress_path: None,
         },
