@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{sockstep, stdout};
-use sockstep::engine::{Call, Side, Trace};
+use common::{lesson, sockstep, stdout};
+use sockstep::engine::{Call, CutsError, EngineError, FixedCuts, Mode, RunOptions, Side, Trace};
 
 /// The pieces the relay wrote to `side`'s receiver, as (offset, length).
 fn pieces(trace: &Trace, side: Side) -> Vec<(usize, usize)> {
@@ -61,6 +61,40 @@ fn run_cuts_gives_exactly_those_pieces_to_both_sides() {
     // Without --cuts the seed cuts elsewhere: the flag is what made these pieces.
     let seeded = run_json(&["run", "delimiter", "--seed", "1", "--json"]);
     assert_ne!(seeded.cuts, [2, 7, 19]);
+}
+
+#[test]
+fn free_run_forwards_the_same_pieces() {
+    let trace = run_json(&[
+        "run",
+        "delimiter",
+        "--cuts",
+        "2,7,19",
+        "--mode",
+        "free-run",
+        "--json",
+    ]);
+    assert_eq!(trace.mode, Mode::FreeRun);
+    for side in Side::BOTH {
+        assert_eq!(pieces(&trace, side), [(0, 2), (2, 5), (7, 12), (19, 28)]);
+    }
+}
+
+#[test]
+fn the_engine_refuses_cuts_past_the_end_of_the_stream() {
+    let error = lesson("welcome")
+        .run(RunOptions {
+            cuts: Some(FixedCuts::parse("4,10").unwrap()),
+            ..RunOptions::default()
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            EngineError::Cuts(CutsError::PastTheEnd { cut: 10, len: 10 })
+        ),
+        "{error:?}"
+    );
 }
 
 #[test]
