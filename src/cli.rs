@@ -61,7 +61,7 @@ enum Command {
         lang: Option<Lang>,
         /// Cut the stream exactly at these offsets, for both sides, instead of where
         /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19).
-        /// Needs the lesson they are for.
+        /// Needs the lesson they are for; a new seed (`r`, `s`) drops them.
         #[arg(long, value_name = "OFFSETS", value_parser = fixed_cuts, requires = "lesson")]
         cuts: Option<FixedCuts>,
     },

@@ -174,6 +174,11 @@ fn cuts_given_by_hand_cut_the_run_and_show_as_a_flag() {
     h.key(KeyCode::Char('p'));
     h.wait_at_the_gate();
     assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    // A new seed asks for the seed's cuts: the hand-made ones are dropped.
+    h.key(KeyCode::Char('r'));
+    h.wait_at_the_gate();
+    assert_ne!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    assert!(!h.screen(120, 40).contains("--cuts"));
 }
 
 /// The theme's colours, cell by cell (code plain: the highlighter is not loaded).

@@ -227,6 +227,13 @@ impl Session {
             .map(|(_, cuts)| cuts)
     }
 
+    /// Runs from now on with `seed`, which asks for the seed's cuts: the ones given
+    /// by hand are dropped.
+    fn use_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.cuts = None;
+    }
+
     /// The language the code is shown and run in.
     pub fn lang(&self) -> Lang {
         self.lang
@@ -590,7 +597,7 @@ impl App {
             Action::Step => self.session.step(),
             Action::RunToEnd => self.session.run_to_end(),
             Action::NewSeed => {
-                self.session.seed = fresh_seed(self.session.seed);
+                self.session.use_seed(fresh_seed(self.session.seed));
                 self.restart();
             }
             Action::TypeSeed => {
@@ -664,7 +671,7 @@ impl App {
                 };
                 if let Ok(seed) = typed.parse::<u64>() {
                     view.overlay = Overlay::None;
-                    self.session.seed = seed;
+                    self.session.use_seed(seed);
                     self.restart();
                 } else if typed.is_empty() {
                     view.overlay = Overlay::None;
