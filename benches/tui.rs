@@ -65,6 +65,7 @@ fn main() {
             seed: Some(3),
             mode: Mode::Lockstep,
             lang: None,
+            cuts: None,
             color: true,
             progress_path: None,
             predict: false,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::engine::{Mode, OutcomeKind, RunOptions, Side, Trace};
+use crate::engine::{FixedCuts, Mode, OutcomeKind, RunOptions, Side, Trace};
 use std::path::PathBuf;
 
 use crate::challenge::play::{self, PlayError, PlayOptions, Program};
@@ -63,6 +63,11 @@ enum Command {
         /// Ask what the first run will show before it plays (`p` asks again).
         #[arg(long)]
         predict: bool,
+        /// Cut the stream exactly at these offsets, for both sides, instead of where
+        /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19).
+        /// Needs the lesson they are for; a new seed (`r`, `s`) drops them.
+        #[arg(long, value_name = "OFFSETS", value_parser = fixed_cuts, requires = "lesson")]
+        cuts: Option<FixedCuts>,
     },
     /// mdbook preprocessor: replaces ```sockstep blocks with diagrams of real runs.
     ///
@@ -108,6 +113,10 @@ enum Command {
         /// Also list every call each side made.
         #[arg(long)]
         calls: bool,
+        /// Cut the stream exactly at these offsets, for both sides, instead of where
+        /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19).
+        #[arg(long, value_name = "OFFSETS", value_parser = fixed_cuts)]
+        cuts: Option<FixedCuts>,
         /// Stream bytes per diagram line.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(8..=4096))]
         width: u16,
@@ -324,6 +333,25 @@ fn level_list(text: &str) -> Result<Levels, String> {
         })
         .collect::<Result<_, _>>()
         .map(Levels)
+}
+
+fn fixed_cuts(text: &str) -> Result<FixedCuts, String> {
+    FixedCuts::parse(text).map_err(|error| error.to_string())
+}
+
+/// Why `cuts` cannot cut `lesson`'s stream in `mode`, if they cannot.
+fn cuts_problem(lesson: &Lesson, cuts: &FixedCuts, mode: Mode) -> Option<String> {
+    if mode == Mode::Direct {
+        return Some(
+            "--cuts cuts the stream in the relay, and --mode direct has none: \
+             use lockstep or free-run"
+                .to_string(),
+        );
+    }
+    let len = (lesson.scenario)().stream().0.len();
+    cuts.fit(len)
+        .err()
+        .map(|error| format!("--cuts for {}: {error}", lesson.slug))
 }
 
 fn slow_factor(text: &str) -> Result<f64, String> {
@@ -545,9 +573,16 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
         }
     }
     match cli.command {
-        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-            tui(cli.lessons, None, None, Mode::Lockstep, None, false)
-        }
+        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => tui(
+            cli.lessons,
+            None,
+            None,
+            Mode::Lockstep,
+            None,
+            false,
+            None,
+            out,
+        ),
         None => {
             print_hint(out)?;
             Ok(ExitCode::SUCCESS)
@@ -559,6 +594,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             free_run,
             lang,
             predict,
+            cuts,
         }) => tui(
             cli.lessons,
             lesson.as_deref(),
@@ -566,6 +602,8 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             chosen_mode(mode, free_run),
             lang,
             predict,
+            cuts,
+            out,
         ),
         Some(Command::Progress { reset }) => progress(reset, out),
         Some(Command::Mdbook { action: None }) => {
@@ -598,12 +636,14 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             lang,
             json,
             calls,
+            cuts,
             width,
         }) => run(
             &lesson,
             RunOptions {
                 seed,
                 mode: chosen_mode(mode, free_run),
+                cuts,
                 ..RunOptions::default()
             },
             lang,
@@ -644,11 +684,19 @@ fn tui(
     mode: Mode,
     lang: Option<Lang>,
     predict: bool,
+    cuts: Option<FixedCuts>,
+    out: &mut Stdout,
 ) -> anyhow::Result<ExitCode> {
     let start = lesson
         .map(teaching::find)
         .transpose()?
         .map(|(number, _)| number - 1);
+    if let Some(cuts) = &cuts {
+        let shown = &teaching::all()[start.unwrap_or(0)];
+        if let Some(problem) = cuts_problem(shown, cuts, mode) {
+            return usage_error("tui", problem, out);
+        }
+    }
     if let Some(lang) = lang {
         let shown = &teaching::all()[start.unwrap_or(0)];
         shown
@@ -680,6 +728,7 @@ fn tui(
             seed,
             mode,
             lang,
+            cuts,
             color: palette.has_color(),
             progress_path,
             predict,
@@ -810,9 +859,17 @@ fn run(
     json: bool,
     calls: bool,
     width: usize,
-    out: &mut impl Write,
+    out: &mut Stdout,
 ) -> anyhow::Result<ExitCode> {
     let (number, lesson) = teaching::find(query)?;
+    if let Some(problem) = options
+        .cuts
+        .as_ref()
+        .and_then(|cuts| cuts_problem(lesson, cuts, options.mode))
+    {
+        return usage_error("run", problem, out);
+    }
+    let flag = options.cuts.as_ref().map(FixedCuts::flag);
     let trace = lesson
         .run_in(lang, options)
         .map_err(|e| run_failed(lesson, e))?;
@@ -822,7 +879,7 @@ fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let color = use_color();
-    writeln!(out, "{}", header(number, lesson, &trace))?;
+    writeln!(out, "{}", header(number, lesson, &trace, flag.as_deref()))?;
     writeln!(
         out,
         "{}",
@@ -870,7 +927,7 @@ fn predict_command(
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{}", header(number, lesson, &trace))?;
+    writeln!(out, "{}", header(number, lesson, &trace, None))?;
     for question in &questions {
         writeln!(out, "\n{}", question.prompt)?;
         for (i, choice) in question.choices.iter().enumerate() {
@@ -882,14 +939,16 @@ fn predict_command(
     Ok(ExitCode::SUCCESS)
 }
 
-fn header(number: usize, lesson: &Lesson, trace: &Trace) -> String {
+/// The run's title and what it ran with; `cuts_flag`, when the cuts were given by
+/// hand, so that the run can be shared.
+fn header(number: usize, lesson: &Lesson, trace: &Trace, cuts_flag: Option<&str>) -> String {
     // Rust is the default: only another language is named.
     let language = match trace.language.as_str() {
         "rust" => String::new(),
         other => format!(" · {other}"),
     };
     format!(
-        "{number} {} — {}\nseed {} · {}{language} · {} message{} · {} bytes · {} cut{}",
+        "{number} {} — {}\nseed {} · {}{language} · {} message{} · {} bytes · {} cut{}{}",
         lesson.slug,
         lesson.title,
         trace.seed,
@@ -899,6 +958,9 @@ fn header(number: usize, lesson: &Lesson, trace: &Trace) -> String {
         trace.stream.len(),
         trace.cuts.len(),
         if trace.cuts.len() == 1 { "" } else { "s" },
+        cuts_flag
+            .map(|flag| format!(" · {flag}"))
+            .unwrap_or_default(),
     )
 }
 

@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::path::PathBuf;
 
-use sockstep::engine::{ActorState, Mode, Side};
+use sockstep::engine::{ActorState, FixedCuts, Mode, Side};
 use sockstep::lesson::Lang;
 use sockstep::teaching;
 use sockstep::tui::keys;
@@ -43,22 +43,24 @@ impl Harness {
         lang: Option<Lang>,
         progress_path: Option<PathBuf>,
     ) -> Harness {
-        let (tx, events) = mpsc::channel();
         let start = teaching::find(slug).unwrap().0 - 1;
-        let app = App::new(
-            AppConfig {
-                lessons: teaching::all(),
-                pages_dir: None,
-                start: Some(start),
-                seed: Some(seed),
-                mode: Mode::Lockstep,
-                lang,
-                color,
-                progress_path,
-                predict: false,
-            },
-            tx,
-        );
+        Harness::from_config(AppConfig {
+            lessons: teaching::all(),
+            pages_dir: None,
+            start: Some(start),
+            seed: Some(seed),
+            mode: Mode::Lockstep,
+            lang,
+            cuts: None,
+            predict: false,
+            color,
+            progress_path,
+        })
+    }
+
+    fn from_config(config: AppConfig) -> Harness {
+        let (tx, events) = mpsc::channel();
+        let app = App::new(config, tx);
         let mut harness = Harness {
             app,
             events,
@@ -143,6 +145,42 @@ fn finished_run_naive_fails_correct_delivers_wide() {
     assert!(screen.contains("Naive ✗") && screen.contains("Correct ✓"));
     assert!(screen.contains("00┃005"), "the split prefix is marked");
     insta::assert_snapshot!(screen);
+}
+
+/// `tui LESSON --cuts 2,7,19`: both sides get those pieces, the header names the
+/// flag that replays them, and another lesson (another stream) is cut by its seed.
+#[test]
+fn cuts_given_by_hand_cut_the_run_and_show_as_a_flag() {
+    let start = teaching::find("length-prefix").unwrap().0 - 1;
+    let mut h = Harness::from_config(AppConfig {
+        lessons: teaching::all(),
+        pages_dir: None,
+        start: Some(start),
+        seed: Some(3),
+        mode: Mode::Lockstep,
+        lang: None,
+        cuts: Some(FixedCuts::parse("2,7,19").unwrap()),
+        color: false,
+        progress_path: None,
+        predict: false,
+    });
+    h.run_to_end();
+    assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("seed 3 · --cuts 2,7,19 · step"), "{screen}");
+    insta::assert_snapshot!(screen);
+    h.key(KeyCode::Char('n'));
+    h.wait_at_the_gate();
+    assert_ne!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    assert!(!h.screen(120, 40).contains("--cuts"));
+    h.key(KeyCode::Char('p'));
+    h.wait_at_the_gate();
+    assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    // A new seed asks for the seed's cuts: the hand-made ones are dropped.
+    h.key(KeyCode::Char('r'));
+    h.wait_at_the_gate();
+    assert_ne!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
+    assert!(!h.screen(120, 40).contains("--cuts"));
 }
 
 /// The theme's colours, cell by cell (code plain: the highlighter is not loaded).
@@ -391,6 +429,7 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
             seed: Some(1),
             mode: Mode::Lockstep,
             lang: None,
+            cuts: None,
             color: false,
             progress_path: None,
             predict: false,

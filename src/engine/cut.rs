@@ -218,6 +218,79 @@ impl CutPlan {
     }
 }
 
+/// Cuts given by hand (`--cuts 2,7,19`): offsets into the stream, ascending, each
+/// strictly inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixedCuts(Vec<usize>);
+
+/// Why a list of cuts cannot cut the stream, as one sentence naming the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CutsError {
+    #[error("no cuts given: list offsets into the stream, such as 2,7,19")]
+    Empty,
+    #[error("'{0}' is not a number: a cut is an offset into the stream, such as 7")]
+    NotANumber(String),
+    #[error("a cut at 0 cuts nothing off: cuts are strictly inside the stream, from 1")]
+    Zero,
+    #[error("{after} comes after {before}: cuts go in ascending order, each once")]
+    NotAscending { before: usize, after: usize },
+    #[error("a cut at {cut} is past the end: the stream is {len} bytes, so cuts go from 1 to {last}", last = len.saturating_sub(1))]
+    PastTheEnd { cut: usize, len: usize },
+}
+
+impl FixedCuts {
+    /// Reads `2,7,19`; whether the cuts fit a stream is `fit`'s to say.
+    pub fn parse(text: &str) -> Result<FixedCuts, CutsError> {
+        if text.trim().is_empty() {
+            return Err(CutsError::Empty);
+        }
+        let mut cuts: Vec<usize> = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            let cut: usize = part
+                .parse()
+                .map_err(|_| CutsError::NotANumber(part.to_string()))?;
+            if cut == 0 {
+                return Err(CutsError::Zero);
+            }
+            if let Some(&before) = cuts.last().filter(|&&before| before >= cut) {
+                return Err(CutsError::NotAscending { before, after: cut });
+            }
+            cuts.push(cut);
+        }
+        Ok(FixedCuts(cuts))
+    }
+
+    /// Fails naming the first cut at or past the end of a stream of `len` bytes.
+    pub fn fit(&self, len: usize) -> Result<(), CutsError> {
+        match self.0.iter().find(|&&cut| cut >= len) {
+            Some(&cut) => Err(CutsError::PastTheEnd { cut, len }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn offsets(&self) -> &[usize] {
+        &self.0
+    }
+
+    /// The plan that cuts exactly here and nowhere else.
+    pub fn plan(&self) -> CutPlan {
+        CutPlan {
+            at: self
+                .0
+                .iter()
+                .map(|&offset| CutAt::Offset { offset })
+                .collect(),
+            pieces: Pieces::Whole,
+        }
+    }
+
+    /// The command-line flag that replays these cuts: `--cuts 2,7,19`.
+    pub fn flag(&self) -> String {
+        let list: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        format!("--cuts {}", list.join(","))
+    }
+}
+
 /// Cuts a stream of `len` bytes into pieces whose lengths are drawn from `sizes`
 /// (at least 1), from the start, the last piece taking what is left.
 fn cut_every(
@@ -434,6 +507,45 @@ mod tests {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn fixed_cuts_read_ascending_offsets_and_replay_as_a_flag() {
+        let cuts = FixedCuts::parse("2,7, 19").unwrap();
+        assert_eq!(cuts.offsets(), [2, 7, 19]);
+        assert_eq!(cuts.flag(), "--cuts 2,7,19");
+        assert_eq!(FixedCuts::parse(&cuts.flag()[7..]), Ok(cuts.clone()));
+        assert_eq!(cuts.plan().resolve(20, &[], 9), vec![2, 7, 19]);
+        assert_eq!(cuts.fit(20), Ok(()));
+        assert_eq!(
+            cuts.fit(19),
+            Err(CutsError::PastTheEnd { cut: 19, len: 19 })
+        );
+    }
+
+    #[test]
+    fn bad_fixed_cuts_name_the_value_at_fault() {
+        let error = |text: &str| FixedCuts::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            error("2,x,9"),
+            "'x' is not a number: a cut is an offset into the stream, such as 7"
+        );
+        assert!(error("2,-1").starts_with("'-1' is not a number"));
+        assert!(error("0,4").starts_with("a cut at 0 cuts nothing off"));
+        assert_eq!(
+            error("2,9,7"),
+            "7 comes after 9: cuts go in ascending order, each once"
+        );
+        assert!(error("3,3").starts_with("3 comes after 3"));
+        assert!(error("").starts_with("no cuts given"));
+        assert_eq!(
+            FixedCuts::parse("5,40")
+                .unwrap()
+                .fit(31)
+                .unwrap_err()
+                .to_string(),
+            "a cut at 40 is past the end: the stream is 31 bytes, so cuts go from 1 to 30"
         );
     }
 

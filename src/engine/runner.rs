@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::cut::{CutPlan, Framing};
+use super::cut::{CutPlan, CutsError, FixedCuts, Framing};
 use super::external::{External, run_part};
 use super::monitor::{
     Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
@@ -38,6 +38,8 @@ pub enum EngineError {
     Thread(#[source] io::Error),
     #[error("internal error in the engine: {0}")]
     Internal(String),
+    #[error(transparent)]
+    Cuts(#[from] CutsError),
 }
 
 /// A sender: writes the given messages to the socket.
@@ -104,6 +106,11 @@ pub struct SocketTuning {
 }
 
 impl Scenario {
+    /// The stream a correct sender writes, and where each message sits in it.
+    pub fn stream(&self) -> (Vec<u8>, Vec<super::trace::Span>) {
+        self.framing.encode(&self.data())
+    }
+
     /// The messages the sender sends: all but the reports.
     fn data(&self) -> Vec<Vec<u8>> {
         self.messages
@@ -140,6 +147,9 @@ pub struct RunOptions {
     /// call made from that file records its line (see `Event::line`). Calls made
     /// anywhere else (std's `write_all`, a test's own code) record none.
     pub teaching_file: Option<&'static str>,
+    /// Cut the stream exactly here instead of where the lesson's plan cuts it
+    /// (`--cuts`). Direct has no relay, so nothing to cut with.
+    pub cuts: Option<FixedCuts>,
 }
 
 /// A run in progress.
@@ -202,11 +212,16 @@ pub fn start_code(
 ) -> Result<RunHandle, EngineError> {
     let language = code[1].language();
     let data = scenario.data();
-    let (stream, spans) = scenario.framing.encode(&data);
+    let (stream, spans) = scenario.stream();
+    if let Some(fixed) = &options.cuts {
+        fixed.fit(stream.len())?;
+    }
+    let plan = options.cuts.as_ref().map(FixedCuts::plan);
+    let plan = plan.as_ref().unwrap_or(&scenario.cuts);
     // Direct has no relay, so nothing cuts the stream but the kernel.
     let cuts = match options.mode {
         Mode::Direct => Vec::new(),
-        Mode::Lockstep | Mode::FreeRun => scenario.cuts.resolve(stream.len(), &spans, options.seed),
+        Mode::Lockstep | Mode::FreeRun => plan.resolve(stream.len(), &spans, options.seed),
     };
     let monitors = Side::BOTH.map(|side| {
         Arc::new(Monitor::new(

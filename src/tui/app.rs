@@ -14,7 +14,9 @@ use super::history::{History, Point};
 use super::keys::{self, Action, Pane};
 use super::prediction::Prediction;
 use super::theme::Theme;
-use crate::engine::{Event, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace};
+use crate::engine::{
+    Event, FixedCuts, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace,
+};
 use crate::lesson::hints::Hint;
 use crate::lesson::{Lang, Lesson};
 use crate::predict::{self, Kind, Question};
@@ -127,6 +129,9 @@ pub struct Session {
     /// The language both sides' code is shown and run in.
     lang: Lang,
     seed: u64,
+    /// Cuts given by hand, and the index of the lesson they cut: other lessons'
+    /// streams differ, so there they do not apply.
+    cuts: Option<(usize, FixedCuts)>,
     steps: u32,
     run: Option<LiveRun>,
     next_run_id: u64,
@@ -197,6 +202,8 @@ pub struct AppConfig {
     pub mode: Mode,
     /// The language to start in; `None`: the one last chosen (progress), else Rust.
     pub lang: Option<Lang>,
+    /// Cuts given by hand (`--cuts`) for the starting lesson.
+    pub cuts: Option<FixedCuts>,
     pub color: bool,
     pub progress_path: Option<PathBuf>,
     /// Ask a prediction question before the first run (`--predict`).
@@ -232,6 +239,7 @@ impl Session {
             mode: config.mode,
             lang: config.lang.or(progress.lang).unwrap_or_default(),
             seed,
+            cuts: config.cuts.map(|cuts| (index, cuts)),
             steps: 0,
             run: None,
             next_run_id: 0,
@@ -266,6 +274,21 @@ impl Session {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The cuts given by hand, when they are for the lesson shown.
+    pub fn cuts(&self) -> Option<&FixedCuts> {
+        self.cuts
+            .as_ref()
+            .filter(|(index, _)| *index == self.index)
+            .map(|(_, cuts)| cuts)
+    }
+
+    /// Runs from now on with `seed`, which asks for the seed's cuts: the ones given
+    /// by hand are dropped.
+    fn use_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.cuts = None;
     }
 
     /// The language the code is shown and run in.
@@ -317,6 +340,7 @@ impl Session {
             mode: self.mode,
             stepping: true,
             observer: Some(tx),
+            cuts: self.cuts().cloned(),
             ..RunOptions::default()
         };
         if let Err(error) = self.lesson().can_run(self.lang) {
@@ -742,7 +766,7 @@ impl App {
                 }
             }
             Action::NewSeed => {
-                self.session.seed = fresh_seed(self.session.seed);
+                self.session.use_seed(fresh_seed(self.session.seed));
                 self.restart();
             }
             Action::TypeSeed => {
@@ -821,7 +845,7 @@ impl App {
                 };
                 if let Ok(seed) = typed.parse::<u64>() {
                     view.overlay = Overlay::None;
-                    self.session.seed = seed;
+                    self.session.use_seed(seed);
                     self.restart();
                 } else if typed.is_empty() {
                     view.overlay = Overlay::None;

@@ -256,10 +256,11 @@ fn header_line(app: &App) -> Line<'static> {
         Span::styled(lesson.slug, theme.bold),
         Span::styled(
             format!(
-                " · {} · {} · seed {} · step {} ",
+                " · {} · {} · seed {}{} · step {} ",
                 session.lang().name(),
                 session.mode().name(),
                 session.seed(),
+                cuts_shown(session),
                 app.shown().map_or(session.steps(), |shown| shown.steps)
             ),
             theme.muted,
@@ -957,6 +958,16 @@ fn render_list(frame: &mut Frame, app: &App, area: Rect, selected: usize) -> (u1
         box_area,
     );
     (scroll, box_area)
+}
+
+/// ` · --cuts 2,7,19` when cuts given by hand cut this run, so it can be shared.
+fn cuts_shown(session: &super::app::Session) -> String {
+    match session.cuts() {
+        Some(cuts) if session.mode() != crate::engine::Mode::Direct => {
+            format!(" · {}", cuts.flag())
+        }
+        _ => String::new(),
+    }
 }
 
 fn render_seed_input(frame: &mut Frame, theme: &Theme, area: Rect, typed: &str) {
