@@ -575,12 +575,14 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
     match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => tui(
             cli.lessons,
-            None,
-            None,
-            Mode::Lockstep,
-            None,
-            false,
-            None,
+            TuiStart {
+                lesson: None,
+                seed: None,
+                mode: Mode::Lockstep,
+                lang: None,
+                predict: false,
+                cuts: None,
+            },
             out,
         ),
         None => {
@@ -597,12 +599,14 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             cuts,
         }) => tui(
             cli.lessons,
-            lesson.as_deref(),
-            seed,
-            chosen_mode(mode, free_run),
-            lang,
-            predict,
-            cuts,
+            TuiStart {
+                lesson: lesson.as_deref(),
+                seed,
+                mode: chosen_mode(mode, free_run),
+                lang,
+                predict,
+                cuts,
+            },
             out,
         ),
         Some(Command::Progress { reset }) => progress(reset, out),
@@ -677,16 +681,25 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn tui(
-    pages: Option<PathBuf>,
-    lesson: Option<&str>,
+/// How the tutorial starts: the lesson, and what its first run uses.
+struct TuiStart<'a> {
+    lesson: Option<&'a str>,
     seed: Option<u64>,
     mode: Mode,
     lang: Option<Lang>,
     predict: bool,
     cuts: Option<FixedCuts>,
-    out: &mut Stdout,
-) -> anyhow::Result<ExitCode> {
+}
+
+fn tui(pages: Option<PathBuf>, start: TuiStart, out: &mut Stdout) -> anyhow::Result<ExitCode> {
+    let TuiStart {
+        lesson,
+        seed,
+        mode,
+        lang,
+        predict,
+        cuts,
+    } = start;
     let start = lesson
         .map(teaching::find)
         .transpose()?

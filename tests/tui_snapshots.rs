@@ -173,7 +173,7 @@ fn cuts_given_by_hand_cut_the_run_and_show_as_a_flag() {
     h.wait_at_the_gate();
     assert_ne!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
     assert!(!h.screen(120, 40).contains("--cuts"));
-    h.key(KeyCode::Char('p'));
+    h.key(KeyCode::Left);
     h.wait_at_the_gate();
     assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
     // A new seed asks for the seed's cuts: the hand-made ones are dropped.
