@@ -328,6 +328,9 @@ impl Session {
                 if let Err(error) = forwarder {
                     run.error = Some(format!("could not start a thread: {error}"));
                 }
+                // The programs may be at the gate already: the first point.
+                let now = run.live_point(0);
+                run.history.observe(now);
                 self.run = Some(run);
             }
             Err(error) => {
@@ -448,6 +451,11 @@ impl Session {
             && let Some(handle) = &run.handle
         {
             handle.release();
+            if !run.released {
+                // Stepping back from the end returns here.
+                let now = run.live_point(self.steps);
+                run.history.note(now);
+            }
             run.released = true;
         }
     }
