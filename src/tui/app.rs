@@ -75,11 +75,10 @@ impl LiveRun {
     }
 
     /// Where the run is now, as a point of its history.
-    fn live_point(&self, steps: u32) -> Point {
+    fn live_point(&self) -> Point {
         Point {
             calls: self.events.each_ref().map(Vec::len),
             status: self.status.clone(),
-            steps,
             done: self.is_done(),
         }
     }
@@ -92,7 +91,6 @@ pub struct Shown<'a> {
     pub status: Option<&'a [SideStatus; 2]>,
     /// The verdicts, once the point shown is the run's end.
     pub trace: Option<&'a Trace>,
-    pub steps: u32,
     /// The point shown (`None`: live, between points), and the points there are.
     pub point: Option<usize>,
     pub points: usize,
@@ -329,7 +327,7 @@ impl Session {
                     run.error = Some(format!("could not start a thread: {error}"));
                 }
                 // The programs may be at the gate already: the first point.
-                let now = run.live_point(0);
+                let now = run.live_point();
                 run.history.observe(now);
                 self.run = Some(run);
             }
@@ -379,7 +377,7 @@ impl Session {
             }
         }
         if !run.released || run.is_done() {
-            let now = run.live_point(self.steps);
+            let now = run.live_point();
             run.history.observe(now);
         }
         if completed {
@@ -453,7 +451,7 @@ impl Session {
             handle.release();
             if !run.released {
                 // Stepping back from the end returns here.
-                let now = run.live_point(self.steps);
+                let now = run.live_point();
                 run.history.note(now);
             }
             run.released = true;
@@ -587,14 +585,13 @@ impl App {
     pub fn shown(&self) -> Option<Shown<'_>> {
         let run = self.session.run()?;
         let history = &run.history;
-        let live = run.live_point(self.session.steps);
+        let live = run.live_point();
         let point = history.shown(self.view.at, &live);
         let mut shown = Shown {
             run,
             events: run.events.each_ref().map(Vec::as_slice),
             status: run.status.as_ref(),
             trace: run.trace.as_ref(),
-            steps: self.session.steps,
             point,
             points: history.len(),
             back: self.view.at.is_some(),
@@ -603,7 +600,6 @@ impl App {
             shown.events = [0, 1].map(|side| &run.events[side][..at.calls[side]]);
             shown.status = at.status.as_ref();
             shown.trace = run.trace.as_ref().filter(|_| at.done);
-            shown.steps = at.steps;
         }
         Some(shown)
     }
@@ -614,7 +610,7 @@ impl App {
         let history = &run.history;
         let last = history.len().checked_sub(1)?;
         Some(match action {
-            Action::StepBack => history.back(self.view.at, &run.live_point(self.session.steps)),
+            Action::StepBack => history.back(self.view.at, &run.live_point()),
             Action::ToStart => Some(0),
             Action::ToEnd => None,
             Action::StepTo(at) if at >= last => None,

@@ -12,17 +12,8 @@ pub struct Point {
     /// How many of each side's calls had arrived.
     pub calls: [usize; 2],
     pub status: Option<[SideStatus; 2]>,
-    /// Steps the user had taken.
-    pub steps: u32,
     /// The run was over: its verdicts are shown.
     pub done: bool,
-}
-
-impl Point {
-    /// The same screen (the steps taken aside).
-    fn shows_as(&self, other: &Point) -> bool {
-        self.calls == other.calls && self.status == other.status && self.done == other.done
-    }
 }
 
 /// The points of one run, oldest first.
@@ -53,7 +44,7 @@ impl History {
     /// Notes `now`, settled or not, unless it is the last point noted: where the run
     /// was let go to its end.
     pub fn note(&mut self, now: Point) {
-        if self.points.last().is_none_or(|last| !last.shows_as(&now)) {
+        if self.points.last().is_none_or(|last| *last != now) {
             self.points.push(now);
         }
     }
@@ -73,7 +64,7 @@ impl History {
     /// The point the live screen is at, if it is one.
     fn live_point(&self, live: &Point) -> Option<usize> {
         let last = self.points.len().checked_sub(1)?;
-        self.points[last].shows_as(live).then_some(last)
+        (self.points[last] == *live).then_some(last)
     }
 
     /// The point shown: `at`, else the live one when the run is at a point.
@@ -117,7 +108,6 @@ mod tests {
         Point {
             calls: [calls, calls],
             status: None,
-            steps: 0,
             done,
         }
     }
@@ -151,7 +141,6 @@ mod tests {
         let now = |calls: usize| Point {
             calls: [calls; 2],
             status: Some(Side::BOTH.map(|side| at_gate(side, calls))),
-            steps: 0,
             done: false,
         };
         let mut history = History::default();
