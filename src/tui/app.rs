@@ -90,15 +90,14 @@ impl LiveRun {
     /// Whether the run has settled at a point of its history (the bar then names
     /// the step) rather than being between points.
     pub fn is_at_a_point(&self) -> bool {
-        self.history.shown(None, &self.live_point(0)).is_some()
+        self.history.shown(None, &self.live_point()).is_some()
     }
 
     /// Where the run is now, as a point of its history.
-    fn live_point(&self, steps: u32) -> Point {
+    fn live_point(&self) -> Point {
         Point {
             calls: self.events.each_ref().map(Vec::len),
             status: self.status.clone(),
-            steps,
             done: self.is_done(),
         }
     }
@@ -111,7 +110,6 @@ pub struct Shown<'a> {
     pub status: Option<&'a [SideStatus; 2]>,
     /// The verdicts, once the point shown is the run's end.
     pub trace: Option<&'a Trace>,
-    pub steps: u32,
     /// The point shown (`None`: live, between points), and the points there are.
     pub point: Option<usize>,
     pub points: usize,
@@ -380,6 +378,9 @@ impl Session {
                 if let Err(error) = forwarder {
                     run.error = Some(format!("could not start a thread: {error}"));
                 }
+                // The programs may be at the gate already: the first point.
+                let now = run.live_point();
+                run.history.observe(now);
                 self.run = Some(run);
             }
             Err(error) => {
@@ -428,7 +429,7 @@ impl Session {
             }
         }
         if !run.released || run.is_done() {
-            let now = run.live_point(self.steps);
+            let now = run.live_point();
             run.history.observe(now);
         }
         if completed {
@@ -526,6 +527,11 @@ impl Session {
             && let Some(handle) = &run.handle
         {
             handle.release();
+            if !run.released {
+                // Stepping back from the end returns here.
+                let now = run.live_point();
+                run.history.note(now);
+            }
             run.released = true;
         }
     }
@@ -668,14 +674,13 @@ impl App {
     pub fn shown(&self) -> Option<Shown<'_>> {
         let run = self.session.run()?;
         let history = &run.history;
-        let live = run.live_point(self.session.steps);
+        let live = run.live_point();
         let point = history.shown(self.view.at, &live);
         let mut shown = Shown {
             run,
             events: run.events.each_ref().map(Vec::as_slice),
             status: run.status.as_ref(),
             trace: run.trace.as_ref(),
-            steps: self.session.steps,
             point,
             points: history.len(),
             back: self.view.at.is_some(),
@@ -684,7 +689,6 @@ impl App {
             shown.events = [0, 1].map(|side| &run.events[side][..at.calls[side]]);
             shown.status = at.status.as_ref();
             shown.trace = run.trace.as_ref().filter(|_| at.done);
-            shown.steps = at.steps;
         }
         Some(shown)
     }
@@ -695,7 +699,7 @@ impl App {
         let history = &run.history;
         let last = history.len().checked_sub(1)?;
         Some(match action {
-            Action::StepBack => history.back(self.view.at, &run.live_point(self.session.steps)),
+            Action::StepBack => history.back(self.view.at, &run.live_point()),
             Action::ToStart => Some(0),
             Action::ToEnd => None,
             Action::StepTo(at) if at >= last => None,

@@ -4,7 +4,7 @@
 //! at k is drawn from the first calls of the run only: going back and forth gives
 //! the same screens.
 
-use crate::engine::SideStatus;
+use crate::engine::{ActorState, SideStatus};
 
 /// A point the run settled at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,17 +12,8 @@ pub struct Point {
     /// How many of each side's calls had arrived.
     pub calls: [usize; 2],
     pub status: Option<[SideStatus; 2]>,
-    /// Steps the user had taken.
-    pub steps: u32,
     /// The run was over: its verdicts are shown.
     pub done: bool,
-}
-
-impl Point {
-    /// The same screen (the steps taken aside).
-    fn shows_as(&self, other: &Point) -> bool {
-        self.calls == other.calls && self.status == other.status && self.done == other.done
-    }
 }
 
 /// The points of one run, oldest first.
@@ -37,12 +28,23 @@ impl History {
     /// call it made has arrived: a side's calls arrive apart from the other's.
     pub fn observe(&mut self, now: Point) {
         let settled = now.status.as_ref().is_some_and(|status| {
-            status
-                .iter()
-                .zip(now.calls)
-                .all(|(side, arrived)| (side.settled || side.stopped) && side.events == arrived)
+            status.iter().zip(now.calls).all(|(side, arrived)| {
+                // Nothing is on the wire yet: the relay has nothing to move.
+                let before_the_first_call = arrived == 0
+                    && matches!(side.sender, ActorState::AtGate { .. })
+                    && matches!(side.receiver, ActorState::AtGate { .. });
+                (side.settled || side.stopped || before_the_first_call) && side.events == arrived
+            })
         });
-        if (settled || now.done) && self.points.last().is_none_or(|last| !last.shows_as(&now)) {
+        if settled || now.done {
+            self.note(now);
+        }
+    }
+
+    /// Notes `now`, settled or not, unless it is the last point noted: where the run
+    /// was let go to its end.
+    pub fn note(&mut self, now: Point) {
+        if self.points.last().is_none_or(|last| *last != now) {
             self.points.push(now);
         }
     }
@@ -62,7 +64,7 @@ impl History {
     /// The point the live screen is at, if it is one.
     fn live_point(&self, live: &Point) -> Option<usize> {
         let last = self.points.len().checked_sub(1)?;
-        self.points[last].shows_as(live).then_some(last)
+        (self.points[last] == *live).then_some(last)
     }
 
     /// The point shown: `at`, else the live one when the run is at a point.
@@ -100,12 +102,12 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Side;
 
     fn point(calls: usize, done: bool) -> Point {
         Point {
             calls: [calls, calls],
             status: None,
-            steps: 0,
             done,
         }
     }
@@ -124,6 +126,32 @@ mod tests {
         history.observe(point(3, true));
         history.observe(point(3, true));
         assert_eq!(history.len(), 1);
+    }
+
+    #[test]
+    fn before_the_first_call_both_programs_at_the_gate_is_a_point() {
+        let at_gate = |side, calls| SideStatus {
+            side,
+            sender: ActorState::AtGate { line: Some(1) },
+            receiver: ActorState::AtGate { line: Some(2) },
+            events: calls,
+            stopped: false,
+            settled: false,
+        };
+        let now = |calls: usize| Point {
+            calls: [calls; 2],
+            status: Some(Side::BOTH.map(|side| at_gate(side, calls))),
+            done: false,
+        };
+        let mut history = History::default();
+        // After a call, unsettled is no point: the relay may still move bytes.
+        history.observe(now(1));
+        assert!(history.is_empty());
+        history.observe(now(0));
+        assert_eq!(history.len(), 1);
+        // Let go unsettled: noted all the same.
+        history.note(now(1));
+        assert_eq!(history.len(), 2);
     }
 
     #[test]

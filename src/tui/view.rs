@@ -261,7 +261,10 @@ fn header_line(app: &App) -> Line<'static> {
                 session.mode().name(),
                 session.seed(),
                 cuts_shown(session),
-                app.shown().map_or(session.steps(), |shown| shown.steps)
+                // The point on screen, as the timeline bar says; else the steps taken.
+                app.shown()
+                    .and_then(|shown| shown.point)
+                    .map_or(session.steps(), |point| point as u32)
             ),
             theme.muted,
         ),
