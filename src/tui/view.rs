@@ -261,8 +261,10 @@ fn header_line(app: &App) -> Line<'static> {
                 session.mode().name(),
                 session.seed(),
                 cuts_shown(session),
-                // The point on screen, as the timeline bar says; else the steps taken.
+                // Stepped back: the point on screen, as the timeline bar says. Live:
+                // the steps taken, which never wait for the run to settle at a point.
                 app.shown()
+                    .filter(|shown| shown.back)
                     .and_then(|shown| shown.point)
                     .map_or(session.steps(), |point| point as u32)
             ),
