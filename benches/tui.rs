@@ -69,6 +69,7 @@ fn main() {
             color: true,
             progress_path: None,
             predict: false,
+            present: false,
         },
         tx,
     );

@@ -63,6 +63,9 @@ enum Command {
         /// Ask what the first run will show before it plays (`p` asks again).
         #[arg(long)]
         predict: bool,
+        /// Start in presenter mode, for a projector (`P` toggles it).
+        #[arg(long)]
+        present: bool,
         /// Cut the stream exactly at these offsets, for both sides, instead of where
         /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19).
         /// Needs the lesson they are for; a new seed (`r`, `s`) drops them.
@@ -581,6 +584,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
                 mode: Mode::Lockstep,
                 lang: None,
                 predict: false,
+                present: false,
                 cuts: None,
             },
             out,
@@ -596,6 +600,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             free_run,
             lang,
             predict,
+            present,
             cuts,
         }) => tui(
             cli.lessons,
@@ -605,6 +610,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
                 mode: chosen_mode(mode, free_run),
                 lang,
                 predict,
+                present,
                 cuts,
             },
             out,
@@ -688,6 +694,7 @@ struct TuiStart<'a> {
     mode: Mode,
     lang: Option<Lang>,
     predict: bool,
+    present: bool,
     cuts: Option<FixedCuts>,
 }
 
@@ -698,6 +705,7 @@ fn tui(pages: Option<PathBuf>, start: TuiStart, out: &mut Stdout) -> anyhow::Res
         mode,
         lang,
         predict,
+        present,
         cuts,
     } = start;
     let start = lesson
@@ -745,6 +753,7 @@ fn tui(pages: Option<PathBuf>, start: TuiStart, out: &mut Stdout) -> anyhow::Res
             color: palette.has_color(),
             progress_path,
             predict,
+            present,
         },
         palette,
     )?;

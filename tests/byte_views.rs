@@ -187,6 +187,7 @@ fn tui_side(source: &Source, side: Side, hex: bool, width: usize) -> Vec<(String
         cuts: source.cuts,
         spans: source.spans,
         hex,
+        spaced: false,
         color: false,
     }
     .lines(width)

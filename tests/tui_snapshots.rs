@@ -55,6 +55,7 @@ impl Harness {
             predict: false,
             color,
             progress_path,
+            present: false,
         })
     }
 
@@ -163,6 +164,7 @@ fn cuts_given_by_hand_cut_the_run_and_show_as_a_flag() {
         color: false,
         progress_path: None,
         predict: false,
+        present: false,
     });
     h.run_to_end();
     assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
@@ -433,6 +435,7 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
             color: false,
             progress_path: None,
             predict: false,
+            present: false,
         },
         tx,
     );
@@ -810,4 +813,65 @@ fn predict_fits_an_80x24_terminal() {
         "{screen}"
     );
     assert!(screen.contains("Any key: back to the run."), "{screen}");
+}
+
+/// `P` on a finished run: the verdicts big and at the top, both byte views full
+/// width with the bytes spaced apart, no calls pane and no lesson text.
+#[test]
+fn presenter_mode_at_120x40_and_200x60() {
+    let mut h = Harness::new("length-prefix", 3);
+    h.run_to_end();
+    h.key(KeyCode::Char('P'));
+    for (width, height) in [(120, 40), (200, 60)] {
+        let screen = h.screen(width, height);
+        let verdict = screen.find("✗ ").expect("naive's verdict");
+        let naive = screen.find("naive: bytes received").expect("naive's bytes");
+        let correct = screen
+            .find("correct: bytes received")
+            .expect("correct's bytes");
+        assert!(verdict < naive && naive < correct, "{screen}");
+        assert!(screen.contains("0 0┃0 0 5"), "the bytes spaced: {screen}");
+        assert!(!screen.contains(" calls ") && !screen.contains(" Lesson "));
+        insta::assert_snapshot!(format!("present_{width}x{height}"), screen);
+    }
+}
+
+/// `--present` at the gate: the code pane shows the lines around the ones about to
+/// run; at 80x24 both verdicts (here, statuses) and both byte views still show.
+#[test]
+fn presenter_mode_from_the_flag_follows_the_code_and_fits_80x24() {
+    let start = teaching::find("length-prefix").unwrap().0 - 1;
+    let mut h = Harness::from_config(AppConfig {
+        lessons: teaching::all(),
+        pages_dir: None,
+        start: Some(start),
+        seed: Some(3),
+        mode: Mode::Lockstep,
+        lang: None,
+        cuts: None,
+        color: false,
+        progress_path: None,
+        predict: false,
+        present: true,
+    });
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("▶") && screen.contains("▷"), "{screen}");
+    insta::assert_snapshot!("present_at_the_gate", screen);
+    h.run_to_end();
+    let screen = h.screen(80, 24);
+    assert!(screen.contains("✗ ") && screen.contains("✓ "), "{screen}");
+    assert!(screen.contains("naive: bytes received") && screen.contains("correct: bytes received"));
+    insta::assert_snapshot!("present_80x24", screen);
+}
+
+/// `P` again gives back the screen as it was.
+#[test]
+fn presenter_mode_toggles_back() {
+    let mut h = Harness::new("length-prefix", 3);
+    h.run_to_end();
+    let before = h.screen(120, 40);
+    h.key(KeyCode::Char('P'));
+    assert_ne!(h.screen(120, 40), before);
+    h.key(KeyCode::Char('P'));
+    assert_eq!(h.screen(120, 40), before);
 }

@@ -237,6 +237,8 @@ pub struct Options {
     pub messages: bool,
     /// Bytes as two hex digits each, spaced apart, instead of one glyph each.
     pub hex: bool,
+    /// Bytes spaced apart as in hex, glyphs too: wider cells, for a room.
+    pub spaced: bool,
     /// At most this many stream bytes per line (at least 8).
     pub bytes_per_line: usize,
     /// At most this many columns per line (at least 4), labels not counted.
@@ -251,6 +253,7 @@ impl Default for Options {
             wire: false,
             messages: false,
             hex: false,
+            spaced: false,
             bytes_per_line: usize::MAX,
             columns: usize::MAX,
             window: 0..usize::MAX,
@@ -431,8 +434,8 @@ fn wrap(options: &Options, offsets: Range<usize>, marked: &dyn Fn(usize) -> bool
     let mut used = 0;
     for at in offsets {
         let is_marked = at > first && marked(at);
-        // In hex, a byte is spaced from the one before it on its line.
-        let gap = is_marked || options.hex;
+        // In hex (or spaced), a byte is spaced from the one before it on its line.
+        let gap = is_marked || options.hex || options.spaced;
         let width = usize::from(gap) + byte_width;
         match lines.last_mut() {
             Some(line) if line.gaps.len() < most_bytes && used + width <= most_columns => {
@@ -677,5 +680,27 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(rows(&source, &options), ["efgh│i", "─5─╯ ╰"]);
+    }
+
+    #[test]
+    fn spaced_bytes_get_a_column_between_them_and_keep_their_marks() {
+        let source = Source {
+            stream: b"",
+            spans: &[],
+            cuts: &[2],
+            sides: vec![(Side::Correct, vec![b"00", b"005", b"he"])],
+        };
+        let options = Options {
+            spaced: true,
+            ..Options::default()
+        };
+        assert_eq!(rows(&source, &options), ["0 0┃0 0 5│h e", "╰2╯ ╰─3─╯ ╰2╯"]);
+        // Wrapping counts the spaces: 8 columns hold 4 bytes.
+        let options = Options {
+            spaced: true,
+            columns: 8,
+            ..Options::default()
+        };
+        assert_eq!(rows(&source, &options)[0], "0 0┃0 0");
     }
 }

@@ -149,6 +149,8 @@ pub struct Session {
 /// How the session is shown: nothing here changes what a run does.
 pub struct ViewState {
     hex: bool,
+    /// Presenter mode: a layout for a room (`P`, `--present`).
+    present: bool,
     /// Lesson text shown; `None` follows the layout (shown when wide).
     show_text: Option<bool>,
     /// The last frame used the narrow layout.
@@ -206,6 +208,8 @@ pub struct AppConfig {
     pub progress_path: Option<PathBuf>,
     /// Ask a prediction question before the first run (`--predict`).
     pub predict: bool,
+    /// Start in presenter mode (`--present`).
+    pub present: bool,
 }
 
 impl Session {
@@ -566,6 +570,11 @@ impl ViewState {
         self.hex
     }
 
+    /// Whether the presenter layout is on.
+    pub fn present(&self) -> bool {
+        self.present
+    }
+
     pub fn theme(&self) -> &Theme {
         &self.theme
     }
@@ -635,10 +644,12 @@ impl App {
     pub fn new(config: AppConfig, events: Sender<AppEvent>) -> App {
         let color = config.color;
         let ask = config.predict;
+        let present = config.present;
         let mut app = App {
             session: Session::new(config, events),
             view: ViewState {
                 hex: false,
+                present,
                 show_text: None,
                 compact: false,
                 focus: Side::Naive,
@@ -795,6 +806,7 @@ impl App {
                 }
             }
             Action::ToggleHex => view.hex = !view.hex,
+            Action::TogglePresent => view.present = !view.present,
             Action::ToggleText => view.show_text = Some(!view.shows_text(view.compact)),
             Action::SwitchSide => {
                 view.focus = match view.focus {

@@ -31,6 +31,8 @@ pub struct ByteView<'a> {
     /// Where each message sits in the stream.
     pub spans: &'a [FrameSpan],
     pub hex: bool,
+    /// A column between bytes, for a room (presenter mode).
+    pub spaced: bool,
     pub color: bool,
 }
 
@@ -76,6 +78,7 @@ impl ByteView<'_> {
         };
         let layout = diagram::Options {
             hex: self.hex,
+            spaced: self.spaced,
             columns: width,
             ..diagram::Options::default()
         };
@@ -106,6 +109,7 @@ mod tests {
             cuts,
             spans: &[],
             hex,
+            spaced: false,
             color: false,
         };
         view.lines(width).iter().map(|l| l.to_string()).collect()

@@ -30,6 +30,8 @@ pub enum Action {
     NextLesson,
     ListLessons,
     ToggleHex,
+    /// Presenter mode on / off.
+    TogglePresent,
     ToggleText,
     SwitchSide,
     ToggleAutoplay,
@@ -184,6 +186,12 @@ pub const KEYS: &[KeyRow] = &[
         does: "bytes as text ↔ hex",
         footer: footer("x", "hex", Shown::Wide),
         bindings: &[(KeyCode::Char('x'), Action::ToggleHex)],
+    },
+    KeyRow {
+        keys: "P",
+        does: "presenter mode for a room (--present)",
+        footer: None,
+        bindings: &[(KeyCode::Char('P'), Action::TogglePresent)],
     },
     KeyRow {
         keys: "t",

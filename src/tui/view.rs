@@ -15,6 +15,10 @@ use super::bytes::ByteView;
 use super::keys::{self, KEYS, Pane};
 use super::theme::Theme;
 use super::{code, hints, markdown};
+
+// A child of this module: the presenter layout draws this module's panes.
+#[path = "present.rs"]
+mod present;
 use crate::engine::trace::quote;
 use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
 use crate::lesson::Lang;
@@ -49,6 +53,7 @@ struct ContentKey {
     /// The point of the run's history shown, when stepped back.
     point: Option<usize>,
     hex: bool,
+    spaced: bool,
     color: bool,
     width: usize,
 }
@@ -77,6 +82,7 @@ impl Cache {
                 .filter(|shown| shown.back)
                 .and_then(|shown| shown.point),
             hex: app.view().hex(),
+            spaced: app.view().present(),
             color: app.view().theme().color,
             width,
         };
@@ -177,7 +183,12 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
     let compact = area.width < WIDE;
     drawn.compact = compact;
     let view = app.view();
-    let text_area = if compact {
+    let text_area = if view.present() {
+        drawn
+            .hit_areas
+            .extend(present::render(frame, app, cache, body));
+        None
+    } else if compact {
         if view.shows_text(compact) {
             Some(body)
         } else {
@@ -770,6 +781,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         cuts: &run.cuts,
         spans: &run.spans,
         hex: app.view().hex(),
+        spaced: app.view().present(),
         color: theme.color,
     }
     .lines(width);
