@@ -204,3 +204,43 @@ fn without_a_runtime_dir_the_socket_is_in_a_private_dir_under_tmp() {
     screen.quit();
     assert!(!dir.join(SOCKET).exists(), "the socket outlived the TUI");
 }
+
+/// The socket goes on every way out, not only q: here a signal, and a panic on a
+/// thread other than the UI's (which exits from the panic hook, unwinding nothing).
+fn the_socket_goes_when_the_tui_ends(end: &str) {
+    let (state, runtime) = (temp_dir("notes-end-state"), temp_dir("notes-end-run"));
+    let socket = runtime.path().join(SOCKET);
+    let mut command = sockstep(&["tui", "length-prefix", "--seed", "3"], state.path());
+    command.env("XDG_RUNTIME_DIR", runtime.path());
+    command.env("RUST_BACKTRACE", "0");
+    if end == "panic" {
+        // Read only by debug builds, which the tests run.
+        command.env("SOCKSTEP_DEBUG_PANIC_ON_KEY", "thread");
+    }
+    let mut screen = Screen::spawn(command, 40, 120);
+    screen.wait_for("the first screen", |s| s.contains("paused before line"));
+    assert!(socket.exists());
+    if end == "panic" {
+        screen.send("x");
+    } else {
+        let pid = screen.child.process_id().expect("a process id");
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    }
+    let exit = screen.wait_exit(&format!("after the {end}"));
+    assert!(!exit.success());
+    assert!(!socket.exists(), "the socket outlived the TUI ({end})");
+}
+
+#[test]
+fn the_socket_goes_on_sigterm() {
+    the_socket_goes_when_the_tui_ends("sigterm");
+}
+
+#[test]
+fn the_socket_goes_on_a_panic_off_the_ui_thread() {
+    the_socket_goes_when_the_tui_ends("panic");
+}
