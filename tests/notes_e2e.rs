@@ -141,6 +141,18 @@ fn notes_follow_the_tui_step_by_step_and_end_with_it() {
     let text = notes.wait_for("a last call", |t| t.contains("(last call: "));
     assert!(text.contains(&format!("step {seen} ·")), "{text}");
 
+    // The next lesson: its place, slug and page, then its steps from 0.
+    screen.send("n");
+    let text = notes.wait_for("the next lesson and its first step", |t| {
+        t.rsplit_once("══ lesson ").is_some_and(|(before, next)| {
+            before.contains("══ lesson ") && next.contains("\nstep 0 · naive: paused before line")
+        })
+    });
+    let (_, next) = text.rsplit_once("══ lesson ").unwrap();
+    assert!(
+        !next.contains("· length-prefix — "),
+        "a new lesson:\n{next}"
+    );
     screen.send("q");
     assert!(screen.wait_exit("after q").success());
     screen.assert_restored();
