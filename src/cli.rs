@@ -86,6 +86,9 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// Follow the presenting tutorial as speaker notes: the lesson's page, then a
+    /// line per step (run it in a second terminal; Ctrl-C ends it).
+    Notes,
     /// List the lessons: number, slug and title.
     List {
         /// Print JSON instead of a table.
@@ -628,6 +631,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         }),
         Some(Command::List { json }) => list(json, out),
+        Some(Command::Notes) => notes(out),
         Some(Command::Completions { shell }) => {
             // clap_complete panics on a failed write: write the finished script ourselves.
             let mut script = Vec::new();
@@ -685,6 +689,43 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             out,
         ),
     }
+}
+
+/// Copies what the presenting TUI publishes until it ends.
+fn notes(out: &mut Stdout) -> anyhow::Result<ExitCode> {
+    use std::io::Read;
+    let path = crate::tui::notes::socket_path()
+        .context("could not find where the tutorial publishes its notes")?;
+    let mut notes = match std::os::unix::net::UnixStream::connect(&path) {
+        Ok(notes) => notes,
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            anyhow::bail!(
+                "no sockstep tutorial is running to follow: start `sockstep` in another terminal first (nothing listens at {})",
+                path.display()
+            )
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("could not connect to {}", path.display()));
+        }
+    };
+    let mut buffer = [0u8; 8192];
+    loop {
+        let read = notes
+            .read(&mut buffer)
+            .with_context(|| format!("could not read the notes from {}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        out.write_all(&buffer[..read])?;
+        out.flush()?;
+    }
+    writeln!(out, "The tutorial ended.")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// How the tutorial starts: the lesson, and what its first run uses.

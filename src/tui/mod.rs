@@ -5,10 +5,12 @@
 pub mod app;
 pub mod bytes;
 pub mod code;
+pub mod explain;
 pub mod hints;
 pub mod history;
 pub mod keys;
 pub mod markdown;
+pub mod notes;
 pub mod palette;
 pub mod prediction;
 pub mod theme;
@@ -33,8 +35,9 @@ pub use app::{App, AppConfig, AppEvent};
 pub use palette::Palette;
 
 /// Puts the terminal back as it was: mouse capture off, main screen, cursor shown,
-/// cooked mode. Safe to call more than once.
+/// cooked mode; and the speaker notes' socket is gone. Safe to call more than once.
 pub fn restore_terminal() {
+    notes::remove_socket();
     let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
     let _ = disable_raw_mode();
 }
@@ -226,6 +229,11 @@ fn event_loop(
     let mut ready = Some(tx.clone());
     let mut app = App::new(config, tx);
     let mut cache = view::Cache::default();
+    // Speaker notes are extra: a TUI that cannot publish them still teaches.
+    let mut notes = notes::socket_path()
+        .and_then(|path| notes::Publisher::start(&path))
+        .ok()
+        .flatten();
     let mut next_tick: Option<Instant> = None;
     let panic_on_key = panic_on_key_requested();
     loop {
@@ -235,6 +243,9 @@ fn event_loop(
             palette.fit_buffer(frame.buffer_mut());
         })?;
         app.after_draw(drawn);
+        if let Some(notes) = &mut notes {
+            notes.update(&app);
+        }
         if let Some(ready) = ready.take() {
             // Only now: loading the highlighter is CPU-heavy for tens of
             // milliseconds, and on a busy machine it slowed the first frame.

@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::app::{App, Drawn, Overlay};
 use super::bytes::ByteView;
+use super::explain::{self, SideState};
 use super::keys::{self, KEYS, Pane};
 use super::theme::Theme;
 use super::{code, hints, markdown};
@@ -817,29 +818,14 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         }
         application.push(Line::from(spans));
     }
-    let status_line = if let Some(error) = &run.error {
-        Line::styled(format!("the run could not start: {error}"), theme.bad)
-    } else if let Some((ok, describe)) = outcome_mark(app, side) {
-        let (mark, style) = theme.verdict(ok);
-        Line::styled(format!("{mark} {describe}"), style)
-    } else {
-        let status = shown.status.map(|s| &s[side as usize]);
-        let text = match status.map(|s| (s.receiver, s.sender)) {
-            Some((ActorState::AtGate { line }, _)) | Some((_, ActorState::AtGate { line })) => {
-                format!(
-                    "paused before line {}: space steps, enter runs to the end",
-                    line.map_or("?".into(), |l| l.to_string())
-                )
-            }
-            Some((ActorState::Receiving { line }, _)) => {
-                format!(
-                    "waiting in recv() at line {}",
-                    line.map_or("?".into(), |l| l.to_string())
-                )
-            }
-            _ => "running…".to_string(),
-        };
-        Line::styled(text, theme.muted)
+    let status_line = match explain::side_state(app, side) {
+        Some(state @ SideState::RunError(_)) => Line::styled(state.text(), theme.bad),
+        Some(SideState::Verdict { ok, describe }) => {
+            let (mark, style) = theme.verdict(ok);
+            Line::styled(format!("{mark} {describe}"), style)
+        }
+        Some(state) => Line::styled(state.text(), theme.muted),
+        None => Line::default(),
     };
     application.push(status_line);
 
