@@ -128,6 +128,19 @@ impl Live<'_> {
         self.plan.exchanges.len().saturating_sub(1)
     }
 
+    /// Closes the connection now (an RST if a reset was asked for), keeping what
+    /// was seen on it; false if no socket could stand in for it (then it closes at
+    /// the end of the connection as usual).
+    fn close(&mut self) -> bool {
+        match Socket::new(Domain::IPV4, Type::STREAM, None) {
+            Ok(unconnected) => {
+                drop(std::mem::replace(&mut self.stream, unconnected.into()));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Where exchange `i`'s reply ends in the reply stream.
     fn reply_end(&self, i: usize) -> usize {
         self.plan.exchanges[..=i]
@@ -176,8 +189,7 @@ impl Play<'_> {
         // Close now (a reset's RST goes with it) and wait for the program to be back
         // in accept(), so that a crash this connection caused is seen on it, run
         // after run, and not on the next one (or not at all).
-        if let Ok(unconnected) = Socket::new(Domain::IPV4, Type::STREAM, None) {
-            drop(std::mem::replace(&mut live.stream, unconnected.into()));
+        if live.close() {
             let deadline = self.deadline(REPLY_LIMIT);
             self.target.await_next(deadline);
             if let Some(end) = self.target.exited() {
@@ -259,9 +271,7 @@ impl Play<'_> {
             Action::Leave => {
                 live.done = Some(index);
                 self.steps.push(Step::Close { connection });
-                if let Ok(unconnected) = Socket::new(Domain::IPV4, Type::STREAM, None) {
-                    drop(std::mem::replace(&mut live.stream, unconnected.into()));
-                }
+                live.close();
             }
             Action::Reset => {
                 live.done = Some(index);
@@ -866,7 +876,7 @@ impl Play<'_> {
         let output = &end.output_tail;
         let hint = if end.signal == Some(13) {
             "SIGPIPE killed it: a send() to a peer that left raises SIGPIPE; ignore the signal (or use MSG_NOSIGNAL) and handle EPIPE".to_string()
-        } else if output.contains("MemoryError") || output.contains("memory allocation") {
+        } else if end.ran_out_of_memory() {
             format!(
                 "it ran out of memory: never allocate a length a peer sent without checking it (at most {})",
                 number(MAX_FRAME)
@@ -1009,7 +1019,7 @@ fn describe_waiting(waiting: &Waiting) -> Option<String> {
     }
 }
 
-/// "your program exited with code 1" / "… was killed by signal 13 (SIGPIPE)".
+/// "your program exited with code 1" / "… was killed by SIGPIPE: …".
 fn describe_end(end: &ProgramEnd) -> String {
     format!("your program {}", end.describe())
 }

@@ -138,7 +138,7 @@ impl ProgramEnd {
             let reason = self.kill_reason.as_deref().unwrap_or("the run ended");
             return format!("was stopped by sockstep: {reason}");
         }
-        if ran_out_of_memory(&self.output_tail) {
+        if self.ran_out_of_memory() {
             return match self.memory_limit {
                 Some(limit) => format!("ran out of memory under its {} limit", bytes(limit)),
                 None => "ran out of memory".to_string(),
@@ -152,6 +152,11 @@ impl ProgramEnd {
             (None, Some(code)) => format!("exited with code {code}"),
             (None, None) => "ended".into(),
         }
+    }
+
+    /// Whether its output says an allocation failed.
+    pub fn ran_out_of_memory(&self) -> bool {
+        ran_out_of_memory(&self.output_tail)
     }
 }
 

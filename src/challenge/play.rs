@@ -77,10 +77,10 @@ pub fn play(
         let result = if stopped {
             skipped(level)
         } else {
-            let (result, end) = play_one(options, level, slow)?;
-            delivery.get_or_insert(result.1);
-            program = end.or(program);
-            result.0
+            let played = play_one(options, level, slow)?;
+            delivery.get_or_insert(played.delivery);
+            program = played.end.or(program);
+            played.result
         };
         stopped |= result.status != Status::Pass && !options.keep_going;
         on_level(&result);
@@ -100,10 +100,23 @@ pub fn play(
     })
 }
 
-type Played = ((LevelResult, Delivery), Option<ProgramEnd>);
+/// One level as played, and how.
+struct Played {
+    result: LevelResult,
+    delivery: Delivery,
+    /// How the program ended, where sockstep started it.
+    end: Option<ProgramEnd>,
+}
 
 /// One level against a program started for it (or the learner's own).
 fn play_one(options: &PlayOptions, level: &Level, slow: f64) -> Result<Played, PlayError> {
+    let attack = |target: &mut dyn Target| {
+        let delivery = target.delivery();
+        (
+            attack::play_level(level, options.seed, slow, target),
+            delivery,
+        )
+    };
     match &options.program {
         Program::Command(argv) => {
             let mut guest = Guest::start(&GuestOptions {
@@ -114,16 +127,21 @@ fn play_one(options: &PlayOptions, level: &Level, slow: f64) -> Result<Played, P
                 trace: options.trace,
             })
             .map_err(|error| PlayError::NotStarted(format!("level {}: {error}", level.id)))?;
-            let delivery = guest.delivery();
-            let result = attack::play_level(level, options.seed, slow, &mut guest);
+            let (result, delivery) = attack(&mut guest);
             let end = guest.finish(&format!("level {} ended", level.id));
-            Ok(((result, delivery), Some(end)))
+            Ok(Played {
+                result,
+                delivery,
+                end: Some(end),
+            })
         }
         Program::Connect(address) => {
-            let mut target = Connected::new(*address);
-            let delivery = target.delivery();
-            let result = attack::play_level(level, options.seed, slow, &mut target);
-            Ok(((result, delivery), None))
+            let (result, delivery) = attack(&mut Connected::new(*address));
+            Ok(Played {
+                result,
+                delivery,
+                end: None,
+            })
         }
     }
 }
