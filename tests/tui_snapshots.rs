@@ -17,6 +17,24 @@ use sockstep::tui::keys;
 use sockstep::tui::view::{self, Cache};
 use sockstep::tui::{App, AppConfig, AppEvent};
 
+/// The TUI on lesson `slug` with `seed`, in lockstep, in Rust, without colour,
+/// progress or anything else asked for.
+fn config(slug: &str, seed: u64) -> AppConfig {
+    AppConfig {
+        lessons: teaching::all(),
+        pages_dir: None,
+        start: Some(teaching::find(slug).unwrap().0 - 1),
+        seed: Some(seed),
+        mode: Mode::Lockstep,
+        lang: None,
+        cuts: None,
+        predict: false,
+        color: false,
+        progress_path: None,
+        present: false,
+    }
+}
+
 struct Harness {
     app: App,
     events: Receiver<AppEvent>,
@@ -43,19 +61,11 @@ impl Harness {
         lang: Option<Lang>,
         progress_path: Option<PathBuf>,
     ) -> Harness {
-        let start = teaching::find(slug).unwrap().0 - 1;
         Harness::from_config(AppConfig {
-            lessons: teaching::all(),
-            pages_dir: None,
-            start: Some(start),
-            seed: Some(seed),
-            mode: Mode::Lockstep,
             lang,
-            cuts: None,
-            predict: false,
             color,
             progress_path,
-            present: false,
+            ..config(slug, seed)
         })
     }
 
@@ -152,19 +162,9 @@ fn finished_run_naive_fails_correct_delivers_wide() {
 /// flag that replays them, and another lesson (another stream) is cut by its seed.
 #[test]
 fn cuts_given_by_hand_cut_the_run_and_show_as_a_flag() {
-    let start = teaching::find("length-prefix").unwrap().0 - 1;
     let mut h = Harness::from_config(AppConfig {
-        lessons: teaching::all(),
-        pages_dir: None,
-        start: Some(start),
-        seed: Some(3),
-        mode: Mode::Lockstep,
-        lang: None,
         cuts: Some(FixedCuts::parse("2,7,19").unwrap()),
-        color: false,
-        progress_path: None,
-        predict: false,
-        present: false,
+        ..config("length-prefix", 3)
     });
     h.run_to_end();
     assert_eq!(h.app.session().run().unwrap().cuts, [2, 7, 19]);
@@ -425,17 +425,8 @@ fn an_authors_live_pages_are_read_again_at_the_next_key() {
     let (tx, _events) = mpsc::channel();
     let mut app = App::new(
         AppConfig {
-            lessons: teaching::all(),
             pages_dir: Some(pages.clone()),
-            start: Some(0),
-            seed: Some(1),
-            mode: Mode::Lockstep,
-            lang: None,
-            cuts: None,
-            color: false,
-            progress_path: None,
-            predict: false,
-            present: false,
+            ..config(teaching::all()[0].slug, 1)
         },
         tx,
     );
@@ -840,19 +831,9 @@ fn presenter_mode_at_120x40_and_200x60() {
 /// run; at 80x24 both verdicts (here, statuses) and both byte views still show.
 #[test]
 fn presenter_mode_from_the_flag_follows_the_code_and_fits_80x24() {
-    let start = teaching::find("length-prefix").unwrap().0 - 1;
     let mut h = Harness::from_config(AppConfig {
-        lessons: teaching::all(),
-        pages_dir: None,
-        start: Some(start),
-        seed: Some(3),
-        mode: Mode::Lockstep,
-        lang: None,
-        cuts: None,
-        color: false,
-        progress_path: None,
-        predict: false,
         present: true,
+        ..config("length-prefix", 3)
     });
     let screen = h.screen(120, 40);
     assert!(screen.contains("▶") && screen.contains("▷"), "{screen}");
