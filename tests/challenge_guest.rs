@@ -515,11 +515,23 @@ const REAPER_CHILD: &str = "SOCKSTEP_TEST_REAPER_CHILD";
 fn an_interrupted_sockstep_kills_every_guest_and_exits_130() {
     if std::env::var_os(REAPER_CHILD).is_some() {
         sockstep::challenge::guest::install_reaper().unwrap();
-        let guest = start("forks_child.py");
+        // Traced, so that the tracer's temporary folder must go too.
+        let guest = Guest::start(&GuestOptions {
+            trace: true,
+            ..options("forks_child.py")
+        })
+        .unwrap();
         let group = group_of(&guest);
         wait_for("the child to be forked", || {
             (group_members(group).len() >= 2).then_some(())
         });
+        let environ = std::fs::read(format!("/proc/{group}/environ")).unwrap();
+        let trace_file = environ
+            .split(|&b| b == 0)
+            .find_map(|v| v.strip_prefix(b"SOCKSTEP_TRACE_FILE="))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .expect("a traced guest is told its trace file");
+        println!("TRACE {trace_file}");
         println!("GUEST {group} {}", guest.port());
         std::thread::sleep(EVENTUALLY);
         panic!("no signal came");
@@ -535,11 +547,15 @@ fn an_interrupted_sockstep_kills_every_guest_and_exits_130() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(copy.stdout.take().unwrap()).lines();
+    let mut trace_file = None;
     let (group, port) = loop {
         let line = lines
             .next()
             .expect("the copy ended before starting its guest")
             .unwrap();
+        if let Some(file) = line.strip_prefix("TRACE ") {
+            trace_file = Some(std::path::PathBuf::from(file));
+        }
         if let Some(rest) = line.strip_prefix("GUEST ") {
             let (group, port) = rest.split_once(' ').unwrap();
             break (group.parse::<i32>().unwrap(), port.parse::<u16>().unwrap());
@@ -552,6 +568,13 @@ fn an_interrupted_sockstep_kills_every_guest_and_exits_130() {
     assert!(sent.success());
     assert_eq!(copy.wait().unwrap().code(), Some(130));
     assert_nothing_left(group, port);
+    let trace_dir = trace_file.expect("the copy named its trace file");
+    let trace_dir = trace_dir.parent().unwrap();
+    assert!(
+        !trace_dir.exists(),
+        "{} outlived the run",
+        trace_dir.display()
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -216,11 +217,18 @@ pub fn signal_name(signal: i32) -> String {
 
 // --- The live groups, for the reaper ---------------------------------------------
 
-/// The process groups of every guest still running, so that a signal to sockstep
-/// can kill them all.
-static LIVE: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
+/// A guest still running: what the reaper must end and remove if sockstep is
+/// interrupted (its exit runs no destructor).
+struct LiveGuest {
+    group: Pid,
+    /// The Python tracer's temporary folder, where it traces.
+    trace_dir: Option<PathBuf>,
+}
 
-fn live() -> std::sync::MutexGuard<'static, Vec<Pid>> {
+/// Every guest still running, so that a signal to sockstep can end them all.
+static LIVE: Mutex<Vec<LiveGuest>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<LiveGuest>> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -239,8 +247,12 @@ pub fn install_reaper() -> io::Result<()> {
         .spawn(move || {
             if signals.forever().next().is_some() {
                 INTERRUPTED.store(true, Ordering::SeqCst);
-                let groups = live().clone();
+                let guests = std::mem::take(&mut *live());
+                let groups: Vec<Pid> = guests.iter().map(|guest| guest.group).collect();
                 stop_groups(&groups, None);
+                for dir in guests.iter().filter_map(|guest| guest.trace_dir.as_ref()) {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
                 eprintln!(
                     "[sockstep] interrupted: your program and every process it started were stopped"
                 );
@@ -853,7 +865,10 @@ impl Guest {
         drop(command);
         let pid = Pid::from_child(&child);
         drop(child);
-        live().push(pid);
+        live().push(LiveGuest {
+            group: pid,
+            trace_dir: trace.as_ref().map(|trace| trace.dir().to_path_buf()),
+        });
         let output = Arc::new(Output::default());
         let reader = {
             let output = Arc::clone(&output);
@@ -1041,7 +1056,7 @@ impl Guest {
                 });
             }
         }
-        live().retain(|&group| group != pid);
+        live().retain(|guest| guest.group != pid);
         self.output.stop.store(true, Ordering::SeqCst);
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();

@@ -11,7 +11,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::TracedCall;
 
@@ -44,9 +44,14 @@ impl PyTrace {
         Ok(PyTrace { dir, read_to: 0 })
     }
 
+    /// The folder: the tracer and its calls.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The file the calls are appended to.
     pub fn calls_file(&self) -> PathBuf {
-        self.dir.path().join("calls.jsonl")
+        self.dir().join("calls.jsonl")
     }
 
     /// The variables to set for the program: `PYTHONPATH` with the folder first and the
