@@ -70,6 +70,7 @@ fn main() {
             progress_path: None,
             predict: false,
             present: false,
+            wire: false,
         },
         tx,
     );

@@ -66,8 +66,13 @@ enum Command {
         /// Start in presenter mode, for a projector (`P` toggles it).
         #[arg(long)]
         present: bool,
+        /// Start in wire mode: you cut the stream by hand, and the footer shows the
+        /// `--cuts` that replays it (`w` toggles it; lockstep only).
+        #[arg(long, conflicts_with_all = ["cuts", "predict"])]
+        wire: bool,
         /// Cut the stream exactly at these offsets, for both sides, instead of where
-        /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19).
+        /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19); a
+        /// last `fin` or `rst` ends the stream there, as F and R do in wire mode.
         /// Needs the lesson they are for; a new seed (`r`, `s`) drops them.
         #[arg(long, value_name = "OFFSETS", value_parser = fixed_cuts, requires = "lesson")]
         cuts: Option<FixedCuts>,
@@ -120,7 +125,9 @@ enum Command {
         #[arg(long)]
         calls: bool,
         /// Cut the stream exactly at these offsets, for both sides, instead of where
-        /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19).
+        /// the seed cuts it: ascending, strictly inside the stream (e.g. 2,7,19); a
+        /// last `fin` or `rst` ends the stream there, as F and R do in the tutorial's
+        /// wire mode (e.g. 2,7,fin).
         #[arg(long, value_name = "OFFSETS", value_parser = fixed_cuts)]
         cuts: Option<FixedCuts>,
         /// Stream bytes per diagram line.
@@ -588,6 +595,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
                 lang: None,
                 predict: false,
                 present: false,
+                wire: false,
                 cuts: None,
             },
             out,
@@ -604,6 +612,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             lang,
             predict,
             present,
+            wire,
             cuts,
         }) => tui(
             cli.lessons,
@@ -614,6 +623,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
                 lang,
                 predict,
                 present,
+                wire,
                 cuts,
             },
             out,
@@ -736,6 +746,7 @@ struct TuiStart<'a> {
     lang: Option<Lang>,
     predict: bool,
     present: bool,
+    wire: bool,
     cuts: Option<FixedCuts>,
 }
 
@@ -747,8 +758,16 @@ fn tui(pages: Option<PathBuf>, start: TuiStart, out: &mut Stdout) -> anyhow::Res
         lang,
         predict,
         present,
+        wire,
         cuts,
     } = start;
+    if wire && mode != Mode::Lockstep {
+        let problem = format!(
+            "--wire needs --mode lockstep, where the wire waits for each recv() (--mode {} does not)",
+            mode.name()
+        );
+        return usage_error("tui", problem, out);
+    }
     let start = lesson
         .map(teaching::find)
         .transpose()?
@@ -795,6 +814,7 @@ fn tui(pages: Option<PathBuf>, start: TuiStart, out: &mut Stdout) -> anyhow::Res
             progress_path,
             predict,
             present,
+            wire,
         },
         palette,
     )?;

@@ -162,3 +162,34 @@ fn bad_cuts_exit_2_naming_the_value() {
         assert!(output.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// `fin` and `rst` at the end of the list end the stream at the last cut, as wire
+/// mode's F and R do: the receivers get the bytes before it, then the end.
+#[test]
+fn run_cuts_can_end_the_stream_by_hand() {
+    for (end, reset) in [("fin", false), ("rst", true)] {
+        let flag = format!("5,{end}");
+        let trace = run_json(&["run", "length-prefix", "--cuts", &flag, "--json"]);
+        assert_eq!(trace.cuts, [5]);
+        for side in Side::BOTH {
+            assert_eq!(pieces(&trace, side), [(0, 5)], "{end} {side:?}");
+            let aborted = trace
+                .side(side)
+                .events
+                .iter()
+                .any(|event| event.call == Call::Abort);
+            assert_eq!(aborted, reset, "{end} {side:?}");
+        }
+        let text = stdout(&sockstep(&["run", "length-prefix", "--cuts", &flag]));
+        let header = text.lines().nth(1).unwrap();
+        assert!(header.ends_with(&format!("--cuts {flag}")), "{header}");
+    }
+}
+
+#[test]
+fn wire_mode_needs_lockstep_from_the_command_line_too() {
+    let output = sockstep(&["tui", "welcome", "--wire", "--mode", "free-run"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--wire needs --mode lockstep"), "{stderr}");
+}

@@ -31,3 +31,31 @@ fn the_readme_key_table_is_the_tuis() {
 fn the_welcome_page_key_table_is_the_tuis() {
     assert_key_table_in("lessons/welcome.md");
 }
+
+fn assert_wire_key_table_in(file: &str) {
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("the file is readable");
+    let start = text
+        .find("| wire mode key | does |")
+        .unwrap_or_else(|| panic!("{file} has a table headed `| wire mode key | does |`"));
+    let table: String = text[start..]
+        .lines()
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(
+        table,
+        keys::wire_markdown_table(),
+        "{file}'s wire mode key table differs from src/tui/keys.rs; paste the right-hand side in"
+    );
+}
+
+#[test]
+fn the_readme_wire_key_table_is_the_tuis() {
+    assert_wire_key_table_in("README.md");
+}
+
+#[test]
+fn the_welcome_page_wire_key_table_is_the_tuis() {
+    assert_wire_key_table_in("lessons/welcome.md");
+}

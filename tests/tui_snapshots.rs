@@ -32,6 +32,7 @@ fn config(slug: &str, seed: u64) -> AppConfig {
         color: false,
         progress_path: None,
         present: false,
+        wire: false,
     }
 }
 
@@ -855,4 +856,184 @@ fn presenter_mode_toggles_back() {
     assert_ne!(h.screen(120, 40), before);
     h.key(KeyCode::Char('P'));
     assert_eq!(h.screen(120, 40), before);
+}
+
+impl Harness {
+    /// The TUI started in wire mode (`--wire`), once both sides wait for a cut.
+    fn wired(slug: &str, seed: u64) -> Harness {
+        let (tx, events) = mpsc::channel();
+        let app = App::new(
+            AppConfig {
+                wire: true,
+                ..config(slug, seed)
+            },
+            tx,
+        );
+        let mut harness = Harness {
+            app,
+            events,
+            cache: Cache::default(),
+        };
+        harness.wait_for_the_wire();
+        harness
+    }
+
+    /// Waits until each side waits for the user's cut (or has finished), and the app
+    /// has every call it made: then nothing changes until the next key.
+    fn wait_for_the_wire(&mut self) {
+        self.pump_until("both sides wait for a cut", |app| {
+            let Some(run) = app.session().run() else {
+                return false;
+            };
+            let Some(status) = run.status.as_ref() else {
+                return run.is_done();
+            };
+            // Both stopped: the verdicts come with the run's end.
+            if status.iter().all(|side| side.stopped) {
+                return run.is_done();
+            }
+            status.iter().all(|side| {
+                (side.awaits_cut || side.stopped)
+                    && side.events == run.events[side.side as usize].len()
+            })
+        });
+    }
+
+    /// Presses `code`, then waits for the wire again: first for each side still
+    /// running to make a call (the piece, at least), since until then its status
+    /// still says it waits.
+    fn cut_with(&mut self, code: KeyCode) {
+        let run = self.app.session().run().unwrap();
+        let before = run.events.each_ref().map(Vec::len);
+        let stopped = run.status.as_ref().map_or([true; 2], |status| {
+            status.each_ref().map(|side| side.stopped)
+        });
+        self.key(code);
+        self.pump_until("each side running makes a call", |app| {
+            let run = app.session().run().unwrap();
+            (0..2).all(|side| stopped[side] || run.events[side].len() > before[side])
+        });
+        self.wait_for_the_wire();
+    }
+}
+
+/// The pieces the run gave a side's receiver, as (offset, length).
+fn pieces_of(app: &App, side: Side) -> Vec<(usize, usize)> {
+    app.session().run().unwrap().events[side as usize]
+        .iter()
+        .filter(|event| event.call == sockstep::engine::Call::Piece)
+        .map(|event| (event.offset.unwrap(), event.moved))
+        .collect()
+}
+
+#[test]
+fn wire_mode_before_and_after_a_cut() {
+    let mut h = Harness::wired("length-prefix", 1);
+    let before = h.screen(120, 40);
+    assert!(before.contains("@0 00005hello"), "{before}");
+    assert!(
+        before.contains("c delivers bytes 0–53 (54 bytes)"),
+        "{before}"
+    );
+    insta::assert_snapshot!("wire_before_a_cut", before);
+
+    // The caret after the second byte of the first prefix: the naive side's
+    // recv(5) gets "00" and takes it for the whole prefix.
+    h.key(KeyCode::Home);
+    h.key(KeyCode::Right);
+    let caret = h.screen(120, 40);
+    assert!(caret.contains("@0 00▏005hello"), "{caret}");
+    h.cut_with(KeyCode::Char('c'));
+    for side in Side::BOTH {
+        assert_eq!(pieces_of(&h.app, side), [(0, 2)], "{side:?}");
+    }
+    let after = h.screen(120, 40);
+    assert!(
+        after.contains("--cuts 2"),
+        "the flag that replays it: {after}"
+    );
+    insta::assert_snapshot!("wire_after_a_cut", after);
+}
+
+#[test]
+fn wire_mode_cuts_replay_as_the_flag_shown() {
+    let mut h = Harness::wired("delimiter", 4);
+    // Three pieces cut by hand: 3 bytes, then 9 more, then the rest.
+    h.key(KeyCode::Home);
+    h.key(KeyCode::Right);
+    h.key(KeyCode::Right);
+    h.cut_with(KeyCode::Char('c'));
+    h.key(KeyCode::Home);
+    for _ in 0..8 {
+        h.key(KeyCode::Right);
+    }
+    h.cut_with(KeyCode::Char(' '));
+    while h.app.session().caret().is_some() {
+        h.cut_with(KeyCode::Char('c'));
+    }
+    h.pump_until("the run ends", |app| {
+        app.session().run().is_some_and(|run| run.trace.is_some())
+    });
+    let wired = h
+        .app
+        .session()
+        .run()
+        .unwrap()
+        .trace
+        .clone()
+        .expect("the run ended");
+    let flag = h.app.session().wire_cuts().unwrap();
+    assert_eq!(flag.flag(), "--cuts 3,12");
+    // Leaving wire mode replays the cuts made, step by step, as `--cuts` would.
+    h.key(KeyCode::Char('w'));
+    assert_eq!(h.app.session().cuts(), Some(&flag));
+    h.wait_at_the_gate();
+    h.run_to_end();
+    let replayed = h.app.session().run().unwrap().trace.clone().unwrap();
+    for side in Side::BOTH {
+        let calls = |trace: &sockstep::engine::Trace| -> Vec<_> {
+            trace
+                .side(side)
+                .events
+                .iter()
+                .map(|e| (e.role, e.call, e.moved, e.bytes.clone()))
+                .collect()
+        };
+        assert_eq!(calls(&wired), calls(&replayed), "{side:?}");
+    }
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_sockstep"))
+        .args([
+            "run",
+            "delimiter",
+            "--seed",
+            "4",
+            "--cuts",
+            "3,12",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let from_cli: sockstep::engine::Trace = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(from_cli.cuts, [3, 12]);
+    assert_eq!(from_cli.naive.outcome, wired.naive.outcome);
+    assert_eq!(from_cli.correct.outcome, wired.correct.outcome);
+}
+
+#[test]
+fn wire_mode_fits_80x24_and_keys_that_step_say_why_not() {
+    let mut h = Harness::wired("recv-zero", 1);
+    h.key(KeyCode::Enter);
+    let screen = h.screen(80, 24);
+    assert!(
+        screen.contains("in wire mode the wire moves the programs"),
+        "{screen}"
+    );
+    h.key(KeyCode::Home);
+    for _ in 0..4 {
+        h.key(KeyCode::Right);
+    }
+    h.cut_with(KeyCode::Char('F'));
+    let screen = h.screen(80, 24);
+    assert!(screen.contains("--cuts 5,fin"), "{screen}");
+    insta::assert_snapshot!("wire_fin_at_80x24", screen);
 }

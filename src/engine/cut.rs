@@ -218,17 +218,51 @@ impl CutPlan {
     }
 }
 
+/// How the wire ends a stream early, by hand: `F` and `R` in wire mode, `fin` and
+/// `rst` at the end of `--cuts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireEnd {
+    /// The receiver is told the stream ended (FIN); what the sender writes after
+    /// is lost on the wire.
+    Close,
+    /// The connection is reset (RST), for both programs.
+    Reset,
+}
+
+impl WireEnd {
+    /// The word `--cuts` takes for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            WireEnd::Close => "fin",
+            WireEnd::Reset => "rst",
+        }
+    }
+
+    fn from_word(word: &str) -> Option<WireEnd> {
+        [WireEnd::Close, WireEnd::Reset]
+            .into_iter()
+            .find(|end| end.word().eq_ignore_ascii_case(word))
+    }
+}
+
 /// Cuts given by hand (`--cuts 2,7,19`): offsets into the stream, ascending, each
-/// strictly inside it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FixedCuts(Vec<usize>);
+/// strictly inside it; and, if the list ends in `fin` or `rst`, how the wire ends
+/// the stream at the last cut (at 0 if there is none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FixedCuts {
+    cuts: Vec<usize>,
+    end: Option<WireEnd>,
+}
 
 /// Why a list of cuts cannot cut the stream, as one sentence naming the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CutsError {
     #[error("no cuts given: list offsets into the stream, such as 2,7,19")]
     Empty,
-    #[error("'{0}' is not a number: a cut is an offset into the stream, such as 7")]
+    #[error(
+        "'{0}' is not a number: a cut is an offset into the stream, such as 7 (only the last may be fin or rst)"
+    )]
     NotANumber(String),
     #[error("a cut at 0 cuts nothing off: cuts are strictly inside the stream, from 1")]
     Zero,
@@ -239,44 +273,78 @@ pub enum CutsError {
 }
 
 impl FixedCuts {
-    /// Reads `2,7,19`; whether the cuts fit a stream is `fit`'s to say.
+    /// Reads `2,7,19`, or `2,7,fin`; whether the cuts fit a stream is `fit`'s to say.
     pub fn parse(text: &str) -> Result<FixedCuts, CutsError> {
         if text.trim().is_empty() {
             return Err(CutsError::Empty);
         }
-        let mut cuts: Vec<usize> = Vec::new();
-        for part in text.split(',').map(str::trim) {
+        let mut parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let end = parts.last().and_then(|last| WireEnd::from_word(last));
+        if end.is_some() {
+            parts.pop();
+        }
+        let mut fixed = FixedCuts {
+            cuts: Vec::new(),
+            end,
+        };
+        for part in parts {
             let cut: usize = part
                 .parse()
                 .map_err(|_| CutsError::NotANumber(part.to_string()))?;
-            if cut == 0 {
-                return Err(CutsError::Zero);
-            }
-            if let Some(&before) = cuts.last().filter(|&&before| before >= cut) {
-                return Err(CutsError::NotAscending { before, after: cut });
-            }
-            cuts.push(cut);
+            fixed.push(cut)?;
         }
-        Ok(FixedCuts(cuts))
+        Ok(fixed)
     }
 
-    /// Fails naming the first cut at or past the end of a stream of `len` bytes.
+    /// Adds a cut after the others (as wire mode makes them, one by one).
+    pub fn push(&mut self, cut: usize) -> Result<(), CutsError> {
+        if cut == 0 {
+            return Err(CutsError::Zero);
+        }
+        if let Some(&before) = self.cuts.last().filter(|&&before| before >= cut) {
+            return Err(CutsError::NotAscending { before, after: cut });
+        }
+        self.cuts.push(cut);
+        Ok(())
+    }
+
+    /// Ends the stream by hand at the last cut.
+    pub fn end_with(&mut self, end: WireEnd) {
+        self.end = Some(end);
+    }
+
+    /// Fails naming the first cut past the end of a stream of `len` bytes: strictly
+    /// inside it, but for a last cut that ends the stream by hand, which may be at
+    /// its very end (everything delivered, then a reset, say).
     pub fn fit(&self, len: usize) -> Result<(), CutsError> {
-        match self.0.iter().find(|&&cut| cut >= len) {
-            Some(&cut) => Err(CutsError::PastTheEnd { cut, len }),
+        let last = self.cuts.len().checked_sub(1);
+        match self.cuts.iter().enumerate().find(|&(index, &cut)| {
+            cut > len || (cut == len && !(self.end.is_some() && Some(index) == last))
+        }) {
+            Some((_, &cut)) => Err(CutsError::PastTheEnd { cut, len }),
             None => Ok(()),
         }
     }
 
     pub fn offsets(&self) -> &[usize] {
-        &self.0
+        &self.cuts
+    }
+
+    /// How the stream ends by hand, if it does.
+    pub fn end(&self) -> Option<WireEnd> {
+        self.end
+    }
+
+    /// Where the stream ends by hand: at the last cut, or at 0.
+    pub fn end_offset(&self) -> usize {
+        self.cuts.last().copied().unwrap_or(0)
     }
 
     /// The plan that cuts exactly here and nowhere else.
     pub fn plan(&self) -> CutPlan {
         CutPlan {
             at: self
-                .0
+                .cuts
                 .iter()
                 .map(|&offset| CutAt::Offset { offset })
                 .collect(),
@@ -284,10 +352,32 @@ impl FixedCuts {
         }
     }
 
-    /// The command-line flag that replays these cuts: `--cuts 2,7,19`.
+    /// The command-line flag that replays these cuts: `--cuts 2,7,19`, and `,fin` or
+    /// `,rst` when the stream ends by hand.
     pub fn flag(&self) -> String {
-        let list: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        let list: Vec<String> = self
+            .cuts
+            .iter()
+            .map(usize::to_string)
+            .chain(self.end.map(|end| end.word().to_string()))
+            .collect();
         format!("--cuts {}", list.join(","))
+    }
+
+    /// These cuts as `--cuts` replays them on a stream of `len` bytes: a last cut
+    /// at its very end cuts nothing off, and is left out unless the stream ends by
+    /// hand there.
+    pub fn for_stream(&self, len: usize) -> FixedCuts {
+        let mut cuts = self.clone();
+        if cuts.end.is_none() && cuts.cuts.last() == Some(&len) {
+            cuts.cuts.pop();
+        }
+        cuts
+    }
+
+    /// No cuts and no end: nothing made by hand yet.
+    pub fn is_empty(&self) -> bool {
+        self.cuts.is_empty() && self.end.is_none()
     }
 }
 
@@ -525,12 +615,37 @@ mod tests {
     }
 
     #[test]
+    fn a_list_may_end_the_stream_by_hand_at_its_last_cut() {
+        let cuts = FixedCuts::parse("2,7,FIN").unwrap();
+        assert_eq!(
+            (cuts.offsets(), cuts.end()),
+            (&[2, 7][..], Some(WireEnd::Close))
+        );
+        assert_eq!(cuts.end_offset(), 7);
+        assert_eq!(cuts.flag(), "--cuts 2,7,fin");
+        let reset = FixedCuts::parse("rst").unwrap();
+        assert_eq!((reset.end(), reset.end_offset()), (Some(WireEnd::Reset), 0));
+        assert_eq!(FixedCuts::parse(&reset.flag()[7..]), Ok(reset));
+        // A cut that ends the stream by hand may be at its very end; others not.
+        assert_eq!(FixedCuts::parse("2,20,rst").unwrap().fit(20), Ok(()));
+        assert_eq!(
+            FixedCuts::parse("20,rst").unwrap().fit(19),
+            Err(CutsError::PastTheEnd { cut: 20, len: 19 })
+        );
+        assert_eq!(
+            FixedCuts::parse("2,20").unwrap().fit(20),
+            Err(CutsError::PastTheEnd { cut: 20, len: 20 })
+        );
+    }
+
+    #[test]
     fn bad_fixed_cuts_name_the_value_at_fault() {
         let error = |text: &str| FixedCuts::parse(text).unwrap_err().to_string();
         assert_eq!(
             error("2,x,9"),
-            "'x' is not a number: a cut is an offset into the stream, such as 7"
+            "'x' is not a number: a cut is an offset into the stream, such as 7 (only the last may be fin or rst)"
         );
+        assert!(error("fin,4").starts_with("'fin' is not a number"));
         assert!(error("2,-1").starts_with("'-1' is not a number"));
         assert!(error("0,4").starts_with("a cut at 0 cuts nothing off"));
         assert_eq!(

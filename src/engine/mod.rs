@@ -24,7 +24,7 @@ mod runner;
 mod sock;
 pub mod trace;
 
-pub use cut::{CutAt, CutPlan, CutsError, FixedCuts, Framing, Pieces};
+pub use cut::{CutAt, CutPlan, CutsError, FixedCuts, Framing, Pieces, WireEnd};
 pub use external::{External, ForkServer, SERVER_FD_VAR};
 pub use monitor::{ActorState, Limits, LiveEvent, SideStatus};
 pub use report::{Report, error_kind_name, is_report, report};

@@ -9,6 +9,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::cut::{CutsError, FixedCuts, WireEnd};
 use super::trace::{Call, CallResult, Event, Mode, Role, Side, causal_indices};
 
 /// The four one-way byte paths of a side: sender → relay → receiver, and back.
@@ -95,6 +96,8 @@ impl LinkId {
 pub(crate) enum CallKind {
     Read(WireId),
     Write(WireId),
+    /// Waits until the wire can take more bytes (`poll()` for `POLLOUT`).
+    Poll(WireId),
     Other,
 }
 
@@ -107,8 +110,13 @@ pub(crate) enum Activity {
     AtGate { line: Option<u32> },
     /// Blocked (or about to block) in `read()` on a wire.
     Reading { wire: WireId, line: Option<u32> },
-    /// Inside `write()` on a wire; it blocks while the socket buffers are full.
-    Writing { wire: WireId, line: Option<u32> },
+    /// Inside `write()` on a wire, or (`poll`) waiting until it can write there; it
+    /// blocks while the socket buffers are full.
+    Writing {
+        wire: WireId,
+        line: Option<u32>,
+        poll: bool,
+    },
     /// Returned; its socket is closed.
     Done,
 }
@@ -147,6 +155,12 @@ pub(crate) enum LinkState {
     },
     /// Holding a piece until the reader waits in `read()` with nothing unread.
     Holding,
+    /// Wire mode: holding `pending` bytes (and the end of stream, if `ended`) until
+    /// the user cuts.
+    AwaitingCut {
+        pending: usize,
+        ended: bool,
+    },
     /// Writing, or pausing between pieces in free-run.
     Busy,
     /// The reader has gone: waiting for the other direction to finish before
@@ -226,6 +240,8 @@ pub(crate) struct State {
     timed_reads: [bool; 2],
     /// Events sent to the observer so far (the first `announced` of `events`).
     announced: usize,
+    /// Wire mode: the cuts the user has made so far, which the relay follows.
+    hand_cuts: FixedCuts,
 }
 
 impl State {
@@ -254,6 +270,56 @@ impl State {
     pub fn progress(&self) -> u64 {
         self.progress
     }
+    /// Wire mode: the cuts the user has made so far.
+    pub fn hand_cuts(&self) -> &FixedCuts {
+        &self.hand_cuts
+    }
+
+    /// Wire mode: the user cuts at `offset` (unless a cut is there already), then
+    /// ends the stream there if `end` says so. A cut before the last is refused.
+    pub fn cut_by_hand(&mut self, offset: usize, end: Option<WireEnd>) -> Result<(), CutsError> {
+        if self.hand_cuts.end().is_some() {
+            return Ok(()); // The stream has ended: nothing more to cut.
+        }
+        if offset > 0 && self.hand_cuts.offsets().last() != Some(&offset) {
+            self.hand_cuts.push(offset)?;
+        }
+        if let Some(end) = end {
+            self.hand_cuts.end_with(end);
+        }
+        Ok(())
+    }
+
+    /// Wire mode: the relay of `link` awaits a cut, and the user has made one it
+    /// has not acted on yet (it wakes a moment later): it will move.
+    fn has_a_new_cut(&self, link: LinkId) -> bool {
+        let passed = self.wire(link.downstream()).written as usize;
+        matches!(self.link(link), LinkState::AwaitingCut { .. })
+            && (self.hand_cuts.end().is_some()
+                || self
+                    .hand_cuts
+                    .offsets()
+                    .last()
+                    .is_some_and(|&cut| cut > passed))
+    }
+
+    /// Wire mode: the relay of `link` holds bytes for a reader that waits, and only
+    /// the user's cut can deliver them.
+    pub fn needs_a_cut(&self, link: LinkId) -> bool {
+        matches!(self.link(link), LinkState::AwaitingCut { pending, .. } if pending > 0)
+            && self.reader_is_ready(link)
+            && !self.has_a_new_cut(link)
+    }
+
+    /// Bytes the sender has written, and bytes the relay has passed on to the
+    /// receiver, so far: what is between them is on the wire.
+    pub fn stream_counts(&self) -> (u64, u64) {
+        (
+            self.wire(WireId::Up).written,
+            self.wire(WireId::Down).written,
+        )
+    }
+
     /// Calls start only when the controller steps.
     pub fn is_stepping(&self) -> bool {
         self.permits.is_some()
@@ -303,9 +369,16 @@ impl State {
         }
     }
 
-    /// The writer of a link is inside `write()` on the link's upstream.
+    /// The writer of a link is inside `write()` on the link's upstream, or polls
+    /// until it can write there.
     pub fn writer_is_writing(&self, link: LinkId) -> bool {
         matches!(self.activity(link.writer()), Activity::Writing { wire, .. } if wire == link.upstream())
+    }
+
+    /// The writer of a link waits in `poll()` until it can write: only the relay
+    /// reading makes room.
+    pub fn writer_is_polling(&self, link: LinkId) -> bool {
+        matches!(self.activity(link.writer()), Activity::Writing { wire, poll: true, .. } if wire == link.upstream())
     }
 
     /// The reader of a link waits in `read()` with nothing unread, or has gone.
@@ -349,6 +422,7 @@ impl State {
                     || forward_cuts_short)
             }
             LinkState::Holding => !self.reader_is_ready(other),
+            LinkState::AwaitingCut { .. } => !self.link_can_move(other, true),
             LinkState::Busy => false,
             LinkState::Refusing | LinkState::Finished => true,
         };
@@ -370,10 +444,23 @@ impl State {
         match self.link(link) {
             LinkState::Gathering { pending } => self.upstream_ready(link, pending),
             LinkState::Holding => !lockstep || self.reader_is_ready(link),
+            // It reads what comes, and a reader that waits makes it ask the user: the
+            // programs then wait for the cut, as they would for the piece.
+            LinkState::AwaitingCut { ended, .. } => {
+                let up = self.wire(link.upstream());
+                (!ended && (up.readable() || self.writer_is_writing(link)))
+                    || self.has_a_new_cut(link)
+                    || self.needs_a_cut(link)
+            }
             LinkState::Busy => true,
             // Moves when the other direction finishes, which is tracked on its own.
             LinkState::Refusing | LinkState::Finished => false,
         }
+    }
+
+    /// The link can move without the user: `link_can_move` but for a cut asked for.
+    fn link_moves_by_itself(&self, link: LinkId, lockstep: bool) -> bool {
+        self.link_can_move(link, lockstep) && !self.needs_a_cut(link)
     }
 
     /// In lockstep (and when stepping) one call starts at a time, by a fixed rule,
@@ -382,7 +469,7 @@ impl State {
     /// actor waits at the gate, in a `read()` with nothing to read, or is done; the
     /// relay waits too), and when both wait at the gate the sender goes first.
     /// A read with a timeout and nothing to read counts as waiting: only bytes or its
-    /// clock end it.
+    /// clock end it; so does a poll for room to write.
     pub fn has_turn(&self, actor: Actor, lockstep: bool) -> bool {
         let others_wait = [Actor::Sender, Actor::Receiver]
             .into_iter()
@@ -390,6 +477,9 @@ impl State {
             .all(|other| match self.activity(other) {
                 Activity::AtGate { .. } | Activity::Done => true,
                 Activity::Reading { wire, .. } => !self.wire(wire).readable(),
+                // A poll for room returns only once the relay reads, which it may not
+                // do before this actor's call (it holds a piece for the reader, say).
+                Activity::Writing { poll: true, .. } => true,
                 Activity::Running | Activity::Writing { .. } => false,
             });
         let relay_waits = [LinkId::Forward, LinkId::Backward]
@@ -401,28 +491,34 @@ impl State {
         others_wait && relay_waits && first_at_gate == Some(actor)
     }
 
-    /// Stepping, and nothing can move until the next step (see `SideStatus::settled`).
+    /// Nothing can move until the user steps or, in wire mode, cuts (see
+    /// `SideStatus::settled`).
     pub fn settled(&self, lockstep: bool) -> bool {
         let waits = |actor: Actor| match self.activity(actor) {
             Activity::AtGate { .. } | Activity::Done => true,
             Activity::Reading { .. } => !self.actor_can_move(actor),
             Activity::Running | Activity::Writing { .. } => false,
         };
-        self.permits == Some(0)
+        let links = [LinkId::Forward, LinkId::Backward];
+        (self.permits == Some(0) || links.iter().any(|&link| self.needs_a_cut(link)))
             && waits(Actor::Sender)
             && waits(Actor::Receiver)
-            && [LinkId::Forward, LinkId::Backward]
+            && links
                 .into_iter()
-                .all(|link| !self.link_can_move(link, lockstep))
+                .all(|link| !self.link_moves_by_itself(link, lockstep))
     }
 
-    /// A teaching thread waits at the gate for the user to step.
+    /// A teaching thread waits at the gate for the user to step, or the wire for
+    /// the user to cut.
     pub fn waits_for_user(&self) -> bool {
-        self.permits == Some(0)
-            && self
-                .activity
-                .iter()
-                .any(|a| matches!(a, Activity::AtGate { .. }))
+        let at_gate = self
+            .activity
+            .iter()
+            .any(|a| matches!(a, Activity::AtGate { .. }));
+        (self.permits == Some(0) && at_gate)
+            || [LinkId::Forward, LinkId::Backward]
+                .into_iter()
+                .any(|link| self.needs_a_cut(link))
     }
 
     pub fn all_done(&self) -> bool {
@@ -500,6 +596,7 @@ impl Monitor {
                 delivered: Vec::new(),
                 timed_reads: [false; 2],
                 announced: 0,
+                hand_cuts: FixedCuts::default(),
             }),
             changed: Condvar::new(),
             observer: observer.map(Mutex::new),
@@ -641,6 +738,11 @@ impl Monitor {
         true
     }
 
+    /// Tells the observer the side now waits (for the user, say).
+    pub fn announce_waiting(&self) {
+        self.announce(LiveEvent::Waiting { side: self.side });
+    }
+
     pub fn announce_finished(&self) {
         self.announce(LiveEvent::Finished { side: self.side });
     }
@@ -692,7 +794,16 @@ impl Monitor {
         }
         state.activity[actor as usize] = match call {
             CallKind::Read(wire) => Activity::Reading { wire, line },
-            CallKind::Write(wire) => Activity::Writing { wire, line },
+            CallKind::Write(wire) => Activity::Writing {
+                wire,
+                line,
+                poll: false,
+            },
+            CallKind::Poll(wire) => Activity::Writing {
+                wire,
+                line,
+                poll: true,
+            },
             CallKind::Other => Activity::Running,
         };
         self.changed.notify_all();
@@ -746,6 +857,13 @@ pub struct SideStatus {
     /// `recv()` that has nothing to return, or is done, and the relay waits too. A
     /// step is over when its side is settled (or stopped).
     pub settled: bool,
+    /// Bytes of the stream the sender has written so far.
+    pub sent: u64,
+    /// Bytes of the stream the relay has passed on to the receiver so far.
+    pub passed: u64,
+    /// Wire mode: the relay holds bytes for a reader that waits, and waits for the
+    /// user to cut.
+    pub awaits_cut: bool,
 }
 
 impl SideStatus {
@@ -779,6 +897,9 @@ impl Monitor {
             // Settled once the step's calls are announced too.
             settled: state.announced == state.events.len()
                 && (state.stop.is_some() || state.settled(self.lockstep)),
+            sent: state.stream_counts().0,
+            passed: state.stream_counts().1,
+            awaits_cut: state.stop.is_none() && state.needs_a_cut(LinkId::Forward),
         }
     }
 

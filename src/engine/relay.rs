@@ -11,14 +11,59 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use socket2::{SockAddr, SockAddrStorage, SockRef, sa_family_t, socklen_t};
 
-use super::monitor::{Activity, LinkId, LinkState, Monitor, Stop};
+use super::cut::WireEnd;
+use super::monitor::{Activity, LinkId, LinkState, Monitor, State, Stop};
 use super::trace::{Call, CallResult, Event, Role};
+
+/// Where a link's pieces end.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CutSource<'a> {
+    /// Known before the run: stream offsets (sorted), after the last of which the
+    /// rest goes as it comes, unless `end` ends the stream there by hand.
+    Fixed {
+        at: &'a [usize],
+        end: Option<WireEnd>,
+    },
+    /// Wire mode: the user's cuts as they are made (`State::hand_cuts`); after the
+    /// last, the relay holds what comes until the next. Past the lesson's stream
+    /// (`stream_len` bytes: some senders write more, after a reply), the rest goes as
+    /// it comes, as `--cuts`, whose cuts are inside that stream, would send it.
+    ByHand { stream_len: usize },
+}
+
+/// What a link does after the piece that ends at `offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// Deliver up to this cut.
+    Cut(usize),
+    /// Deliver the rest as it comes.
+    Rest,
+    /// End the stream here, by hand.
+    End(WireEnd),
+    /// Wait for the user to cut.
+    Await,
+}
+
+impl CutSource<'_> {
+    fn next(&self, state: &State, offset: usize) -> Next {
+        let (at, end) = match self {
+            CutSource::Fixed { at, end } => (*at, *end),
+            CutSource::ByHand { .. } => (state.hand_cuts().offsets(), state.hand_cuts().end()),
+        };
+        match (at.iter().copied().find(|&cut| cut > offset), end, self) {
+            (Some(cut), _, _) => Next::Cut(cut),
+            (None, Some(end), _) => Next::End(end),
+            (None, None, CutSource::ByHand { stream_len }) if offset < *stream_len => Next::Await,
+            (None, None, _) => Next::Rest,
+        }
+    }
+}
 
 /// How one direction of the relay runs.
 pub(crate) struct LinkPlan<'a> {
     pub link: LinkId,
-    /// Stream offsets at which pieces end (sorted).
-    pub cuts: &'a [usize],
+    /// Where pieces end.
+    pub cuts: CutSource<'a>,
     /// Record each piece as an event (the forward direction).
     pub record: bool,
     /// Do not read while the writer is inside `write()`, so its buffers fill and a
@@ -41,6 +86,9 @@ enum Gather {
     Short,
     /// The reader has gone, and there are bytes for it.
     ReaderGone,
+    /// Wire mode: the user cut, or the stream ended with nothing held: look again
+    /// at what comes next.
+    Replan,
 }
 
 /// Runs one direction until end of stream, until the reader has gone, or until the
@@ -159,34 +207,73 @@ fn relay(
     let mut ended: Option<StreamEnd> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let target = plan.cuts.iter().copied().find(|&cut| cut > offset);
+        let next = monitor.update(|state| plan.cuts.next(state, offset));
+        if let Next::End(end) = next {
+            return end_by_hand(monitor, plan, end, upstream, downstream, &mut buf);
+        }
+        if let Some(end) = ended
+            && pending.is_empty()
+        {
+            return pass_end_on(monitor, plan, end, downstream);
+        }
+        let target = match next {
+            Next::Cut(cut) => Some(cut),
+            _ => None,
+        };
+        let awaiting = next == Next::Await;
         // Gather the next piece, or as much as comes before the writer waits. In
         // lockstep, while the writer is inside `write()`, read on past the cut: the
         // write then never waits for the relay, and the piece is written only after
         // the write has returned, so the calls happen in the same order every time.
+        // Awaiting a cut, gather all that comes, and ask once the reader waits.
         let mut short = false;
+        let mut replan = false;
         let lockstep = plan.free_run.is_none();
-        while ended.is_none() && !short {
+        while (ended.is_none() || awaiting) && !short && !replan {
             let covered = target.is_some_and(|t| offset + pending.len() >= t);
             let want = match target {
                 Some(t) if !covered => t - offset - pending.len(),
                 _ => buf.len(),
             };
             let held = pending.len();
+            let open = ended.is_none();
             let step = monitor.wait_for(|state| {
+                if awaiting && plan.cuts.next(state, offset) != Next::Await {
+                    state.set_link(link, LinkState::Busy);
+                    return Some(Gather::Replan);
+                }
                 let up = state.wire(link.upstream());
                 let reader_gone = state.activity(link.reader()) == Activity::Done;
-                let writing = state.writer_is_writing(link) && !plan.hold_while_writing;
+                // Holding back while the writer polls for room would wait forever.
+                let writing = state.writer_is_writing(link)
+                    && (!plan.hold_while_writing || state.writer_is_polling(link));
                 let step = if covered && !(lockstep && writing) {
                     Gather::Covered
                 } else if reader_gone && (held > 0 || up.in_flight() > 0) {
                     Gather::ReaderGone
-                } else if up.in_flight() > 0 {
+                } else if open && up.in_flight() > 0 {
                     Gather::Read(want.min(up.in_flight() as usize).min(buf.len()))
-                } else if up.closed() {
+                } else if open && up.closed() {
                     Gather::EndOfStream
-                } else if writing {
+                } else if open && writing {
                     Gather::ReadAhead(want.min(buf.len()))
+                } else if awaiting {
+                    if !open && held == 0 {
+                        Gather::Replan
+                    } else {
+                        let ended = !open;
+                        let asked = state.needs_a_cut(link);
+                        let awaiting = LinkState::AwaitingCut {
+                            pending: held,
+                            ended,
+                        };
+                        state.set_link(link, awaiting);
+                        if !asked && state.needs_a_cut(link) {
+                            // Nothing else may happen until the user cuts: say so.
+                            monitor.announce_waiting();
+                        }
+                        return None;
+                    }
                 } else if held > 0
                     && state.writer_is_waiting(link)
                     && (!lockstep || state.may_cut_short(link))
@@ -210,8 +297,12 @@ fn relay(
                 }
                 Gather::Short => short = true,
                 Gather::Covered => break,
+                Gather::Replan => replan = true,
                 Gather::ReaderGone => return refuse(monitor, plan, upstream),
             }
+        }
+        if replan {
+            continue;
         }
 
         let len = target.map_or(pending.len(), |t| (t - offset).min(pending.len()));
@@ -223,29 +314,97 @@ fn relay(
             pending.drain(..len);
             offset += len;
         }
-        if let Some(end) = ended
-            && pending.is_empty()
-        {
-            let was_reset = end == StreamEnd::Reset;
-            // Pass the end of stream on: a close as a close (FIN), as soon as every
-            // piece before it is written (a reader sees it only after reading them
-            // anyway); a reset as a reset (RST), in its turn like a piece, so that
-            // the reader meets it in recv() whatever it does meanwhile.
-            wait_for_reader(monitor, plan, was_reset)?;
-            monitor.update(|state| {
-                state.close_wire(link.downstream());
-                if was_reset && plan.record {
-                    let event = Event::new(Role::Relay, Call::Abort, 0, &[], CallResult::Ok, None);
-                    monitor.record(state, event);
-                }
-            });
-            if was_reset {
-                reset(downstream)?;
-            } else {
-                downstream.shutdown(Shutdown::Write)?;
+    }
+}
+
+/// Passes the writer's end of stream on: a close as a close (FIN), as soon as every
+/// piece before it is written (a reader sees it only after reading them anyway); a
+/// reset as a reset (RST), in its turn like a piece, so that the reader meets it in
+/// recv() whatever it does meanwhile.
+fn pass_end_on(
+    monitor: &Monitor,
+    plan: &LinkPlan<'_>,
+    end: StreamEnd,
+    downstream: &TcpStream,
+) -> Result<(), LinkEnd> {
+    let was_reset = end == StreamEnd::Reset;
+    wait_for_reader(monitor, plan, was_reset)?;
+    monitor.update(|state| {
+        state.close_wire(plan.link.downstream());
+        if was_reset && plan.record {
+            record_abort(monitor, state);
+        }
+    });
+    if was_reset {
+        reset(downstream)?;
+    } else {
+        downstream.shutdown(Shutdown::Write)?;
+    }
+    Ok(())
+}
+
+fn record_abort(monitor: &Monitor, state: &mut State) {
+    let event = Event::new(Role::Relay, Call::Abort, 0, &[], CallResult::Ok, None);
+    monitor.record(state, event);
+}
+
+/// The wire ends the stream by hand where the pieces so far end. A close tells the
+/// receiver the stream ended, as the writer's own close would, and what the writer
+/// sends after is lost on the wire (read and dropped, so it never waits for a
+/// reader). A reset resets both connections, as a reset from the network does:
+/// the reader meets it in recv(), the writer in its next call.
+fn end_by_hand(
+    monitor: &Monitor,
+    plan: &LinkPlan<'_>,
+    end: WireEnd,
+    upstream: &mut TcpStream,
+    downstream: &TcpStream,
+    buf: &mut [u8],
+) -> Result<(), LinkEnd> {
+    match end {
+        WireEnd::Close => {
+            if let Err(LinkEnd::ReaderGone) =
+                pass_end_on(monitor, plan, StreamEnd::Closed, downstream)
+            {
+                return refuse(monitor, plan, upstream);
             }
+            drop_the_rest(monitor, plan.link, upstream, buf)
+        }
+        WireEnd::Reset => {
+            if let Err(LinkEnd::ReaderGone) =
+                pass_end_on(monitor, plan, StreamEnd::Reset, downstream)
+            {
+                return refuse(monitor, plan, upstream);
+            }
+            reset(upstream)?;
+            Ok(())
+        }
+    }
+}
+
+/// Reads what the writer sends until its end of stream, and drops it.
+fn drop_the_rest(
+    monitor: &Monitor,
+    link: LinkId,
+    upstream: &mut TcpStream,
+    buf: &mut [u8],
+) -> Result<(), LinkEnd> {
+    let mut dropped = Vec::new();
+    loop {
+        monitor.wait_for(|state| {
+            let up = state.wire(link.upstream());
+            if up.readable() || state.writer_is_writing(link) {
+                state.set_link(link, LinkState::Busy);
+                Some(())
+            } else {
+                state.set_link(link, LinkState::Gathering { pending: 0 });
+                None
+            }
+        })?;
+        if read_upstream(monitor, link, upstream, buf, &mut dropped)?.is_some() {
             return Ok(());
         }
+        dropped.clear();
     }
 }
 

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::cut::{CutPlan, CutsError, FixedCuts, Framing};
+use super::cut::{CutPlan, CutsError, FixedCuts, Framing, WireEnd};
 use super::external::{External, run_part};
 use super::monitor::{
     Actor, Limits, LinkId, LinkState, LiveEvent, Monitor, SideStatus, Stop, WireId,
 };
-use super::relay::{LinkPlan, run_link};
+use super::relay::{CutSource, LinkPlan, run_link};
 use super::report::{Failure, is_report};
 use super::sock::{Cancelled, Inbox, Sock, WakerSlot};
 use super::trace::{Call, CallResult, Mode, Outcome, Role, Side, SideTrace, Trace, causal_order};
@@ -40,6 +40,8 @@ pub enum EngineError {
     Internal(String),
     #[error(transparent)]
     Cuts(#[from] CutsError),
+    #[error("wire mode needs lockstep, where the relay waits for each recv() ({} does not)", .0.name())]
+    WireNeedsLockstep(Mode),
 }
 
 /// A sender: writes the given messages to the socket.
@@ -150,6 +152,9 @@ pub struct RunOptions {
     /// Cut the stream exactly here instead of where the lesson's plan cuts it
     /// (`--cuts`). Direct has no relay, so nothing to cut with.
     pub cuts: Option<FixedCuts>,
+    /// Wire mode: the user cuts the stream while it runs (`RunHandle::cut`), and the
+    /// relay holds what the sender writes until then. Lockstep only.
+    pub cut_by_hand: bool,
 }
 
 /// A run in progress.
@@ -162,6 +167,7 @@ pub struct RunHandle {
     stream: Vec<u8>,
     spans: Vec<super::trace::Span>,
     cuts: Vec<usize>,
+    cut_by_hand: bool,
     monitors: [Arc<Monitor>; 2],
     threads: [Option<JoinHandle<Result<SideTrace, EngineError>>>; 2],
 }
@@ -216,6 +222,10 @@ pub fn start_code(
     if let Some(fixed) = &options.cuts {
         fixed.fit(stream.len())?;
     }
+    if options.cut_by_hand && options.mode != Mode::Lockstep {
+        return Err(EngineError::WireNeedsLockstep(options.mode));
+    }
+    let end = options.cuts.as_ref().and_then(FixedCuts::end);
     let plan = options.cuts.as_ref().map(FixedCuts::plan);
     let plan = plan.as_ref().unwrap_or(&scenario.cuts);
     // Direct has no relay, so nothing cuts the stream but the kernel.
@@ -240,6 +250,8 @@ pub fn start_code(
         let data = data.clone();
         let cuts = cuts.clone();
         let (seed, mode, tuning) = (options.seed, options.mode, scenario.sender_socket);
+        let cut_by_hand = options.cut_by_hand;
+        let stream_len = stream.len();
         let handle = thread::Builder::new()
             .name(format!("{}-side", side.name()))
             .spawn(move || {
@@ -249,7 +261,11 @@ pub fn start_code(
                 };
                 let route = Route {
                     mode,
-                    cuts: &cuts,
+                    cuts: if cut_by_hand {
+                        CutSource::ByHand { stream_len }
+                    } else {
+                        CutSource::Fixed { at: &cuts, end }
+                    },
                     seed,
                     tuning,
                 };
@@ -272,6 +288,7 @@ pub fn start_code(
         stream,
         spans,
         cuts,
+        cut_by_hand: options.cut_by_hand,
         monitors,
         threads,
     })
@@ -283,6 +300,31 @@ impl RunHandle {
         for monitor in &self.monitors {
             monitor.grant(1);
         }
+    }
+
+    /// Wire mode: cuts both sides' streams at `offset` (where a cut is already,
+    /// nothing more), then ends them there if `end` says so. The relays deliver
+    /// each piece in turn, as they would from `--cuts`.
+    pub fn cut(&self, offset: usize, end: Option<WireEnd>) -> Result<(), CutsError> {
+        if offset > self.stream.len() {
+            let len = self.stream.len();
+            return Err(CutsError::PastTheEnd { cut: offset, len });
+        }
+        // Both sides take the cut at once: no one sees one side cut and the other not.
+        let mut states: Vec<_> = self.monitors.iter().map(|monitor| monitor.lock()).collect();
+        for state in &mut states {
+            state.cut_by_hand(offset, end)?;
+        }
+        drop(states);
+        for monitor in &self.monitors {
+            monitor.update(|_| {}); // Wakes its relay.
+        }
+        Ok(())
+    }
+
+    /// Wire mode: the cuts made by hand so far.
+    pub fn cuts_by_hand(&self) -> FixedCuts {
+        self.monitors[0].lock().hand_cuts().clone()
     }
 
     /// Stops stepping and lets both programs run to the end.
@@ -349,6 +391,9 @@ impl RunHandle {
         }
         let correct = sides.pop().expect("two sides");
         let naive = sides.pop().expect("two sides");
+        if self.cut_by_hand {
+            self.cuts = self.cuts_by_hand().offsets().to_vec();
+        }
         Ok(Trace {
             lesson: std::mem::take(&mut self.lesson),
             language: self.language.to_string(),
@@ -429,7 +474,7 @@ fn clone(stream: &TcpStream) -> Result<TcpStream, EngineError> {
 struct Route<'a> {
     mode: Mode,
     /// Where the relay cuts the stream.
-    cuts: &'a [usize],
+    cuts: CutSource<'a>,
     /// Seeds the relay's pauses in free-run.
     seed: u64,
     tuning: SocketTuning,
@@ -644,7 +689,7 @@ fn run_relayed(
     };
     let backward = LinkPlan {
         link: LinkId::Backward,
-        cuts: &[],
+        cuts: CutSource::Fixed { at: &[], end: None },
         record: false,
         hold_while_writing: false,
         free_run,

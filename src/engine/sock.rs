@@ -279,7 +279,7 @@ impl Sock {
     #[track_caller]
     pub fn wait_writable(&mut self) -> io::Result<()> {
         let line = self.monitor.line_of(Location::caller());
-        self.begin(CallKind::Other, line);
+        self.begin(CallKind::Poll(self.out_wire), line);
         let result = self.system_call(|stream| {
             let mut fds = [PollFd::new(&*stream, PollFlags::OUT)];
             poll(&mut fds, None).map(|_| 0).map_err(io::Error::from)

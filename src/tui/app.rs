@@ -16,6 +16,7 @@ use super::prediction::Prediction;
 use super::theme::Theme;
 use crate::engine::{
     Event, FixedCuts, LiveEvent, Mode, RunHandle, RunOptions, Side, SideStatus, Span, Trace,
+    WireEnd,
 };
 use crate::lesson::hints::Hint;
 use crate::lesson::{Lang, Lesson};
@@ -103,6 +104,16 @@ impl LiveRun {
     }
 }
 
+/// Wire mode: the user cuts the run's stream by hand (`w`).
+#[derive(Clone, Debug, Default)]
+pub struct Wire {
+    /// The cuts made so far, and the end made by hand, if any.
+    pub made: FixedCuts,
+    /// The caret, as the stream offset it delivers up to; `None`: after the last
+    /// byte on the wire, wherever that is.
+    caret: Option<usize>,
+}
+
 /// What the screen shows of the run: all of it live, or its first calls at a point.
 pub struct Shown<'a> {
     pub run: &'a LiveRun,
@@ -130,6 +141,8 @@ pub struct Session {
     /// Cuts given by hand, and the index of the lesson they cut: other lessons'
     /// streams differ, so there they do not apply.
     cuts: Option<(usize, FixedCuts)>,
+    /// Wire mode, when on: each run is cut by hand.
+    wire: Option<Wire>,
     steps: u32,
     run: Option<LiveRun>,
     next_run_id: u64,
@@ -210,6 +223,8 @@ pub struct AppConfig {
     pub predict: bool,
     /// Start in presenter mode (`--present`).
     pub present: bool,
+    /// Start in wire mode (`--wire`).
+    pub wire: bool,
 }
 
 impl Session {
@@ -242,6 +257,7 @@ impl Session {
             lang: config.lang.or(progress.lang).unwrap_or_default(),
             seed,
             cuts: config.cuts.map(|cuts| (index, cuts)),
+            wire: None,
             steps: 0,
             run: None,
             next_run_id: 0,
@@ -284,6 +300,113 @@ impl Session {
             .as_ref()
             .filter(|(index, _)| *index == self.index)
             .map(|(_, cuts)| cuts)
+    }
+
+    /// Wire mode, when on.
+    pub fn wire(&self) -> Option<&Wire> {
+        self.wire.as_ref()
+    }
+
+    /// Wire mode: the stream offsets the caret can deliver between — after the
+    /// last cut made, and up to the most any sender has written (within the
+    /// lesson's stream). `None` outside wire mode, or once the stream was ended by
+    /// hand.
+    pub fn wire_span(&self) -> Option<(usize, usize)> {
+        let wire = self
+            .wire
+            .as_ref()
+            .filter(|wire| wire.made.end().is_none())?;
+        let run = self.run.as_ref()?;
+        let first = wire.made.offsets().last().copied().unwrap_or(0);
+        let sent = run
+            .status
+            .iter()
+            .flatten()
+            .map(|status| status.sent as usize)
+            .max()
+            .unwrap_or(0);
+        Some((first, sent.min(run.stream.len()).max(first)))
+    }
+
+    /// Wire mode: the cuts made so far, as `--cuts` replays them (`None` before the
+    /// first).
+    pub fn wire_cuts(&self) -> Option<FixedCuts> {
+        let wire = self.wire.as_ref()?;
+        let len = self.run.as_ref().map_or(0, |run| run.stream.len());
+        Some(wire.made.for_stream(len)).filter(|cuts| !cuts.is_empty())
+    }
+
+    /// Wire mode: where the caret is (the offset it delivers up to), when the wire
+    /// holds bytes.
+    pub fn caret(&self) -> Option<usize> {
+        let (first, last) = self.wire_span()?;
+        let caret = self.wire.as_ref()?.caret.unwrap_or(last);
+        (last > first).then(|| caret.clamp(first + 1, last))
+    }
+
+    /// Wire mode on or off; false (and a notice) when it cannot be on. Leaving it,
+    /// the cuts made become the cuts given by hand, so the run replays step by step.
+    fn toggle_wire(&mut self) -> bool {
+        if self.wire.is_some() {
+            self.cuts = self.wire_cuts().map(|cuts| (self.index, cuts));
+            self.wire = None;
+            return true;
+        }
+        if self.mode != Mode::Lockstep {
+            self.notice = Some(format!(
+                "wire mode needs lockstep, where the wire waits for each recv() ({} does not): press f",
+                self.mode.name()
+            ));
+            return false;
+        }
+        self.wire = Some(Wire::default());
+        true
+    }
+
+    fn move_caret(&mut self, to: impl Fn(usize, usize, usize) -> usize) {
+        let (Some((first, last)), Some(caret)) = (self.wire_span(), self.caret()) else {
+            return;
+        };
+        if let Some(wire) = &mut self.wire {
+            let at = to(first, last, caret).clamp(first + 1, last);
+            wire.caret = (at != last).then_some(at);
+        }
+    }
+
+    /// Wire mode: delivers what is on the wire up to the caret, as one piece to both
+    /// receivers, and ends the stream there if `end` says so.
+    fn deliver(&mut self, end: Option<WireEnd>) {
+        let Some(wire) = &self.wire else { return };
+        if wire.made.end().is_some() {
+            self.notice = Some("the stream has ended: w leaves wire mode".into());
+            return;
+        }
+        let Some((first, _)) = self.wire_span() else {
+            return;
+        };
+        let caret = self.caret().unwrap_or(first);
+        if end.is_none() && caret <= first {
+            self.notice = Some("nothing on the wire yet: the sender has written no more".into());
+            return;
+        }
+        let Some(handle) = self.run.as_ref().and_then(|run| run.handle.as_ref()) else {
+            self.notice = Some("the run is over: w leaves wire mode and replays your cuts".into());
+            return;
+        };
+        if let Err(error) = handle.cut(caret, end) {
+            self.notice = Some(error.to_string());
+            return;
+        }
+        let Some(wire) = &mut self.wire else { return };
+        if caret > first {
+            // Made as the engine took it: ascending, so this cannot fail.
+            let _ = wire.made.push(caret);
+        }
+        if let Some(end) = end {
+            wire.made.end_with(end);
+        }
+        wire.caret = None;
+        self.steps += 1;
     }
 
     /// Runs from now on with `seed`, which asks for the seed's cuts: the ones given
@@ -337,12 +460,18 @@ impl Session {
         let id = self.next_run_id;
         self.next_run_id += 1;
         let (tx, rx) = mpsc::channel();
+        // Wire mode: no steps, the programs move when the wire delivers.
+        let wired = self.wire.is_some();
+        if let Some(wire) = &mut self.wire {
+            *wire = Wire::default();
+        }
         let options = RunOptions {
             seed: self.seed,
             mode: self.mode,
-            stepping: true,
+            stepping: !wired,
             observer: Some(tx),
-            cuts: self.cuts().cloned(),
+            cuts: self.cuts().filter(|_| !wired).cloned(),
+            cut_by_hand: wired,
             ..RunOptions::default()
         };
         if let Err(error) = self.lesson().can_run(self.lang) {
@@ -376,15 +505,22 @@ impl Session {
                     finished: [false; 2],
                     trace: None,
                     error: None,
-                    history: History::default(),
+                    history: if wired {
+                        History::wired()
+                    } else {
+                        History::default()
+                    },
                     released: false,
                 };
                 if let Err(error) = forwarder {
                     run.error = Some(format!("could not start a thread: {error}"));
                 }
-                // The programs may be at the gate already: the first point.
-                let now = run.live_point();
-                run.history.observe(now);
+                // The programs may be at the gate already: the first point. In wire
+                // mode they run until the wire asks for a cut: the first point then.
+                if !wired {
+                    let now = run.live_point();
+                    run.history.observe(now);
+                }
                 self.run = Some(run);
             }
             Err(error) => {
@@ -434,7 +570,12 @@ impl Session {
         }
         if !run.released || run.is_done() {
             let now = run.live_point();
-            run.history.observe(now);
+            // Both sides stopped is the end once the verdicts are in; in wire mode,
+            // where nothing steps, only that end is a point, not the moment before.
+            let ending = now.status.iter().flatten().all(|side| side.stopped) && !now.done;
+            if !(self.wire.is_some() && ending) {
+                run.history.observe(now);
+            }
         }
         if completed {
             self.complete_lesson();
@@ -645,6 +786,7 @@ impl App {
         let color = config.color;
         let ask = config.predict;
         let present = config.present;
+        let wire = config.wire;
         let mut app = App {
             session: Session::new(config, events),
             view: ViewState {
@@ -669,6 +811,9 @@ impl App {
         };
         if ask {
             app.apply(Action::Predict);
+        }
+        if wire {
+            app.apply(Action::ToggleWire);
         }
         app
     }
@@ -759,10 +904,32 @@ impl App {
 
     /// Changes the state as `action` asks.
     pub fn apply(&mut self, action: Action) {
+        if self.session.wire.is_some() && keys::steps_through_time(action) {
+            if action == Action::Step && self.view.autoplay.is_some() {
+                return; // A tick of autoplay left on: wire mode turned it off.
+            }
+            self.session.notice = Some(
+                "in wire mode the wire moves the programs: c delivers up to the caret, w leaves"
+                    .into(),
+            );
+            return;
+        }
         let view = &mut self.view;
         let last = self.session.lessons.len().saturating_sub(1);
         match action {
             Action::Quit => self.should_quit = true,
+            Action::ToggleWire => {
+                if self.session.toggle_wire() {
+                    self.view.autoplay = None;
+                    self.restart();
+                }
+            }
+            Action::MoveCaret(by) => self
+                .session
+                .move_caret(|_, _, caret| caret.saturating_add_signed(by as isize)),
+            Action::CaretToFirst => self.session.move_caret(|first, _, _| first + 1),
+            Action::CaretToLast => self.session.move_caret(|_, last, _| last),
+            Action::Deliver(end) => self.session.deliver(end),
             // A step past the end stops autoplay.
             // Stepped back: forward through what was recorded, then live again.
             Action::Step if view.at.is_some() => {
@@ -791,6 +958,9 @@ impl App {
             }
             Action::NextMode => {
                 self.session.mode = self.session.mode.next();
+                if self.session.wire.take().is_some() {
+                    self.session.notice = Some("wire mode needs lockstep: left wire mode".into());
+                }
                 self.restart();
             }
             Action::SwitchLanguage => {
@@ -923,6 +1093,7 @@ impl App {
         }
         let last = self.session.lessons.len().saturating_sub(1);
         match &self.view.overlay {
+            Overlay::None if self.session.wire.is_some() => keys::wire_action(key.code),
             Overlay::None => keys::main_action(key.code),
             // Any key closes the help; q also quits.
             Overlay::Help if key.code == KeyCode::Char('q') => Some(Action::Quit),

@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::engine::Side;
+use crate::engine::{Side, WireEnd};
 
 /// What an input asks of the app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +58,17 @@ pub enum Action {
     Predict,
     /// In the question: the learner's choice (0-based); the run then plays.
     PredictPick(usize),
+    /// Wire mode on (a fresh run the user cuts by hand) or off (the cuts made,
+    /// replayed step by step).
+    ToggleWire,
+    /// Wire mode: the caret this many bytes on (back, if negative).
+    MoveCaret(i16),
+    /// Wire mode: the caret after the first / the last byte on the wire.
+    CaretToFirst,
+    CaretToLast,
+    /// Wire mode: delivers up to the caret as one piece, then ends the stream there
+    /// if it says how.
+    Deliver(Option<WireEnd>),
 }
 
 /// Panes the mouse wheel can scroll.
@@ -170,6 +181,12 @@ pub const KEYS: &[KeyRow] = &[
         ],
     },
     KeyRow {
+        keys: "w",
+        does: "be the wire: cut the stream by hand",
+        footer: footer("w", "wire", Shown::Wide),
+        bindings: &[(KeyCode::Char('w'), Action::ToggleWire)],
+    },
+    KeyRow {
         keys: "p",
         does: "predict what this run will show, then watch",
         footer: None,
@@ -258,6 +275,82 @@ pub const KEYS: &[KeyRow] = &[
     },
 ];
 
+/// Wire mode's own keys, looked up before the main view's (which still work, but
+/// for stepping: the user is the wire, and the programs move when it delivers).
+pub const WIRE_KEYS: &[KeyRow] = &[
+    KeyRow {
+        keys: "← →",
+        does: "move the caret over the bytes on the wire",
+        footer: footer("←→", "caret", Shown::Always),
+        bindings: &[
+            (KeyCode::Left, Action::MoveCaret(-1)),
+            (KeyCode::Right, Action::MoveCaret(1)),
+        ],
+    },
+    KeyRow {
+        keys: "Home / End",
+        does: "caret after the first / the last byte on the wire",
+        footer: None,
+        bindings: &[
+            (KeyCode::Home, Action::CaretToFirst),
+            (KeyCode::End, Action::CaretToLast),
+        ],
+    },
+    KeyRow {
+        keys: "c / space",
+        does: "deliver up to the caret to both receivers, as one piece",
+        footer: footer("c", "deliver", Shown::Always),
+        bindings: &[
+            (KeyCode::Char('c'), Action::Deliver(None)),
+            (KeyCode::Char(' '), Action::Deliver(None)),
+        ],
+    },
+    KeyRow {
+        keys: "F",
+        does: "deliver up to the caret, then close the sender's side (FIN)",
+        footer: footer("F", "FIN", Shown::Wide),
+        bindings: &[(KeyCode::Char('F'), Action::Deliver(Some(WireEnd::Close)))],
+    },
+    KeyRow {
+        keys: "R",
+        does: "deliver up to the caret, then reset the connection (RST)",
+        footer: footer("R", "RST", Shown::Wide),
+        bindings: &[(KeyCode::Char('R'), Action::Deliver(Some(WireEnd::Reset)))],
+    },
+    KeyRow {
+        keys: "w",
+        does: "leave wire mode: step through the cuts made",
+        footer: footer("w", "leave", Shown::Always),
+        bindings: &[(KeyCode::Char('w'), Action::ToggleWire)],
+    },
+];
+
+/// Main-view actions that wire mode does not take: the wire, not a step, moves
+/// the programs.
+pub fn steps_through_time(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Step
+            | Action::RunToEnd
+            | Action::StepBack
+            | Action::ToStart
+            | Action::ToEnd
+            | Action::StepTo(_)
+            | Action::ToggleAutoplay
+            | Action::Predict
+    )
+}
+
+/// Wire mode's action for a key: its own keys first, then the main view's.
+pub fn wire_action(code: KeyCode) -> Option<Action> {
+    WIRE_KEYS
+        .iter()
+        .flat_map(|row| row.bindings)
+        .find(|(bound, _)| *bound == code)
+        .map(|(_, action)| *action)
+        .or_else(|| main_action(code))
+}
+
 /// Ctrl-C, which quits whatever is shown.
 pub fn is_interrupt(key: &KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')
@@ -271,9 +364,17 @@ pub fn main_action(code: KeyCode) -> Option<Action> {
         .map(|(_, action)| *action)
 }
 
-/// The footer's keys: all in a wide terminal, the essential ones in a narrow one.
-pub fn footer_keys(narrow: bool) -> impl Iterator<Item = &'static Footer> {
-    KEYS.iter()
+/// The footer's keys: all in a wide terminal, the essential ones in a narrow one;
+/// in wire mode, its own keys, then help and quit.
+pub fn footer_keys(narrow: bool, wire: bool) -> impl Iterator<Item = &'static Footer> {
+    let rows: Vec<&'static KeyRow> = if wire {
+        let always =
+            |row: &&KeyRow| matches!(row.bindings.first(), Some((KeyCode::Char('?' | 'q'), _)));
+        WIRE_KEYS.iter().chain(KEYS.iter().filter(always)).collect()
+    } else {
+        KEYS.iter().collect()
+    };
+    rows.into_iter()
         .filter_map(|row| row.footer.as_ref())
         .filter(move |footer| match footer.shown {
             Shown::Always => true,
@@ -284,8 +385,17 @@ pub fn footer_keys(narrow: bool) -> impl Iterator<Item = &'static Footer> {
 
 /// README.md's key table, as it must read.
 pub fn markdown_table() -> String {
-    let mut table = String::from("| key | does |\n| --- | --- |\n");
-    for row in KEYS {
+    table_of("key", KEYS)
+}
+
+/// README.md's table of wire mode's keys, as it must read.
+pub fn wire_markdown_table() -> String {
+    table_of("wire mode key", WIRE_KEYS)
+}
+
+fn table_of(heading: &str, rows: &[KeyRow]) -> String {
+    let mut table = format!("| {heading} | does |\n| --- | --- |\n");
+    for row in rows {
         table.push_str(&format!("| {} | {} |\n", row.keys, row.does));
     }
     table
@@ -297,13 +407,35 @@ mod tests {
 
     #[test]
     fn each_key_has_one_action() {
-        let codes: Vec<KeyCode> = KEYS
-            .iter()
-            .flat_map(|row| row.bindings)
-            .map(|(code, _)| *code)
-            .collect();
-        for (i, code) in codes.iter().enumerate() {
-            assert!(!codes[i + 1..].contains(code), "{code:?} is bound twice");
+        for table in [KEYS, WIRE_KEYS] {
+            let codes: Vec<KeyCode> = table
+                .iter()
+                .flat_map(|row| row.bindings)
+                .map(|(code, _)| *code)
+                .collect();
+            for (i, code) in codes.iter().enumerate() {
+                assert!(!codes[i + 1..].contains(code), "{code:?} is bound twice");
+            }
         }
+    }
+
+    #[test]
+    fn wire_keys_take_over_the_stepping_keys_only() {
+        // A main-view key that wire mode rebinds is one for moving through time
+        // (space, Home, End), or a lesson change (← →), or w itself.
+        for (code, _) in WIRE_KEYS.iter().flat_map(|row| row.bindings) {
+            if let Some(main) = main_action(*code) {
+                assert!(
+                    steps_through_time(main)
+                        || matches!(
+                            main,
+                            Action::PreviousLesson | Action::NextLesson | Action::ToggleWire
+                        ),
+                    "wire mode hides {main:?} on {code:?}"
+                );
+            }
+        }
+        assert_eq!(wire_action(KeyCode::Char('x')), Some(Action::ToggleHex));
+        assert_eq!(wire_action(KeyCode::Char(' ')), Some(Action::Deliver(None)));
     }
 }

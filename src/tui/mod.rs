@@ -15,6 +15,7 @@ pub mod palette;
 pub mod prediction;
 pub mod theme;
 pub mod view;
+pub mod wire;
 
 use std::io::{self, Stdout, stdout};
 use std::sync::atomic::{AtomicI32, Ordering};

@@ -13,9 +13,9 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 use super::app::{App, Drawn, Overlay};
 use super::bytes::ByteView;
 use super::explain::{self, SideState};
-use super::keys::{self, KEYS, Pane};
+use super::keys::{self, Action, KEYS, Pane};
 use super::theme::Theme;
-use super::{code, hints, markdown};
+use super::{code, hints, markdown, wire};
 
 // A child of this module: the presenter layout draws this module's panes.
 #[path = "present.rs"]
@@ -184,6 +184,14 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
     let compact = area.width < WIDE;
     drawn.compact = compact;
     let view = app.view();
+    let body = if app.session().wire().is_some() {
+        let [panel, rest] =
+            Layout::vertical([Constraint::Length(wire::HEIGHT), Constraint::Min(1)]).areas(body);
+        frame.render_widget(&wire::WirePanel { app }, panel);
+        rest
+    } else {
+        body
+    };
     let text_area = if view.present() {
         drawn
             .hit_areas
@@ -230,7 +238,7 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
 
     match view.overlay() {
         Overlay::None => {}
-        Overlay::Help => render_help(frame, view.theme(), area),
+        Overlay::Help => render_help(frame, view.theme(), area, app.session().wire().is_some()),
         Overlay::LessonList { selected } => {
             let (scroll, box_area) = render_list(frame, app, area, *selected);
             drawn.list_scroll = Some(scroll);
@@ -295,7 +303,8 @@ fn footer_line(app: &App, width: u16, narrow: bool) -> Line<'static> {
     if let Some(notice) = app.session().notice() {
         return Line::styled(format!(" {notice}"), theme.notice);
     }
-    let mut shown: Vec<&keys::Footer> = keys::footer_keys(narrow).collect();
+    let mut shown: Vec<&keys::Footer> =
+        keys::footer_keys(narrow, app.session().wire().is_some()).collect();
     let columns = |shown: &[&keys::Footer]| {
         1 + shown
             .iter()
@@ -884,12 +893,35 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-fn render_help(frame: &mut Frame, theme: &Theme, area: Rect) {
+fn render_help(frame: &mut Frame, theme: &Theme, area: Rect, wire: bool) {
     let legend = diagram::legend();
     let legend_rows = legend.chunks(2);
-    let box_area = centered(area, 64, (KEYS.len() + legend_rows.len()) as u16 + 5);
+    // In wire mode its own keys come first; the main view's follow, but for those
+    // that step (the wire moves the programs there).
+    let rows: Vec<&keys::KeyRow> = if wire {
+        let rebound = |code: &crossterm::event::KeyCode| {
+            keys::WIRE_KEYS
+                .iter()
+                .flat_map(|row| row.bindings)
+                .any(|(bound, _)| bound == code)
+        };
+        let not_stepping = |row: &&keys::KeyRow| {
+            row.bindings.iter().all(|(code, action)| {
+                !keys::steps_through_time(*action)
+                    && !matches!(action, Action::Faster | Action::Slower)
+                    && !rebound(code)
+            })
+        };
+        keys::WIRE_KEYS
+            .iter()
+            .chain(KEYS.iter().filter(not_stepping))
+            .collect()
+    } else {
+        KEYS.iter().collect()
+    };
+    let box_area = centered(area, 64, (rows.len() + legend_rows.len()) as u16 + 5);
     let mut lines = vec![Line::from("")];
-    for row in KEYS {
+    for row in rows {
         lines.push(Line::from(vec![
             Span::styled(format!(" {:>15}  ", row.keys), theme.highlight),
             Span::raw(row.does),
@@ -915,7 +947,11 @@ fn render_help(frame: &mut Frame, theme: &Theme, area: Rect) {
     }
     frame.render_widget(Clear, box_area);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" Keys (any key closes) ")),
+        Paragraph::new(lines).block(Block::bordered().title(if wire {
+            " Keys in wire mode (any key closes) "
+        } else {
+            " Keys (any key closes) "
+        })),
         box_area,
     );
 }
@@ -965,6 +1001,12 @@ fn render_list(frame: &mut Frame, app: &App, area: Rect, selected: usize) -> (u1
 
 /// ` · --cuts 2,7,19` when cuts given by hand cut this run, so it can be shared.
 fn cuts_shown(session: &super::app::Session) -> String {
+    if session.wire().is_some() {
+        return match session.wire_cuts() {
+            Some(cuts) => format!(" · wire mode {}", cuts.flag()),
+            None => " · wire mode".into(),
+        };
+    }
     match session.cuts() {
         Some(cuts) if session.mode() != crate::engine::Mode::Direct => {
             format!(" · {}", cuts.flag())
