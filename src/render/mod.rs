@@ -3,4 +3,5 @@
 
 pub mod diagram;
 pub mod html;
+pub mod steps;
 pub mod text;
