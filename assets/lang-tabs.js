@@ -116,8 +116,12 @@
         return { show: show };
     }
 
+    // Every pair shows `lang`; the page says so on <html data-sockstep-lang> and
+    // with a "sockstep-lang" event, which the run's player follows.
     function showAll(lang) {
         groups.forEach(function (group) { group.show(lang); });
+        document.documentElement.setAttribute("data-sockstep-lang", lang);
+        document.dispatchEvent(new CustomEvent("sockstep-lang", { detail: { lang: lang } }));
     }
 
     function init() {

@@ -20,8 +20,11 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use crate::challenge::play::{self, PlayOptions, Program};
 use crate::challenge::{level, report};
-use crate::engine::{Mode, RunOptions};
-use crate::render::html;
+use std::fmt::Write as _;
+
+use crate::engine::{Mode, RunOptions, Side, Trace};
+use crate::lesson::{self, Lang, Lesson};
+use crate::render::{diagram, html, steps};
 use crate::teaching;
 
 /// A `sockstep` block the preprocessor cannot render.
@@ -88,16 +91,42 @@ pub fn parse_block(body: &str) -> Result<Block, String> {
     Ok(block)
 }
 
-/// The diagram of a real run for one block.
-pub fn render_block(block: &Block) -> Result<String, String> {
+/// The diagram of a real run for one block, and the player of the same run.
+pub fn render_block(block: &Block, listings: &[Listing]) -> Result<String, String> {
     let (number, lesson) = teaching::find(&block.lesson).map_err(|e| e.to_string())?;
-    let trace = lesson
-        .run(RunOptions {
-            seed: block.seed,
-            mode: Mode::Lockstep,
-            ..RunOptions::default()
-        })
-        .map_err(|e| format!("the run failed: {e}"))?;
+    let options = RunOptions {
+        seed: block.seed,
+        mode: Mode::Lockstep,
+        ..RunOptions::default()
+    };
+    // Python where the page shows the lesson's Python code: the player follows the
+    // language the reader picks in its tabs.
+    let python = listings.iter().any(|l| l.lang == Some(Lang::Python))
+        && lesson.source_in(Lang::Python).is_some();
+    let langs: &[Lang] = if python {
+        &[Lang::Rust, Lang::Python]
+    } else {
+        &[Lang::Rust]
+    };
+    // The runs of both languages at once: the Python one starts an interpreter.
+    let traces: Vec<Trace> = std::thread::scope(|scope| {
+        let runs: Vec<_> = langs
+            .iter()
+            .map(|&lang| {
+                let options = options.clone();
+                scope.spawn(move || lesson.run_in(lang, options))
+            })
+            .collect();
+        runs.into_iter()
+            .zip(langs)
+            .map(|(run, lang)| {
+                run.join()
+                    .map_err(|_| format!("the {} run panicked", lang.name()))?
+                    .map_err(|e| format!("the {} run failed: {e}", lang.name()))
+            })
+            .collect::<Result<_, String>>()
+    })?;
+    let trace = &traces[0];
     if block.from > 0 && block.from >= trace.stream.len() {
         return Err(format!(
             "from={} is past the end of the run's stream, which is {} bytes",
@@ -119,12 +148,187 @@ pub fn render_block(block: &Block) -> Result<String, String> {
         "Lesson {number}, {}: a real run over loopback, seed {}{part} (sockstep run {} --seed {})",
         lesson.slug, block.seed, lesson.slug, block.seed
     );
-    Ok(html::diagram(
-        &trace,
-        &caption,
-        block.width,
-        block.from..block.to,
-    ))
+    let mut out = html::diagram(trace, &caption, block.width, block.from..block.to);
+    out.push_str(&player(block, lesson, &traces, listings));
+    Ok(out)
+}
+
+/// The player's element: no markup of its own but a line for readers without
+/// JavaScript, and per language the run's steps (`run --upto K --json` for every
+/// K) and what `assets/sockstep-player.js` draws them with.
+fn player(block: &Block, lesson: &Lesson, traces: &[Trace], listings: &[Listing]) -> String {
+    let mut out = format!(
+        "<div class=\"sockstep-player\" data-lesson=\"{}\" data-seed=\"{}\">\n\
+         <p class=\"sockstep-player-noscript\">With JavaScript on, a player steps through this run here, call by call.</p>\n",
+        html::escape_str(lesson.slug),
+        block.seed
+    );
+    for trace in traces {
+        let lang = trace.language.as_str();
+        let views = serde_json::json!({
+            "bytes": bytes_views(trace, block),
+            "listings": listing_lines(listings, lesson, lang),
+        });
+        let _ = write!(
+            out,
+            "<script type=\"application/json\" class=\"sockstep-steps\" data-lang=\"{lang}\">{}</script>\n\
+             <script type=\"application/json\" class=\"sockstep-views\" data-lang=\"{lang}\">{}</script>\n",
+            script_json(&steps::states(trace)),
+            script_json(&views),
+        );
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+/// JSON that can stand inside a `<script>` element: no `<` to end it early.
+fn script_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value)
+        .expect("steps serialise")
+        .replace('<', "\\u003c")
+}
+
+/// Per side, the bytes its receiver had got, drawn as the diagram draws them, for
+/// each count of bytes received in the run (each `recv()` that returned data adds
+/// one): the player shows `bytes[side][received]`.
+fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
+    let layout = diagram::Options {
+        bytes_per_line: block.width,
+        window: block.from..block.to,
+        ..diagram::Options::default()
+    };
+    let mut sides = serde_json::Map::new();
+    for side in Side::BOTH {
+        let reads = diagram::reads(&trace.side(side).events);
+        let mut views = serde_json::Map::new();
+        let mut received = 0;
+        for count in 0..=reads.len() {
+            received += count.checked_sub(1).map_or(0, |i| reads[i].len());
+            let source = diagram::Source {
+                stream: &trace.stream,
+                spans: &trace.spans,
+                cuts: &trace.cuts,
+                sides: vec![(side, reads[..count].to_vec())],
+            };
+            let mut grid = html::grid(&source, &layout);
+            if grid.is_empty() {
+                let what = if block.from > 0 || block.to < trace.stream.len() {
+                    format!(
+                        "no byte of {} to {} received yet",
+                        block.from,
+                        block.to.min(trace.stream.len())
+                    )
+                } else {
+                    "nothing received yet".to_string()
+                };
+                grid = format!(
+                    "<pre class=\"sockstep-diagram\"><span class=\"label {0}\">{0:<9}</span><span class=\"extra\">{what}</span></pre>\n",
+                    side.name()
+                );
+            }
+            views.insert(received.to_string(), grid.into());
+        }
+        sides.insert(side.name().to_string(), views.into());
+    }
+    sides.into()
+}
+
+/// A code listing of a page: a fenced `rust` or `python` block, which mdbook
+/// renders as `<pre><code class="language-rust">`, and what it includes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub lang: Option<Lang>,
+    /// `{{#include PATH:ANCHOR}}` as the whole block, the path as written.
+    pub include: Option<(String, String)>,
+}
+
+/// The page's Rust and Python listings in page order, as the player finds them in
+/// the built page (`pre > code.language-rust, pre > code.language-python`), each
+/// with its include from the author's `source`. Without the source, or when it
+/// holds other listings than `content` (an include brought in its own), the
+/// includes are unknown and no line is marked.
+pub fn listings(content: &str, source: Option<&str>) -> Vec<Listing> {
+    let found = |text: &str| -> Vec<Listing> {
+        let mut found = Vec::new();
+        let mut current: Option<(Option<Lang>, String)> = None;
+        for event in Parser::new_ext(text, markdown_options()) {
+            match event {
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                    let lang = info.split([',', ' ', '\t']).next().unwrap_or_default();
+                    let lang = match lang {
+                        "rust" => Some(Lang::Rust),
+                        "python" => Some(Lang::Python),
+                        _ => None,
+                    };
+                    current = lang.map(|lang| (Some(lang), String::new()));
+                }
+                Event::Text(body) => {
+                    if let Some((_, text)) = &mut current {
+                        text.push_str(&body);
+                    }
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some((lang, body)) = current.take() {
+                        found.push(Listing {
+                            lang,
+                            include: include_of(&body),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
+    };
+    let shown = found(content);
+    match source.map(found) {
+        Some(authored)
+            if authored.len() == shown.len()
+                && authored.iter().zip(&shown).all(|(a, s)| a.lang == s.lang) =>
+        {
+            authored
+        }
+        _ => shown
+            .into_iter()
+            .map(|listing| Listing {
+                include: None,
+                ..listing
+            })
+            .collect(),
+    }
+}
+
+/// `{{#include PATH:ANCHOR}}`, when that is all the block holds.
+fn include_of(body: &str) -> Option<(String, String)> {
+    let target = body
+        .trim()
+        .strip_prefix("{{#include ")?
+        .strip_suffix("}}")?
+        .trim();
+    let (path, anchor) = target.rsplit_once(':')?;
+    // `PATH:10` and `PATH:10:20` are line ranges, not anchors.
+    (!anchor.is_empty() && anchor.parse::<u32>().is_err())
+        .then(|| (path.to_string(), anchor.to_string()))
+}
+
+/// For each listing, the line of the lesson's `lang` file each of its lines shows,
+/// when it shows an anchor of that file; `null` for any other listing.
+fn listing_lines(listings: &[Listing], lesson: &Lesson, lang: &str) -> Vec<Option<Vec<u32>>> {
+    let lang = Lang::ALL.into_iter().find(|l| l.name() == lang);
+    listings
+        .iter()
+        .map(|listing| {
+            let lang = lang.filter(|&lang| listing.lang == Some(lang))?;
+            let (path, anchor) = listing.include.as_ref()?;
+            let file = lesson.source_path_in(lang)?;
+            // Pages include by a path relative to themselves: `../src/teaching/x.rs`.
+            if path.trim_start_matches("../") != file {
+                return None;
+            }
+            let lines = lesson::anchor_lines(lesson.source_in(lang)?, anchor)?;
+            Some(lines.into_iter().map(|(number, _)| number).collect())
+        })
+        .collect()
 }
 
 /// Which preprocessor block: a lesson's run, or a challenge directive.
@@ -489,6 +693,7 @@ pub fn process_page(page: &str, content: &str, source: Option<&str>) -> Result<S
     let author_lines: Option<Vec<usize>> = source
         .map(|source| find_blocks(source).iter().map(|b| b.line).collect())
         .filter(|lines: &Vec<usize>| lines.len() == blocks.len());
+    let page_listings = listings(content, source);
     let mut out = String::with_capacity(content.len());
     let mut written = 0;
     for (index, found) in blocks.iter().enumerate() {
@@ -503,7 +708,7 @@ pub fn process_page(page: &str, content: &str, source: Option<&str>) -> Result<S
             return Err(error("the block is never closed".into()));
         }
         let html = match found.kind {
-            Kind::Run => render_block(&parse_block(&found.body).map_err(error)?),
+            Kind::Run => render_block(&parse_block(&found.body).map_err(error)?, &page_listings),
             Kind::Challenge => render_challenge_block(&found.body),
         }
         .map_err(error)?;
