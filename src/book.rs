@@ -1052,4 +1052,165 @@ mod tests {
             "lessons/bad.md: the sockstep block at line 3: no lesson 'xyz'; run 'sockstep list'"
         );
     }
+
+    /// The JSON of each `<script class="CLASS" data-lang="LANG">` in `html`.
+    fn scripts(html: &str, class: &str) -> Vec<(String, serde_json::Value)> {
+        let open = format!("<script type=\"application/json\" class=\"{class}\" data-lang=\"");
+        html.split(&open)
+            .skip(1)
+            .map(|rest| {
+                let (lang, rest) = rest.split_once("\">").unwrap();
+                let json = &rest[..rest.find("</script>").unwrap()];
+                (lang.to_string(), serde_json::from_str(json).unwrap())
+            })
+            .collect()
+    }
+
+    const PAGE: &str = "# Split\n\n```sockstep\nlength-prefix seed=3\n```\n\n\
+        ```rust\n{{#include ../src/teaching/length_prefix.rs:naive}}\n```\n\n\
+        ```python\n{{#include ../src/teaching/python/length_prefix.py:naive}}\n```\n\n\
+        ```console\nsockstep run length-prefix\n```\n";
+
+    /// `PAGE` as mdbook hands it over: its includes expanded.
+    fn expanded() -> String {
+        let (_, lesson) = teaching::find("length-prefix").unwrap();
+        lesson::resolve_includes(PAGE, |path, name| {
+            let path = path.trim_start_matches("../");
+            let lang = Lang::ALL
+                .into_iter()
+                .find(|&lang| lesson.source_path_in(lang) == Some(path))?;
+            lesson::anchor(lesson.source_in(lang)?, name)
+        })
+    }
+
+    #[test]
+    fn a_block_embeds_every_step_of_its_run_in_each_language_the_page_shows() {
+        let out = process_page("p", &expanded(), Some(PAGE)).unwrap();
+        let player = &out[out.find("<div class=\"sockstep-player\"").unwrap()..];
+        assert!(
+            player.starts_with(
+                "<div class=\"sockstep-player\" data-lesson=\"length-prefix\" data-seed=\"3\">"
+            ),
+            "{player}"
+        );
+        assert!(out.find("<div class=\"sockstep-run\">").unwrap() < out.find(player).unwrap());
+        let (_, lesson) = teaching::find("length-prefix").unwrap();
+        let steps = scripts(&out, "sockstep-steps");
+        assert_eq!(
+            steps
+                .iter()
+                .map(|(lang, _)| lang.as_str())
+                .collect::<Vec<_>>(),
+            ["rust", "python"],
+            "Rust first: the run `sockstep run` makes without --lang"
+        );
+        for (lang, states) in steps {
+            let lang = Lang::ALL.into_iter().find(|l| l.name() == lang).unwrap();
+            let trace = lesson
+                .run_in(
+                    lang,
+                    RunOptions {
+                        seed: 3,
+                        ..RunOptions::default()
+                    },
+                )
+                .unwrap();
+            let states: Vec<steps::StepState> = serde_json::from_value(states).unwrap();
+            assert_eq!(states, steps::states(&trace), "{lang:?}");
+        }
+        // Markdown keeps it all one HTML block.
+        let html = &out[out.find("<div").unwrap()..out.rfind("</div>").unwrap()];
+        assert!(!html.contains("\n\n"), "{html}");
+    }
+
+    #[test]
+    fn the_views_draw_each_sides_bytes_and_map_the_listings_to_file_lines() {
+        let out = process_page("p", &expanded(), Some(PAGE)).unwrap();
+        let (_, lesson) = teaching::find("length-prefix").unwrap();
+        for (lang, views) in scripts(&out, "sockstep-views") {
+            let lang = Lang::ALL.into_iter().find(|l| l.name() == lang).unwrap();
+            let naive: Vec<u32> = lesson
+                .side_code_in(lang, Side::Naive)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let listings = &views["listings"];
+            let expected = match lang {
+                Lang::Rust => serde_json::json!([naive, null]),
+                Lang::Python => serde_json::json!([null, naive]),
+            };
+            assert_eq!(*listings, expected, "{lang:?}");
+            // "00", then "005he": views at 0, 2 and 7 bytes received.
+            let bytes = views["bytes"]["naive"].as_object().unwrap();
+            let keys: Vec<&str> = bytes.keys().map(String::as_str).collect();
+            assert_eq!(keys, ["0", "2", "7"], "{lang:?}");
+            assert!(
+                bytes["0"]
+                    .as_str()
+                    .unwrap()
+                    .contains("nothing received yet")
+            );
+            let two = bytes["7"].as_str().unwrap();
+            assert!(two.starts_with("<pre class=\"sockstep-diagram\">"), "{two}");
+            assert!(two.contains("<span class=\"both\">┃</span>"), "{two}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_json_cannot_end_its_script_early() {
+        assert_eq!(
+            script_json(&serde_json::json!({"a": "</script><!--"})),
+            r#"{"a":"\u003c/script>\u003c!--"}"#
+        );
+        let out = process_page("p", &expanded(), Some(PAGE)).unwrap();
+        for script in out.split("<script").skip(1) {
+            let body = &script[script.find('>').unwrap() + 1..script.find("</script>").unwrap()];
+            assert!(!body.contains('<'), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_page_without_python_code_embeds_the_rust_run_only() {
+        let out = process_page("p", "```sockstep\nwelcome seed=2\n```\n", None).unwrap();
+        let langs: Vec<String> = scripts(&out, "sockstep-steps")
+            .into_iter()
+            .map(|(lang, _)| lang)
+            .collect();
+        assert_eq!(langs, ["rust"]);
+        // No listings: nothing to mark.
+        let views = &scripts(&out, "sockstep-views")[0].1;
+        assert_eq!(views["listings"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn listings_come_from_the_source_only_when_it_holds_the_same_ones() {
+        let shown = "```rust\nfn a() {}\n```\n\n```python\ndef a(): pass\n```\n";
+        let source =
+            "```rust\n{{#include ../x.rs:a}}\n```\n\n```python\n{{#include ../x.py:a}}\n```\n";
+        let include = |path: &str, anchor: &str| Some((path.to_string(), anchor.to_string()));
+        assert_eq!(
+            listings(shown, Some(source)),
+            [
+                Listing {
+                    lang: Some(Lang::Rust),
+                    include: include("../x.rs", "a"),
+                },
+                Listing {
+                    lang: Some(Lang::Python),
+                    include: include("../x.py", "a"),
+                },
+            ]
+        );
+        // An include brought in a listing of its own: the author's are not these.
+        let more = format!("{shown}\n```rust\nfn b() {{}}\n```\n");
+        assert!(
+            listings(&more, Some(source))
+                .iter()
+                .all(|l| l.include.is_none())
+        );
+        // Line ranges and whole files name no anchor.
+        assert_eq!(include_of("{{#include ../x.rs:3:9}}"), None);
+        assert_eq!(include_of("{{#include ../x.rs}}"), None);
+        assert_eq!(include_of("{{#include ../x.rs:naive}}\nmore"), None);
+    }
 }

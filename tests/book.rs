@@ -310,3 +310,58 @@ for error in (ConnectionResetError, BrokenPipeError, ConnectionRefusedError):
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{names:?}");
 }
+
+/// Every lesson page, as mdbook hands it over, gets a player of its block's run in
+/// Rust and in Python, and the player can mark the running line in at least one of
+/// the page's listings in each language: every page has a working player.
+#[test]
+fn every_lesson_page_gets_a_player_that_can_mark_its_code() {
+    let lessons = sockstep::teaching::all();
+    let pages: Vec<(String, String)> = lessons
+        .iter()
+        .map(|lesson| (lesson.slug.to_string(), lesson.builtin_page_text()))
+        .collect();
+    let named: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(slug, text)| (slug.as_str(), text.as_str()))
+        .collect();
+    let output = preprocess(&named);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let book: Book = serde_json::from_slice(&output.stdout).unwrap();
+    for (lesson, page) in lessons.iter().zip(book.chapters()) {
+        let content = &page.content;
+        let player = format!(
+            "<div class=\"sockstep-player\" data-lesson=\"{}\"",
+            lesson.slug
+        );
+        assert!(content.contains(&player), "{}: no player", lesson.slug);
+        for lang in ["rust", "python"] {
+            let json = |class: &str| -> serde_json::Value {
+                let open = format!(
+                    "<script type=\"application/json\" class=\"{class}\" data-lang=\"{lang}\">"
+                );
+                let start = content
+                    .find(&open)
+                    .unwrap_or_else(|| panic!("{}: no {lang} {class}", lesson.slug))
+                    + open.len();
+                let end = start + content[start..].find("</script>").unwrap();
+                serde_json::from_str(&content[start..end]).unwrap()
+            };
+            let states = json("sockstep-steps");
+            let states = states.as_array().unwrap();
+            assert!(states.len() > 2, "{} {lang}", lesson.slug);
+            assert_eq!(states[0]["step"], 0);
+            assert!(states.last().unwrap()["sides"]["correct"]["verdict"].is_string());
+            let listings = json("sockstep-views")["listings"].clone();
+            assert!(
+                listings.as_array().unwrap().iter().any(|l| l.is_array()),
+                "{} {lang}: no listing of the lesson's code to mark: {listings}",
+                lesson.slug
+            );
+        }
+    }
+}
