@@ -756,11 +756,8 @@ fn in_container(html: &str, prefix: String) -> String {
 /// Runs every block of the book; the first bad one fails the build. `pages` is the
 /// folder of the page sources (`root/src` of the book).
 pub fn process_book(mut book: Book, pages: &Path, shown_as: &Path) -> Result<Book, BlockError> {
-    let mut failure = None;
+    let mut jobs = Vec::new();
     book.for_each_mut(|item| {
-        if failure.is_some() {
-            return;
-        }
         if let BookItem::Chapter(chapter) = item {
             let (page, source) = match &chapter.source_path {
                 Some(path) => (
@@ -769,9 +766,21 @@ pub fn process_book(mut book: Book, pages: &Path, shown_as: &Path) -> Result<Boo
                 ),
                 None => (chapter.name.clone(), None),
             };
-            match process_page(&page, &chapter.content, source.as_deref()) {
-                Ok(content) => chapter.content = content,
-                Err(error) => failure = Some(error),
+            jobs.push((page, chapter.content.clone(), source));
+        }
+    });
+    let mut done = in_parallel(&jobs, |(page, content, source)| {
+        process_page(page, content, source.as_deref())
+    })
+    .into_iter();
+    // The same walk, so each page gets its own result.
+    let mut failure = None;
+    book.for_each_mut(|item| {
+        if let BookItem::Chapter(chapter) = item {
+            match done.next() {
+                Some(Ok(content)) if failure.is_none() => chapter.content = content,
+                Some(Err(error)) if failure.is_none() => failure = Some(error),
+                _ => {}
             }
         }
     });
@@ -779,6 +788,37 @@ pub fn process_book(mut book: Book, pages: &Path, shown_as: &Path) -> Result<Boo
         Some(error) => Err(error),
         None => Ok(book),
     }
+}
+
+/// `work` on each job, several at a time, the results in the jobs' order. A page's
+/// runs mostly wait (on the wire's steps, on a Python interpreter starting), so
+/// pages run side by side even on few cores.
+fn in_parallel<J: Sync, R: Send>(jobs: &[J], work: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const WORKERS: usize = 4;
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS.min(jobs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(at) else {
+                            return done;
+                        };
+                        done.push((at, work(job)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a page's worker does not panic"))
+            .collect()
+    });
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// The preprocessor protocol: `[context, book]` JSON in, the book JSON out.
