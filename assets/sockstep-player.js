@@ -230,6 +230,8 @@
             var action = { ArrowLeft: "back", ArrowRight: "step", Home: "start", End: "end" }[event.key];
             if (!action) return;
             event.preventDefault();
+            // mdbook turns the page on ← and → anywhere: not while the player has focus.
+            event.stopPropagation();
             self.act(action);
         });
     };
