@@ -112,6 +112,85 @@ fn a_bad_block_fails_naming_the_page_and_the_block() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option 'speed'"));
 }
 
+/// Pages are processed several at a time; a build with two bad pages still names
+/// the first in the book's order, and every good page keeps its own result.
+#[test]
+fn pages_processed_at_once_keep_their_order_and_the_first_bad_one_fails() {
+    let good = "```sockstep\nwelcome seed=2\n```\n";
+    let output = preprocess(&[
+        ("one", good),
+        ("first-bad", "```sockstep\nxyz\n```\n"),
+        ("two", good),
+        ("second-bad", "```sockstep\nabc\n```\n"),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("lessons/first-bad.md"), "{stderr}");
+    assert!(!stderr.contains("second-bad"), "{stderr}");
+
+    let slugs = ["welcome", "recv-zero", "length-prefix", "peers", "flush"];
+    let pages: Vec<(String, String)> = slugs
+        .iter()
+        .map(|slug| (slug.to_string(), format!("```sockstep\n{slug}\n```\n")))
+        .collect();
+    let named: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .collect();
+    let output = preprocess(&named);
+    assert!(output.status.success());
+    let book: Book = serde_json::from_slice(&output.stdout).unwrap();
+    for (slug, page) in slugs.iter().zip(book.chapters()) {
+        assert_eq!(page.name, *slug);
+        assert!(
+            page.content
+                .contains(&format!("data-lesson=\"{slug}\" data-seed=\"1\"")),
+            "{slug}: {}",
+            page.content
+        );
+    }
+}
+
+/// The player ships with the book as one script and one stylesheet that mdbook
+/// copies, loaded after the tabs it follows, and fetches nothing.
+#[test]
+fn the_book_loads_the_player_which_fetches_nothing() {
+    let config = std::fs::read_to_string(repo("book.toml")).unwrap();
+    let setting = |key: &str| {
+        config
+            .lines()
+            .find(|line| line.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("book.toml sets no {key}"))
+            .to_string()
+    };
+    let js = setting("additional-js");
+    let (tabs, player) = (
+        js.find("\"assets/lang-tabs.js\"").unwrap(),
+        js.find("\"assets/sockstep-player.js\"").unwrap(),
+    );
+    assert!(tabs < player, "the player loads after the tabs: {js}");
+    assert!(setting("additional-css").contains("\"assets/sockstep-player.css\""));
+    let script = std::fs::read_to_string(repo("assets/sockstep-player.js")).unwrap();
+    for needed in [
+        "aria-live",
+        "data-action",
+        "data-received-hex",
+        "sockstep-line-now",
+        "sockstep-lang",
+    ] {
+        assert!(script.contains(needed), "sockstep-player.js lacks {needed}");
+    }
+    for fetches in ["fetch(", "XMLHttpRequest", "import(", "<script", ".src ="] {
+        assert!(
+            !script.contains(fetches),
+            "sockstep-player.js has {fetches}"
+        );
+    }
+    let style = std::fs::read_to_string(repo("assets/sockstep-player.css")).unwrap();
+    assert!(style.contains("@media print"), "the player hides on paper");
+    assert!(!style.contains("@import") && !style.contains("url("));
+}
+
 #[test]
 fn a_bad_block_names_the_line_of_the_page_itself_not_after_includes() {
     let folder = tempfile::tempdir().unwrap();
