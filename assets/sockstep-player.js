@@ -285,8 +285,9 @@
 
     Player.prototype.setPlaying = function (playing) {
         var button = this.buttons.play;
+        // The label says what a press does (not aria-pressed as well: a screen
+        // reader would then say "Pause, pressed").
         button.setAttribute("aria-label", playing ? "Pause" : "Play");
-        button.setAttribute("aria-pressed", playing ? "true" : "false");
         button.title = playing ? "Pause" : "Play";
         button.replaceChild(icon(playing ? "pause" : "play"), button.firstChild);
         this.root.classList.toggle("sockstep-playing", playing);
