@@ -302,7 +302,6 @@
         this.root.setAttribute("data-steps", String(state.steps));
         this.stepText.textContent = state.text;
         this.progress.style.setProperty("--done", state.steps ? String(step / state.steps) : "1");
-        this.buttons.start.disabled = false;
         SIDES.forEach(function (name) {
             var side = state.sides[name];
             var shown = self.sides[name];
