@@ -27,6 +27,7 @@
         { action: "end", label: "To the end", key: "End" },
     ];
     var SVG = "http://www.w3.org/2000/svg";
+    var players = [];
 
     function icon(name) {
         var svg = document.createElementNS(SVG, "svg");
@@ -39,7 +40,6 @@
         svg.appendChild(path);
         return svg;
     }
-    var players = [];
 
     function element(tag, className, text) {
         var made = document.createElement(tag);

@@ -1,6 +1,9 @@
 //! `sockstep mdbook`: an mdbook preprocessor that replaces each fenced `sockstep`
 //! block in a lesson page with the diagram of a real loopback run made while the
-//! book builds.
+//! book builds, and a player of the same run: every step's state (`render::steps`,
+//! as `sockstep run --upto K --json` prints it) embedded as JSON for
+//! `assets/sockstep-player.js`, in Rust and, where the page shows Python code, in
+//! Python.
 //!
 //! ````markdown
 //! ```sockstep
@@ -12,6 +15,7 @@
 //! default 40), and `from=N` / `to=N` to draw only those stream offsets of a long
 //! run. Runs are in lockstep, so the book is the same on every build.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -20,8 +24,6 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use crate::challenge::play::{self, PlayOptions, Program};
 use crate::challenge::{level, report};
-use std::fmt::Write as _;
-
 use crate::engine::{Mode, RunOptions, Side, Trace};
 use crate::lesson::{self, Lang, Lesson};
 use crate::render::{diagram, html, steps};
