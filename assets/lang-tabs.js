@@ -111,6 +111,8 @@
                 default: return;
             }
             event.preventDefault();
+            // mdbook turns the page on ← and → anywhere: not while a tab has focus.
+            event.stopPropagation();
             choose(tabs[next].dataset.lang, true);
         });
         return { show: show };
