@@ -111,13 +111,19 @@
                 default: return;
             }
             event.preventDefault();
+            // mdbook turns the page on ← and → anywhere: not while a tab has focus.
+            event.stopPropagation();
             choose(tabs[next].dataset.lang, true);
         });
         return { show: show };
     }
 
+    // Every pair shows `lang`; the page says so on <html data-sockstep-lang> and
+    // with a "sockstep-lang" event, which the run's player follows.
     function showAll(lang) {
         groups.forEach(function (group) { group.show(lang); });
+        document.documentElement.setAttribute("data-sockstep-lang", lang);
+        document.dispatchEvent(new CustomEvent("sockstep-lang", { detail: { lang: lang } }));
     }
 
     function init() {

@@ -1,6 +1,9 @@
 //! `sockstep mdbook`: an mdbook preprocessor that replaces each fenced `sockstep`
 //! block in a lesson page with the diagram of a real loopback run made while the
-//! book builds.
+//! book builds, and a player of the same run: every step's state (`render::steps`,
+//! as `sockstep run --upto K --json` prints it) embedded as JSON for
+//! `assets/sockstep-player.js`, in Rust and, where the page shows Python code, in
+//! Python.
 //!
 //! ````markdown
 //! ```sockstep
@@ -12,6 +15,7 @@
 //! default 40), and `from=N` / `to=N` to draw only those stream offsets of a long
 //! run. Runs are in lockstep, so the book is the same on every build.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -20,8 +24,9 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use crate::challenge::play::{self, PlayOptions, Program};
 use crate::challenge::{level, report};
-use crate::engine::{Mode, RunOptions};
-use crate::render::html;
+use crate::engine::{Mode, RunOptions, Side, Trace};
+use crate::lesson::{self, Lang, Lesson};
+use crate::render::{diagram, html, steps};
 use crate::teaching;
 
 /// A `sockstep` block the preprocessor cannot render.
@@ -88,16 +93,42 @@ pub fn parse_block(body: &str) -> Result<Block, String> {
     Ok(block)
 }
 
-/// The diagram of a real run for one block.
-pub fn render_block(block: &Block) -> Result<String, String> {
+/// The diagram of a real run for one block, and the player of the same run.
+pub fn render_block(block: &Block, listings: &[Listing]) -> Result<String, String> {
     let (number, lesson) = teaching::find(&block.lesson).map_err(|e| e.to_string())?;
-    let trace = lesson
-        .run(RunOptions {
-            seed: block.seed,
-            mode: Mode::Lockstep,
-            ..RunOptions::default()
-        })
-        .map_err(|e| format!("the run failed: {e}"))?;
+    let options = RunOptions {
+        seed: block.seed,
+        mode: Mode::Lockstep,
+        ..RunOptions::default()
+    };
+    // Python where the page shows the lesson's Python code: the player follows the
+    // language the reader picks in its tabs.
+    let python = listings.iter().any(|l| l.lang == Some(Lang::Python))
+        && lesson.source_in(Lang::Python).is_some();
+    let langs: &[Lang] = if python {
+        &[Lang::Rust, Lang::Python]
+    } else {
+        &[Lang::Rust]
+    };
+    // The runs of both languages at once: the Python one starts an interpreter.
+    let traces: Vec<Trace> = std::thread::scope(|scope| {
+        let runs: Vec<_> = langs
+            .iter()
+            .map(|&lang| {
+                let options = options.clone();
+                scope.spawn(move || lesson.run_in(lang, options))
+            })
+            .collect();
+        runs.into_iter()
+            .zip(langs)
+            .map(|(run, lang)| {
+                run.join()
+                    .map_err(|_| format!("the {} run panicked", lang.name()))?
+                    .map_err(|e| format!("the {} run failed: {e}", lang.name()))
+            })
+            .collect::<Result<_, String>>()
+    })?;
+    let trace = &traces[0];
     if block.from > 0 && block.from >= trace.stream.len() {
         return Err(format!(
             "from={} is past the end of the run's stream, which is {} bytes",
@@ -119,12 +150,187 @@ pub fn render_block(block: &Block) -> Result<String, String> {
         "Lesson {number}, {}: a real run over loopback, seed {}{part} (sockstep run {} --seed {})",
         lesson.slug, block.seed, lesson.slug, block.seed
     );
-    Ok(html::diagram(
-        &trace,
-        &caption,
-        block.width,
-        block.from..block.to,
-    ))
+    let mut out = html::diagram(trace, &caption, block.width, block.from..block.to);
+    out.push_str(&player(block, lesson, &traces, listings));
+    Ok(out)
+}
+
+/// The player's element: no markup of its own but a line for readers without
+/// JavaScript, and per language the run's steps (`run --upto K --json` for every
+/// K) and what `assets/sockstep-player.js` draws them with.
+fn player(block: &Block, lesson: &Lesson, traces: &[Trace], listings: &[Listing]) -> String {
+    let mut out = format!(
+        "<div class=\"sockstep-player\" data-lesson=\"{}\" data-seed=\"{}\">\n\
+         <p class=\"sockstep-player-noscript\">With JavaScript on, a player steps through this run here, call by call.</p>\n",
+        html::escape_str(lesson.slug),
+        block.seed
+    );
+    for trace in traces {
+        let lang = trace.language.as_str();
+        let views = serde_json::json!({
+            "bytes": bytes_views(trace, block),
+            "listings": listing_lines(listings, lesson, lang),
+        });
+        let _ = write!(
+            out,
+            "<script type=\"application/json\" class=\"sockstep-steps\" data-lang=\"{lang}\">{}</script>\n\
+             <script type=\"application/json\" class=\"sockstep-views\" data-lang=\"{lang}\">{}</script>\n",
+            script_json(&steps::states(trace)),
+            script_json(&views),
+        );
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+/// JSON that can stand inside a `<script>` element: no `<` to end it early.
+fn script_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value)
+        .expect("steps serialise")
+        .replace('<', "\\u003c")
+}
+
+/// Per side, the bytes its receiver had got, drawn as the diagram draws them, for
+/// each count of bytes received in the run (each `recv()` that returned data adds
+/// one): the player shows `bytes[side][received]`.
+fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
+    let layout = diagram::Options {
+        bytes_per_line: block.width,
+        window: block.from..block.to,
+        ..diagram::Options::default()
+    };
+    let mut sides = serde_json::Map::new();
+    for side in Side::BOTH {
+        let reads = diagram::reads(&trace.side(side).events);
+        let mut views = serde_json::Map::new();
+        let mut received = 0;
+        for count in 0..=reads.len() {
+            received += count.checked_sub(1).map_or(0, |i| reads[i].len());
+            let source = diagram::Source {
+                stream: &trace.stream,
+                spans: &trace.spans,
+                cuts: &trace.cuts,
+                sides: vec![(side, reads[..count].to_vec())],
+            };
+            let mut grid = html::grid(&source, &layout);
+            if grid.is_empty() {
+                let what = if block.from > 0 || block.to < trace.stream.len() {
+                    format!(
+                        "no byte of {} to {} received yet",
+                        block.from,
+                        block.to.min(trace.stream.len())
+                    )
+                } else {
+                    "nothing received yet".to_string()
+                };
+                grid = format!(
+                    "<pre class=\"sockstep-diagram\"><span class=\"label {0}\">{0:<9}</span><span class=\"extra\">{what}</span></pre>\n",
+                    side.name()
+                );
+            }
+            views.insert(received.to_string(), grid.into());
+        }
+        sides.insert(side.name().to_string(), views.into());
+    }
+    sides.into()
+}
+
+/// A code listing of a page: a fenced `rust` or `python` block, which mdbook
+/// renders as `<pre><code class="language-rust">`, and what it includes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub lang: Option<Lang>,
+    /// `{{#include PATH:ANCHOR}}` as the whole block, the path as written.
+    pub include: Option<(String, String)>,
+}
+
+/// The page's Rust and Python listings in page order, as the player finds them in
+/// the built page (`pre > code.language-rust, pre > code.language-python`), each
+/// with its include from the author's `source`. Without the source, or when it
+/// holds other listings than `content` (an include brought in its own), the
+/// includes are unknown and no line is marked.
+pub fn listings(content: &str, source: Option<&str>) -> Vec<Listing> {
+    let found = |text: &str| -> Vec<Listing> {
+        let mut found = Vec::new();
+        let mut current: Option<(Option<Lang>, String)> = None;
+        for event in Parser::new_ext(text, markdown_options()) {
+            match event {
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                    let lang = info.split([',', ' ', '\t']).next().unwrap_or_default();
+                    let lang = match lang {
+                        "rust" => Some(Lang::Rust),
+                        "python" => Some(Lang::Python),
+                        _ => None,
+                    };
+                    current = lang.map(|lang| (Some(lang), String::new()));
+                }
+                Event::Text(body) => {
+                    if let Some((_, text)) = &mut current {
+                        text.push_str(&body);
+                    }
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some((lang, body)) = current.take() {
+                        found.push(Listing {
+                            lang,
+                            include: include_of(&body),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
+    };
+    let shown = found(content);
+    match source.map(found) {
+        Some(authored)
+            if authored.len() == shown.len()
+                && authored.iter().zip(&shown).all(|(a, s)| a.lang == s.lang) =>
+        {
+            authored
+        }
+        _ => shown
+            .into_iter()
+            .map(|listing| Listing {
+                include: None,
+                ..listing
+            })
+            .collect(),
+    }
+}
+
+/// `{{#include PATH:ANCHOR}}`, when that is all the block holds.
+fn include_of(body: &str) -> Option<(String, String)> {
+    let target = body
+        .trim()
+        .strip_prefix("{{#include ")?
+        .strip_suffix("}}")?
+        .trim();
+    let (path, anchor) = target.rsplit_once(':')?;
+    // `PATH:10` and `PATH:10:20` are line ranges, not anchors.
+    (!anchor.is_empty() && anchor.parse::<u32>().is_err())
+        .then(|| (path.to_string(), anchor.to_string()))
+}
+
+/// For each listing, the line of the lesson's `lang` file each of its lines shows,
+/// when it shows an anchor of that file; `null` for any other listing.
+fn listing_lines(listings: &[Listing], lesson: &Lesson, lang: &str) -> Vec<Option<Vec<u32>>> {
+    let lang = Lang::ALL.into_iter().find(|l| l.name() == lang);
+    listings
+        .iter()
+        .map(|listing| {
+            let lang = lang.filter(|&lang| listing.lang == Some(lang))?;
+            let (path, anchor) = listing.include.as_ref()?;
+            let file = lesson.source_path_in(lang)?;
+            // Pages include by a path relative to themselves: `../src/teaching/x.rs`.
+            if path.trim_start_matches("../") != file {
+                return None;
+            }
+            let lines = lesson::anchor_lines(lesson.source_in(lang)?, anchor)?;
+            Some(lines.into_iter().map(|(number, _)| number).collect())
+        })
+        .collect()
 }
 
 /// Which preprocessor block: a lesson's run, or a challenge directive.
@@ -489,6 +695,7 @@ pub fn process_page(page: &str, content: &str, source: Option<&str>) -> Result<S
     let author_lines: Option<Vec<usize>> = source
         .map(|source| find_blocks(source).iter().map(|b| b.line).collect())
         .filter(|lines: &Vec<usize>| lines.len() == blocks.len());
+    let page_listings = listings(content, source);
     let mut out = String::with_capacity(content.len());
     let mut written = 0;
     for (index, found) in blocks.iter().enumerate() {
@@ -503,7 +710,7 @@ pub fn process_page(page: &str, content: &str, source: Option<&str>) -> Result<S
             return Err(error("the block is never closed".into()));
         }
         let html = match found.kind {
-            Kind::Run => render_block(&parse_block(&found.body).map_err(error)?),
+            Kind::Run => render_block(&parse_block(&found.body).map_err(error)?, &page_listings),
             Kind::Challenge => render_challenge_block(&found.body),
         }
         .map_err(error)?;
@@ -551,11 +758,8 @@ fn in_container(html: &str, prefix: String) -> String {
 /// Runs every block of the book; the first bad one fails the build. `pages` is the
 /// folder of the page sources (`root/src` of the book).
 pub fn process_book(mut book: Book, pages: &Path, shown_as: &Path) -> Result<Book, BlockError> {
-    let mut failure = None;
+    let mut jobs = Vec::new();
     book.for_each_mut(|item| {
-        if failure.is_some() {
-            return;
-        }
         if let BookItem::Chapter(chapter) = item {
             let (page, source) = match &chapter.source_path {
                 Some(path) => (
@@ -564,9 +768,21 @@ pub fn process_book(mut book: Book, pages: &Path, shown_as: &Path) -> Result<Boo
                 ),
                 None => (chapter.name.clone(), None),
             };
-            match process_page(&page, &chapter.content, source.as_deref()) {
-                Ok(content) => chapter.content = content,
-                Err(error) => failure = Some(error),
+            jobs.push((page, chapter.content.clone(), source));
+        }
+    });
+    let mut done = in_parallel(&jobs, |(page, content, source)| {
+        process_page(page, content, source.as_deref())
+    })
+    .into_iter();
+    // The same walk, so each page gets its own result.
+    let mut failure = None;
+    book.for_each_mut(|item| {
+        if let BookItem::Chapter(chapter) = item {
+            match done.next() {
+                Some(Ok(content)) if failure.is_none() => chapter.content = content,
+                Some(Err(error)) if failure.is_none() => failure = Some(error),
+                _ => {}
             }
         }
     });
@@ -574,6 +790,37 @@ pub fn process_book(mut book: Book, pages: &Path, shown_as: &Path) -> Result<Boo
         Some(error) => Err(error),
         None => Ok(book),
     }
+}
+
+/// `work` on each job, several at a time, the results in the jobs' order. A page's
+/// runs mostly wait (on the wire's steps, on a Python interpreter starting), so
+/// pages run side by side even on few cores.
+fn in_parallel<J: Sync, R: Send>(jobs: &[J], work: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const WORKERS: usize = 4;
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS.min(jobs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(at) else {
+                            return done;
+                        };
+                        done.push((at, work(job)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a page's worker does not panic"))
+            .collect()
+    });
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// The preprocessor protocol: `[context, book]` JSON in, the book JSON out.
@@ -846,5 +1093,166 @@ mod tests {
             error,
             "lessons/bad.md: the sockstep block at line 3: no lesson 'xyz'; run 'sockstep list'"
         );
+    }
+
+    /// The JSON of each `<script class="CLASS" data-lang="LANG">` in `html`.
+    fn scripts(html: &str, class: &str) -> Vec<(String, serde_json::Value)> {
+        let open = format!("<script type=\"application/json\" class=\"{class}\" data-lang=\"");
+        html.split(&open)
+            .skip(1)
+            .map(|rest| {
+                let (lang, rest) = rest.split_once("\">").unwrap();
+                let json = &rest[..rest.find("</script>").unwrap()];
+                (lang.to_string(), serde_json::from_str(json).unwrap())
+            })
+            .collect()
+    }
+
+    const PAGE: &str = "# Split\n\n```sockstep\nlength-prefix seed=3\n```\n\n\
+        ```rust\n{{#include ../src/teaching/length_prefix.rs:naive}}\n```\n\n\
+        ```python\n{{#include ../src/teaching/python/length_prefix.py:naive}}\n```\n\n\
+        ```console\nsockstep run length-prefix\n```\n";
+
+    /// `PAGE` as mdbook hands it over: its includes expanded.
+    fn expanded() -> String {
+        let (_, lesson) = teaching::find("length-prefix").unwrap();
+        lesson::resolve_includes(PAGE, |path, name| {
+            let path = path.trim_start_matches("../");
+            let lang = Lang::ALL
+                .into_iter()
+                .find(|&lang| lesson.source_path_in(lang) == Some(path))?;
+            lesson::anchor(lesson.source_in(lang)?, name)
+        })
+    }
+
+    #[test]
+    fn a_block_embeds_every_step_of_its_run_in_each_language_the_page_shows() {
+        let out = process_page("p", &expanded(), Some(PAGE)).unwrap();
+        let player = &out[out.find("<div class=\"sockstep-player\"").unwrap()..];
+        assert!(
+            player.starts_with(
+                "<div class=\"sockstep-player\" data-lesson=\"length-prefix\" data-seed=\"3\">"
+            ),
+            "{player}"
+        );
+        assert!(out.find("<div class=\"sockstep-run\">").unwrap() < out.find(player).unwrap());
+        let (_, lesson) = teaching::find("length-prefix").unwrap();
+        let steps = scripts(&out, "sockstep-steps");
+        assert_eq!(
+            steps
+                .iter()
+                .map(|(lang, _)| lang.as_str())
+                .collect::<Vec<_>>(),
+            ["rust", "python"],
+            "Rust first: the run `sockstep run` makes without --lang"
+        );
+        for (lang, states) in steps {
+            let lang = Lang::ALL.into_iter().find(|l| l.name() == lang).unwrap();
+            let trace = lesson
+                .run_in(
+                    lang,
+                    RunOptions {
+                        seed: 3,
+                        ..RunOptions::default()
+                    },
+                )
+                .unwrap();
+            let states: Vec<steps::StepState> = serde_json::from_value(states).unwrap();
+            assert_eq!(states, steps::states(&trace), "{lang:?}");
+        }
+        // Markdown keeps it all one HTML block.
+        let html = &out[out.find("<div").unwrap()..out.rfind("</div>").unwrap()];
+        assert!(!html.contains("\n\n"), "{html}");
+    }
+
+    #[test]
+    fn the_views_draw_each_sides_bytes_and_map_the_listings_to_file_lines() {
+        let out = process_page("p", &expanded(), Some(PAGE)).unwrap();
+        let (_, lesson) = teaching::find("length-prefix").unwrap();
+        for (lang, views) in scripts(&out, "sockstep-views") {
+            let lang = Lang::ALL.into_iter().find(|l| l.name() == lang).unwrap();
+            let naive: Vec<u32> = lesson
+                .side_code_in(lang, Side::Naive)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let listings = &views["listings"];
+            let expected = match lang {
+                Lang::Rust => serde_json::json!([naive, null]),
+                Lang::Python => serde_json::json!([null, naive]),
+            };
+            assert_eq!(*listings, expected, "{lang:?}");
+            // "00", then "005he": views at 0, 2 and 7 bytes received.
+            let bytes = views["bytes"]["naive"].as_object().unwrap();
+            let keys: Vec<&str> = bytes.keys().map(String::as_str).collect();
+            assert_eq!(keys, ["0", "2", "7"], "{lang:?}");
+            assert!(
+                bytes["0"]
+                    .as_str()
+                    .unwrap()
+                    .contains("nothing received yet")
+            );
+            let two = bytes["7"].as_str().unwrap();
+            assert!(two.starts_with("<pre class=\"sockstep-diagram\">"), "{two}");
+            assert!(two.contains("<span class=\"both\">┃</span>"), "{two}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_json_cannot_end_its_script_early() {
+        assert_eq!(
+            script_json(&serde_json::json!({"a": "</script><!--"})),
+            r#"{"a":"\u003c/script>\u003c!--"}"#
+        );
+        let out = process_page("p", &expanded(), Some(PAGE)).unwrap();
+        for script in out.split("<script").skip(1) {
+            let body = &script[script.find('>').unwrap() + 1..script.find("</script>").unwrap()];
+            assert!(!body.contains('<'), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_page_without_python_code_embeds_the_rust_run_only() {
+        let out = process_page("p", "```sockstep\nwelcome seed=2\n```\n", None).unwrap();
+        let langs: Vec<String> = scripts(&out, "sockstep-steps")
+            .into_iter()
+            .map(|(lang, _)| lang)
+            .collect();
+        assert_eq!(langs, ["rust"]);
+        // No listings: nothing to mark.
+        let views = &scripts(&out, "sockstep-views")[0].1;
+        assert_eq!(views["listings"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn listings_come_from_the_source_only_when_it_holds_the_same_ones() {
+        let shown = "```rust\nfn a() {}\n```\n\n```python\ndef a(): pass\n```\n";
+        let source =
+            "```rust\n{{#include ../x.rs:a}}\n```\n\n```python\n{{#include ../x.py:a}}\n```\n";
+        let include = |path: &str, anchor: &str| Some((path.to_string(), anchor.to_string()));
+        assert_eq!(
+            listings(shown, Some(source)),
+            [
+                Listing {
+                    lang: Some(Lang::Rust),
+                    include: include("../x.rs", "a"),
+                },
+                Listing {
+                    lang: Some(Lang::Python),
+                    include: include("../x.py", "a"),
+                },
+            ]
+        );
+        // An include brought in a listing of its own: the author's are not these.
+        let more = format!("{shown}\n```rust\nfn b() {{}}\n```\n");
+        assert!(
+            listings(&more, Some(source))
+                .iter()
+                .all(|l| l.include.is_none())
+        );
+        // Line ranges and whole files name no anchor.
+        assert_eq!(include_of("{{#include ../x.rs:3:9}}"), None);
+        assert_eq!(include_of("{{#include ../x.rs}}"), None);
+        assert_eq!(include_of("{{#include ../x.rs:naive}}\nmore"), None);
     }
 }

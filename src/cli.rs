@@ -16,6 +16,7 @@ use crate::lesson::{Lang, Lesson, Measured, RunError};
 use crate::predict::{self, Kind};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
+use crate::render::{diagram, steps};
 use crate::teaching::{self, UnknownLesson};
 use crate::tui::{AppConfig, Palette};
 
@@ -133,6 +134,14 @@ enum Command {
         /// Stream bytes per diagram line.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(8..=4096))]
         width: u16,
+        /// Show the run as it stood after its first K calls, as the book's player
+        /// shows step K: the bytes each side's receiver had got, each side's latest
+        /// call and, at the last step, the verdicts. Step 0 is before the first call;
+        /// the steps take the two sides abreast, a round per piece of the wire. With
+        /// --json, that state as one JSON object. Lockstep only, where the seed fixes
+        /// every call.
+        #[arg(long, value_name = "K")]
+        upto: Option<usize>,
     },
     /// Ask what a lesson's seeded run will show, as a multiple-choice question.
     ///
@@ -662,6 +671,7 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
             calls,
             cuts,
             width,
+            upto,
         }) => run(
             &lesson,
             RunOptions {
@@ -671,9 +681,12 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> anyhow::Result<ExitCode> {
                 ..RunOptions::default()
             },
             lang,
-            json,
-            calls,
-            width.into(),
+            RunView {
+                json,
+                calls,
+                width: width.into(),
+                upto,
+            },
             out,
         ),
         Some(Command::Predict {
@@ -935,13 +948,20 @@ fn list(json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How `run` shows its run.
+struct RunView {
+    json: bool,
+    calls: bool,
+    width: usize,
+    /// Only the state after this many calls.
+    upto: Option<usize>,
+}
+
 fn run(
     query: &str,
     options: RunOptions,
     lang: Lang,
-    json: bool,
-    calls: bool,
-    width: usize,
+    view: RunView,
     out: &mut Stdout,
 ) -> anyhow::Result<ExitCode> {
     let (number, lesson) = teaching::find(query)?;
@@ -952,11 +972,40 @@ fn run(
     {
         return usage_error("run", problem, out);
     }
+    if view.upto.is_some() && options.mode != Mode::Lockstep {
+        return usage_error(
+            "run",
+            format!(
+                "--upto steps through a lockstep run, where the seed fixes every call; \
+                 --mode {} does not fix them",
+                options.mode.name()
+            ),
+            out,
+        );
+    }
     let flag = options.cuts.as_ref().map(FixedCuts::flag);
     let trace = lesson
         .run_in(lang, options)
         .map_err(|e| run_failed(lesson, e))?;
-    if json {
+    if let Some(upto) = view.upto {
+        let state = match steps::state_at(&trace, upto) {
+            Ok(state) => state,
+            Err(past) => return usage_error("run", format!("--upto {upto}: {past}"), out),
+        };
+        if view.json {
+            serde_json::to_writer_pretty(&mut *out, &state)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", header(number, lesson, &trace, flag.as_deref()))?;
+            write!(
+                out,
+                "{}",
+                step_view(&trace, &state, use_color(), view.width, view.calls)
+            )?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if view.json {
         serde_json::to_writer_pretty(&mut *out, &trace)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
@@ -970,17 +1019,69 @@ fn run(
             &trace,
             TextOptions {
                 color,
-                bytes_per_line: width,
+                bytes_per_line: view.width,
             }
         )
     )?;
-    if calls {
+    if view.calls {
         for side in Side::BOTH {
             writeln!(out, "  {} calls:", side.name())?;
             write!(out, "{}", text::timeline(trace.side(side)))?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `run --upto K` without `--json`: the step, the wire and what each side had
+/// received then, each side's latest call and, at the end, the verdicts.
+fn step_view(
+    trace: &Trace,
+    state: &steps::StepState,
+    color: bool,
+    width: usize,
+    calls: bool,
+) -> String {
+    let mut out = format!("{}\n", state.text);
+    let made = |side: Side| &trace.side(side).events[..state.sides.side(side).calls];
+    let source = diagram::Source {
+        stream: &trace.stream,
+        spans: &trace.spans,
+        cuts: &trace.cuts,
+        sides: Side::BOTH
+            .iter()
+            .map(|&side| (side, diagram::reads(made(side))))
+            .collect(),
+    };
+    let layout = diagram::Options {
+        wire: true,
+        messages: !color,
+        bytes_per_line: width,
+        ..diagram::Options::default()
+    };
+    out.push_str(&text::grid(&source, &layout, color));
+    out.push('\n');
+    for side in Side::BOTH {
+        let shown = state.sides.side(side);
+        match (&shown.verdict, made(side).last()) {
+            (Some(_), _) => {
+                out.push_str(&text::outcome_line(side, &trace.side(side).outcome, color));
+            }
+            (None, Some(event)) => {
+                out.push_str(&format!("  {:<9}{}", side.name(), text::call_line(event)));
+            }
+            (None, None) => out.push_str(&format!("  {:<9}no call yet", side.name())),
+        }
+        out.push('\n');
+    }
+    if calls {
+        for side in Side::BOTH {
+            out.push_str(&format!("  {} calls:\n", side.name()));
+            for event in made(side) {
+                out.push_str(&format!("    {}\n", text::call_line(event)));
+            }
+        }
+    }
+    out
 }
 
 fn predict_command(

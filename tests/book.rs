@@ -112,6 +112,85 @@ fn a_bad_block_fails_naming_the_page_and_the_block() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option 'speed'"));
 }
 
+/// Pages are processed several at a time; a build with two bad pages still names
+/// the first in the book's order, and every good page keeps its own result.
+#[test]
+fn pages_processed_at_once_keep_their_order_and_the_first_bad_one_fails() {
+    let good = "```sockstep\nwelcome seed=2\n```\n";
+    let output = preprocess(&[
+        ("one", good),
+        ("first-bad", "```sockstep\nxyz\n```\n"),
+        ("two", good),
+        ("second-bad", "```sockstep\nabc\n```\n"),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("lessons/first-bad.md"), "{stderr}");
+    assert!(!stderr.contains("second-bad"), "{stderr}");
+
+    let slugs = ["welcome", "recv-zero", "length-prefix", "peers", "flush"];
+    let pages: Vec<(String, String)> = slugs
+        .iter()
+        .map(|slug| (slug.to_string(), format!("```sockstep\n{slug}\n```\n")))
+        .collect();
+    let named: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .collect();
+    let output = preprocess(&named);
+    assert!(output.status.success());
+    let book: Book = serde_json::from_slice(&output.stdout).unwrap();
+    for (slug, page) in slugs.iter().zip(book.chapters()) {
+        assert_eq!(page.name, *slug);
+        assert!(
+            page.content
+                .contains(&format!("data-lesson=\"{slug}\" data-seed=\"1\"")),
+            "{slug}: {}",
+            page.content
+        );
+    }
+}
+
+/// The player ships with the book as one script and one stylesheet that mdbook
+/// copies, loaded after the tabs it follows, and fetches nothing.
+#[test]
+fn the_book_loads_the_player_which_fetches_nothing() {
+    let config = std::fs::read_to_string(repo("book.toml")).unwrap();
+    let setting = |key: &str| {
+        config
+            .lines()
+            .find(|line| line.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("book.toml sets no {key}"))
+            .to_string()
+    };
+    let js = setting("additional-js");
+    let (tabs, player) = (
+        js.find("\"assets/lang-tabs.js\"").unwrap(),
+        js.find("\"assets/sockstep-player.js\"").unwrap(),
+    );
+    assert!(tabs < player, "the player loads after the tabs: {js}");
+    assert!(setting("additional-css").contains("\"assets/sockstep-player.css\""));
+    let script = std::fs::read_to_string(repo("assets/sockstep-player.js")).unwrap();
+    for needed in [
+        "aria-live",
+        "data-action",
+        "data-received-hex",
+        "sockstep-line-now",
+        "sockstep-lang",
+    ] {
+        assert!(script.contains(needed), "sockstep-player.js lacks {needed}");
+    }
+    for fetches in ["fetch(", "XMLHttpRequest", "import(", "<script", ".src ="] {
+        assert!(
+            !script.contains(fetches),
+            "sockstep-player.js has {fetches}"
+        );
+    }
+    let style = std::fs::read_to_string(repo("assets/sockstep-player.css")).unwrap();
+    assert!(style.contains("@media print"), "the player hides on paper");
+    assert!(!style.contains("@import") && !style.contains("url("));
+}
+
 #[test]
 fn a_bad_block_names_the_line_of_the_page_itself_not_after_includes() {
     let folder = tempfile::tempdir().unwrap();
@@ -309,4 +388,59 @@ for error in (ConnectionResetError, BrokenPipeError, ConnectionRefusedError):
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{names:?}");
+}
+
+/// Every lesson page, as mdbook hands it over, gets a player of its block's run in
+/// Rust and in Python, and the player can mark the running line in at least one of
+/// the page's listings in each language: every page has a working player.
+#[test]
+fn every_lesson_page_gets_a_player_that_can_mark_its_code() {
+    let lessons = sockstep::teaching::all();
+    let pages: Vec<(String, String)> = lessons
+        .iter()
+        .map(|lesson| (lesson.slug.to_string(), lesson.builtin_page_text()))
+        .collect();
+    let named: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(slug, text)| (slug.as_str(), text.as_str()))
+        .collect();
+    let output = preprocess(&named);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let book: Book = serde_json::from_slice(&output.stdout).unwrap();
+    for (lesson, page) in lessons.iter().zip(book.chapters()) {
+        let content = &page.content;
+        let player = format!(
+            "<div class=\"sockstep-player\" data-lesson=\"{}\"",
+            lesson.slug
+        );
+        assert!(content.contains(&player), "{}: no player", lesson.slug);
+        for lang in ["rust", "python"] {
+            let json = |class: &str| -> serde_json::Value {
+                let open = format!(
+                    "<script type=\"application/json\" class=\"{class}\" data-lang=\"{lang}\">"
+                );
+                let start = content
+                    .find(&open)
+                    .unwrap_or_else(|| panic!("{}: no {lang} {class}", lesson.slug))
+                    + open.len();
+                let end = start + content[start..].find("</script>").unwrap();
+                serde_json::from_str(&content[start..end]).unwrap()
+            };
+            let states = json("sockstep-steps");
+            let states = states.as_array().unwrap();
+            assert!(states.len() > 2, "{} {lang}", lesson.slug);
+            assert_eq!(states[0]["step"], 0);
+            assert!(states.last().unwrap()["sides"]["correct"]["verdict"].is_string());
+            let listings = json("sockstep-views")["listings"].clone();
+            assert!(
+                listings.as_array().unwrap().iter().any(|l| l.is_array()),
+                "{} {lang}: no listing of the lesson's code to mark: {listings}",
+                lesson.slug
+            );
+        }
+    }
 }

@@ -150,14 +150,34 @@ pub fn timeline(side: &SideTrace) -> String {
     out
 }
 
-/// `recv 5 → 2 "00"  (line 71)`
+/// `receiver  recv 5 → 2  "00"  (line 71)`
 pub fn call_line(event: &Event) -> String {
-    let who = match event.role {
-        Role::Sender => "sender  ",
+    let bytes = quoted_bytes(event)
+        .map(|bytes| format!("  {bytes}"))
+        .unwrap_or_default();
+    let line = event
+        .line
+        .map(|l| format!("  (line {l})"))
+        .unwrap_or_default();
+    format!(
+        "{:<8}  {}{bytes}{line}",
+        role_word(event.role),
+        call_words(event)
+    )
+}
+
+/// Who made a call, in a word: `sender`, `receiver` or `wire` (the relay).
+pub fn role_word(role: Role) -> &'static str {
+    match role {
+        Role::Sender => "sender",
         Role::Receiver => "receiver",
-        Role::Relay => "wire    ",
-    };
-    let what = match (event.call, &event.result) {
+        Role::Relay => "wire",
+    }
+}
+
+/// What a call did, in the words of the calls list: `recv 5 → 2`, `piece @2 of 6`.
+pub fn call_words(event: &Event) -> String {
+    match (event.call, &event.result) {
         (Call::Recv, CallResult::EndOfStream) => format!("recv {} → 0 (closed)", event.asked),
         (Call::Recv, CallResult::Ok) => format!("recv {} → {}", event.asked, event.moved),
         (Call::Send, CallResult::Ok) => format!("send {} → {}", event.asked, event.moved),
@@ -181,15 +201,10 @@ pub fn call_line(event: &Event) -> String {
             format!("{} → error {error}", format!("{call:?}").to_lowercase())
         }
         (call, result) => format!("{call:?} {result:?}").to_lowercase(),
-    };
-    let bytes = if event.bytes.is_empty() {
-        String::new()
-    } else {
-        format!("  {}", crate::engine::trace::quote(&event.bytes))
-    };
-    let line = event
-        .line
-        .map(|l| format!("  (line {l})"))
-        .unwrap_or_default();
-    format!("{who}  {what}{bytes}{line}")
+    }
+}
+
+/// The bytes a call moved, quoted; `None` when it moved none.
+pub fn quoted_bytes(event: &Event) -> Option<String> {
+    (!event.bytes.is_empty()).then(|| crate::engine::trace::quote(&event.bytes))
 }
