@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, Once, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,10 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
+use rustix::process::{
+    Pid, Signal, WaitOptions, kill_process, kill_process_group, test_kill_process_group, waitpgid,
+    waitpid,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -61,7 +65,7 @@ fn length_prefix_player_shows_sockstep_run_upto() {
         "the browser test needs a built book, and {} does not exist: run `mdbook build` (or set SOCKSTEP_BOOK to the book's folder)",
         file.display()
     );
-    check_player(&PageUnderTest {
+    check_player(PageUnderTest {
         file,
         name: "length-prefix",
         oracle: Oracle::Sockstep,
@@ -73,7 +77,7 @@ fn length_prefix_player_shows_sockstep_run_upto() {
 #[test]
 #[ignore = "needs chromium, chromedriver and a built book: .ci/run runs it"]
 fn harness_drives_the_fixture_player() {
-    check_player(&PageUnderTest {
+    check_player(PageUnderTest {
         file: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/player-fixture.html"),
         name: "player-fixture",
         oracle: Oracle::Embedded,
@@ -84,107 +88,116 @@ fn harness_drives_the_fixture_player() {
 // ---------------------------------------------------------------------------------
 // The checks, the same for every page.
 
-fn check_player(page: &PageUnderTest) {
+fn check_player(page: PageUnderTest) {
+    let page = Arc::new(page);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let url = file_url(&page.file);
     runtime.block_on(async {
-        let browser = Browser::start(Scripts::On).await;
-        let tab = &browser.client;
-        tab.goto(&url).await.expect("open the page");
-        let player = first_player(tab, &page.file).await;
-        let seen = wait_until(tab, &player, "the player to show step 0", |s| {
-            s.step.as_deref() == Some("0")
+        with_browser(Scripts::On, {
+            let page = page.clone();
+            move |tab| scripted(tab, page)
         })
         .await;
-        let (lesson, seed) = (seen.lesson.clone(), seen.seed.clone());
-        let states = States::new(tab, &player, page, &lesson, &seed).await;
-        accessible(&player, &seen).await;
-        states.check(&seen, "on load");
-
-        // The keyboard: → three times, ← once.
-        focus(tab, &player).await;
-        for k in 1..=3 {
-            key(tab, Key::Right).await;
-            expect_step(tab, &player, &states, k, "after →").await;
-        }
-        key(tab, Key::Left).await;
-        expect_step(tab, &player, &states, 2, "after ←").await;
-
-        // The buttons.
-        let n = states.steps;
-        click(&player, "step").await;
-        expect_step(tab, &player, &states, 3, "after the step button").await;
-        click(&player, "back").await;
-        expect_step(tab, &player, &states, 2, "after the back button").await;
-        click(&player, "end").await;
-        let end = expect_step(tab, &player, &states, n, "after the end button").await;
-        assert!(
-            end.naive.verdict.as_deref().is_some_and(|v| !v.is_empty())
-                && end
-                    .correct
-                    .verdict
-                    .as_deref()
-                    .is_some_and(|v| !v.is_empty()),
-            "at the end both sides show a verdict: {end:#?}"
-        );
-        click(&player, "start").await;
-        expect_step(tab, &player, &states, 0, "after the start button").await;
-
-        // Play until it moved, then pause: wherever it stopped, it shows that step.
-        click(&player, "play").await;
-        wait_until(tab, &player, "play to take a step", |s| {
-            s.step.as_deref() != Some("0")
-        })
-        .await;
-        let playing = snapshot(tab, &player).await;
-        if playing.play_label.as_deref() == Some("Pause") {
-            click(&player, "play").await;
-        }
-        let paused = wait_until(tab, &player, "the play button to read Play again", |s| {
-            s.play_label.as_deref() == Some("Play")
-        })
-        .await;
-        states.check(&paused, "after play, then pause");
-
-        screenshots(tab, &url, page, &states).await;
-        browser.close().await;
-
-        // With JavaScript off: the static diagram, and no player.
-        let browser = Browser::start(Scripts::Off).await;
-        let tab = &browser.client;
-        tab.goto(&url)
-            .await
-            .expect("open the page without JavaScript");
-        let diagram = tab
-            .find(Locator::Css(".sockstep-run"))
-            .await
-            .unwrap_or_else(|_| panic!("{url} without JavaScript has no .sockstep-run diagram"));
-        assert!(
-            diagram
-                .is_displayed()
-                .await
-                .expect("is the diagram displayed"),
-            "{url} without JavaScript hides its static diagram"
-        );
-        let player = first_player(tab, &page.file).await;
-        assert_eq!(
-            player.attr("data-step").await.expect("read data-step"),
-            None,
-            "without JavaScript the player has no step, so the script did not run"
-        );
-        assert!(
-            player
-                .find_all(Locator::Css("button"))
-                .await
-                .expect("find buttons")
-                .is_empty(),
-            "without JavaScript the player has no buttons"
-        );
-        browser.close().await;
+        with_browser(Scripts::Off, move |tab| unscripted(tab, page)).await;
     });
+}
+
+/// Keys and buttons step the player, which shows each step as `sockstep run` does.
+async fn scripted(tab: Client, page: Arc<PageUnderTest>) {
+    let tab = &tab;
+    let url = file_url(&page.file);
+    tab.goto(&url).await.expect("open the page");
+    let player = first_player(tab, &page.file).await;
+    let seen = wait_until(tab, &player, "the player to show step 0", |s| {
+        s.step.as_deref() == Some("0")
+    })
+    .await;
+    let (lesson, seed) = (seen.lesson.clone(), seen.seed.clone());
+    let states = States::new(tab, &player, &page, &lesson, &seed).await;
+    accessible(&player, &seen).await;
+    states.check(&seen, "on load");
+
+    // The keyboard: → three times, ← once.
+    focus(tab, &player).await;
+    for k in 1..=3 {
+        key(tab, Key::Right).await;
+        expect_step(tab, &player, &states, k, "after →").await;
+    }
+    key(tab, Key::Left).await;
+    expect_step(tab, &player, &states, 2, "after ←").await;
+
+    // The buttons.
+    let n = states.steps;
+    click(&player, "step").await;
+    expect_step(tab, &player, &states, 3, "after the step button").await;
+    click(&player, "back").await;
+    expect_step(tab, &player, &states, 2, "after the back button").await;
+    click(&player, "end").await;
+    let end = expect_step(tab, &player, &states, n, "after the end button").await;
+    assert!(
+        end.naive.verdict.as_deref().is_some_and(|v| !v.is_empty())
+            && end
+                .correct
+                .verdict
+                .as_deref()
+                .is_some_and(|v| !v.is_empty()),
+        "at the end both sides show a verdict: {end:#?}"
+    );
+    click(&player, "start").await;
+    expect_step(tab, &player, &states, 0, "after the start button").await;
+
+    // Play until it moved, then pause: wherever it stopped, it shows that step.
+    click(&player, "play").await;
+    wait_until(tab, &player, "play to take a step", |s| {
+        s.step.as_deref() != Some("0")
+    })
+    .await;
+    let playing = snapshot(tab, &player).await;
+    if playing.play_label.as_deref() == Some("Pause") {
+        click(&player, "play").await;
+    }
+    let paused = wait_until(tab, &player, "the play button to read Play again", |s| {
+        s.play_label.as_deref() == Some("Play")
+    })
+    .await;
+    states.check(&paused, "after play, then pause");
+
+    screenshots(tab, &url, &page, &states).await;
+}
+
+/// With JavaScript off: the static diagram, and no player.
+async fn unscripted(tab: Client, page: Arc<PageUnderTest>) {
+    let url = file_url(&page.file);
+    tab.goto(&url)
+        .await
+        .expect("open the page without JavaScript");
+    let diagram = tab
+        .find(Locator::Css(".sockstep-run"))
+        .await
+        .unwrap_or_else(|_| panic!("{url} without JavaScript has no .sockstep-run diagram"));
+    assert!(
+        diagram
+            .is_displayed()
+            .await
+            .expect("is the diagram displayed"),
+        "{url} without JavaScript hides its static diagram"
+    );
+    let player = first_player(&tab, &page.file).await;
+    assert_eq!(
+        player.attr("data-step").await.expect("read data-step"),
+        None,
+        "without JavaScript the player has no step, so the script did not run"
+    );
+    assert!(
+        player
+            .find_all(Locator::Css("button"))
+            .await
+            .expect("find buttons")
+            .is_empty(),
+        "without JavaScript the player has no buttons"
+    );
 }
 
 /// Every expected state of the page's run, fetched once per step.
@@ -576,7 +589,7 @@ enum Scripts {
 
 struct Browser {
     client: Client,
-    _driver: Driver,
+    driver: Driver,
 }
 
 impl Browser {
@@ -609,26 +622,36 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{}", driver.port))
             .await
             .unwrap_or_else(|e| panic!("chromedriver could not start chromium: {e}"));
-        Browser {
-            client,
-            _driver: driver,
-        }
+        Browser { client, driver }
     }
+}
 
-    /// Ends the session (chromium quits), then the guard ends chromedriver.
-    async fn close(self) {
-        self.client
-            .close()
-            .await
-            .expect("end the WebDriver session");
+/// Runs `check` on a fresh browser, as a task so that a failed check still ends
+/// the session (chromium quits) before the guard ends chromedriver; then fails
+/// as the check did.
+async fn with_browser<F, Fut>(scripts: Scripts, check: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Browser { client, driver } = Browser::start(scripts).await;
+    let outcome = tokio::spawn(check(client.clone())).await;
+    let closed = client.close().await;
+    drop(driver);
+    match outcome {
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        Err(failed) => panic!("the browser check did not finish: {failed}"),
+        Ok(()) => closed.expect("end the WebDriver session"),
     }
 }
 
 /// chromedriver in its own process group, on a free loopback port it picks itself,
-/// with its temp files (and chromium's profile) in one scratch folder. Dropping it,
-/// on success, failure or panic, kills the group and removes the folder.
+/// with every file it and chromium write (profile, HOME, TMPDIR) in one scratch
+/// folder. Dropping it, on success, failure or panic, kills the group and removes
+/// the folder; an interrupt (Ctrl-C) does the same for every live one.
 struct Driver {
     child: Child,
+    group: Pid,
     port: u16,
     scratch: tempfile::TempDir,
     stdout: Option<JoinHandle<()>>,
@@ -638,21 +661,34 @@ impl Driver {
     fn start() -> Driver {
         use std::os::unix::process::CommandExt;
         let chromedriver = program("CHROMEDRIVER", "chromedriver", "Debian's chromium-driver");
+        stop_all_when_interrupted();
+        // Orphans of chromium come to us, to be reaped (see Driver::reap).
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
         let scratch = tempfile::Builder::new()
             .prefix("sockstep-browser-")
             .tempdir()
             .expect("create a scratch folder");
-        let tmp = scratch.path().join("tmp");
-        std::fs::create_dir(&tmp).expect("create the browser's TMPDIR");
+        let (tmp, home) = (scratch.path().join("tmp"), scratch.path().join("home"));
+        for dir in [&tmp, &home] {
+            std::fs::create_dir(dir).expect("create the browser's TMPDIR and HOME");
+        }
+        // The live list holds the group from before its first process exists.
+        let mut live_list = live();
         let mut child = Command::new(&chromedriver)
             .arg("--port=0")
             .env("TMPDIR", &tmp)
+            .env("HOME", &home) // chromium's crash reports and NSS database
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", chromedriver.display()));
+        let group = Pid::from_child(&child);
+        live_list.push((group, scratch.path().to_path_buf()));
+        drop(live_list);
         // chromedriver says which port it took; the reader then drains its output.
         let out = BufReader::new(child.stdout.take().expect("chromedriver's stdout"));
         let (tx, rx) = mpsc::channel();
@@ -669,6 +705,7 @@ impl Driver {
         });
         let mut driver = Driver {
             child,
+            group,
             port: 0,
             scratch,
             stdout: Some(stdout),
@@ -685,14 +722,103 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let group = rustix::process::Pid::from_child(&self.child);
-        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        let _ = kill_process_group(self.group, Signal::KILL);
         let _ = self.child.wait();
+        self.reap();
         if let Some(reader) = self.stdout.take() {
             let _ = reader.join();
         }
+        live().retain(|(group, _)| *group != self.group);
         // self.scratch goes next, by its own Drop, once nothing writes to it.
     }
+}
+
+impl Driver {
+    /// Kills and reaps what chromium left: the processes of the group whose parent
+    /// died, and its crash handlers, which leave the group (their command line names
+    /// the scratch HOME while they live). All come to this process, their
+    /// subreaper, so that no zombie is left to an init that may never reap it.
+    /// Bounded: what will not die is left to init.
+    fn reap(&self) {
+        let start = Instant::now();
+        let home = self.scratch.path().as_os_str().as_encoded_bytes().to_vec();
+        loop {
+            while let Ok(Some(_)) = waitpgid(self.group, WaitOptions::NOHANG) {}
+            for child in children() {
+                // A zombie's command line is empty: any crash handler's zombie is
+                // an orphan of some chromium of ours, with nobody else to reap it.
+                let ours = child.cmdline.windows(home.len()).any(|w| w == home);
+                let dead_handler = child.zombie && child.comm == "chrome_crashpad";
+                if ours || dead_handler {
+                    let _ = kill_process(child.pid, Signal::KILL);
+                    let _ = waitpid(Some(child.pid), WaitOptions::empty());
+                }
+            }
+            if test_kill_process_group(self.group).is_err() || start.elapsed() > PATIENCE {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// A child of this process, from /proc.
+struct ChildProcess {
+    pid: Pid,
+    comm: String,
+    zombie: bool,
+    cmdline: Vec<u8>,
+}
+
+fn children() -> Vec<ChildProcess> {
+    let me = std::process::id().to_string();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .filter_map(|entry| {
+            let pid = entry.ok()?.file_name().to_str()?.parse::<i32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // "pid (comm) state ppid ...", where comm may hold spaces but not ')'.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?;
+            (fields.next()? == me).then_some(())?;
+            Some(ChildProcess {
+                pid: Pid::from_raw(pid)?,
+                comm: head.split_once('(')?.1.to_string(),
+                zombie: state == "Z",
+                cmdline: std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Each live chromedriver's process group and scratch folder.
+static LIVE: Mutex<Vec<(Pid, PathBuf)>> = Mutex::new(Vec::new());
+
+fn live() -> MutexGuard<'static, Vec<(Pid, PathBuf)>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// On SIGINT, SIGTERM or SIGHUP, which end the test without running any Drop,
+/// kills every live browser's group and removes its folder, then exits.
+fn stop_all_when_interrupted() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            .expect("catch SIGINT, SIGTERM and SIGHUP");
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                for (group, scratch) in live().drain(..) {
+                    let _ = kill_process_group(group, Signal::KILL);
+                    let _ = std::fs::remove_dir_all(scratch);
+                }
+                std::process::exit(128 + signal);
+            }
+        });
+    });
 }
 
 /// The program named by environment variable `var`, else `name` on PATH; fails in
