@@ -439,10 +439,15 @@ return { lesson: p.getAttribute('data-lesson') || '', seed: p.getAttribute('data
 "#;
 
 async fn snapshot(tab: &Client, player: &Element) -> Shown {
-    let value = tab
-        .execute(SNAPSHOT, vec![json!(player)])
-        .await
-        .expect("read the player's DOM");
+    let value = match tab.execute(SNAPSHOT, vec![json!(player)]).await {
+        Ok(value) => value,
+        Err(e) => {
+            let at = tab.current_url().await.map(String::from);
+            panic!(
+                "could not read the player (the page is now {at:?}; mdbook turns the page on ← → that the player lets through): {e}"
+            )
+        }
+    };
     serde_json::from_value(value).expect("the snapshot script's result")
 }
 
