@@ -368,7 +368,7 @@ async fn screenshots(tab: &Client, url: &str, page: &PageUnderTest, states: &Sta
             key(tab, Key::Right).await;
             expect_step(tab, &player, states, k, "stepping to the middle").await;
         }
-        let png = player.screenshot().await.expect("screenshot the player");
+        let png = in_view(tab, &player).await;
         let file = dir.join(format!("{}-{theme}.png", page.name));
         std::fs::write(&file, png).expect("write the screenshot");
         println!(
@@ -380,6 +380,32 @@ async fn screenshots(tab: &Client, url: &str, page: &PageUnderTest, states: &Sta
     tab.execute("localStorage.removeItem('mdbook-theme')", vec![])
         .await
         .expect("forget the theme");
+}
+
+/// The window with the player in its middle, once scrolling has settled (mdbook's
+/// menu bar hides on scroll, which moves the page: an element screenshot taken
+/// meanwhile cuts the player).
+async fn in_view(tab: &Client, player: &Element) -> Vec<u8> {
+    let top = "arguments[0].scrollIntoView({block: 'center'}); \
+               return [window.scrollY, arguments[0].getBoundingClientRect().top]";
+    let mut last = Value::Null;
+    let start = Instant::now();
+    loop {
+        let now = tab
+            .execute(top, vec![json!(player)])
+            .await
+            .expect("scroll to the player");
+        if now == last {
+            break;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the page kept scrolling for {PATIENCE:?}"
+        );
+        last = now;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tab.screenshot().await.expect("screenshot the window")
 }
 
 // ---------------------------------------------------------------------------------
@@ -650,7 +676,7 @@ where
     }
 }
 
-/// chromedriver in its own process group, on a free loopback port it picks itself,
+/// chromedriver in its own process group, on a free loopback port,
 /// with every file it and chromium write (profile, HOME, TMPDIR) in one scratch
 /// folder. Dropping it, on success, failure or panic, kills the group and removes
 /// the folder; an interrupt (Ctrl-C) does the same for every live one.
@@ -664,49 +690,76 @@ struct Driver {
 
 impl Driver {
     fn start() -> Driver {
-        use std::os::unix::process::CommandExt;
         let chromedriver = program("CHROMEDRIVER", "chromedriver", "Debian's chromium-driver");
         stop_all_when_interrupted();
         // Orphans of chromium come to us, to be reaped (see Driver::reap).
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        // With --port=0 chromedriver takes a free IPv6 port and exits if that port
+        // is taken on IPv4. A port just free on IPv4 can be taken again before
+        // chromedriver binds it: both are rare, and a new try fixes them.
+        let mut tries = 1;
+        loop {
+            match Driver::try_start(&chromedriver) {
+                Ok(driver) => return driver,
+                Err(port_taken) if tries < 5 => {
+                    eprintln!("{port_taken}; trying again");
+                    tries += 1;
+                }
+                Err(port_taken) => panic!("{port_taken}, {tries} times"),
+            }
+        }
+    }
+
+    /// Starts chromedriver on a free port, or says why the port did not do.
+    fn try_start(chromedriver: &Path) -> Result<Driver, String> {
+        use std::os::unix::process::CommandExt;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|free| free.local_addr())
+            .expect("find a free loopback port")
+            .port();
         let scratch = tempfile::Builder::new()
             .prefix("sockstep-browser-")
             .tempdir()
             .expect("create a scratch folder");
         let (tmp, home) = (scratch.path().join("tmp"), scratch.path().join("home"));
+        let log = scratch.path().join("chromedriver.log");
         for dir in [&tmp, &home] {
             std::fs::create_dir(dir).expect("create the browser's TMPDIR and HOME");
         }
         // The live list holds the group from before its first process exists.
         let mut live_list = live();
-        let mut child = Command::new(&chromedriver)
-            .arg("--port=0")
+        let mut child = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
             .env("TMPDIR", &tmp)
             .env("HOME", &home) // chromium's crash reports and NSS database
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create chromedriver's log"))
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", chromedriver.display()));
         let group = Pid::from_child(&child);
         live_list.push((group, scratch.path().to_path_buf()));
         drop(live_list);
-        // chromedriver says which port it took; the reader then drains its output.
+        // chromedriver says which port it took; the reader then drains its output,
+        // or, if it ends first, hands over what it said.
         let out = BufReader::new(child.stdout.take().expect("chromedriver's stdout"));
         let (tx, rx) = mpsc::channel();
         let stdout = std::thread::spawn(move || {
+            let mut said = Vec::new();
             for line in out.lines().map_while(Result::ok) {
-                if let Some(port) = line
+                let port = line
                     .split("started successfully on port ")
                     .nth(1)
-                    .and_then(|p| p.trim_end_matches('.').parse::<u16>().ok())
-                {
-                    let _ = tx.send(port);
+                    .and_then(|p| p.trim_end_matches('.').parse::<u16>().ok());
+                match port {
+                    Some(port) => drop(tx.send(Ok(port))),
+                    None => said.push(line),
                 }
             }
+            let _ = tx.send(Err(said.join(" / ")));
         });
         let mut driver = Driver {
             child,
@@ -715,13 +768,27 @@ impl Driver {
             scratch,
             stdout: Some(stdout),
         };
-        driver.port = rx.recv_timeout(PATIENCE).unwrap_or_else(|_| {
-            panic!(
+        match rx.recv_timeout(PATIENCE) {
+            Ok(Ok(said)) => {
+                assert_eq!(said, port, "chromedriver took another port than asked");
+                driver.port = port;
+                Ok(driver)
+            }
+            Ok(Err(said)) => {
+                let status = driver.child.wait();
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                let ended = format!(
+                    "{} ended ({status:?}) before it said it listens on port {port}; it said: {said} {log}",
+                    chromedriver.display()
+                );
+                assert!(said.contains("port not available"), "{ended}");
+                Err(ended)
+            }
+            Err(_) => panic!(
                 "{} did not say it started within {PATIENCE:?}",
                 chromedriver.display()
-            )
-        });
-        driver
+            ),
+        }
     }
 }
 
