@@ -134,6 +134,24 @@ async fn scripted(tab: Client, page: Arc<PageUnderTest>) {
     expect_step(tab, &player, &states, 3, "after the step button").await;
     click(&player, "back").await;
     expect_step(tab, &player, &states, 2, "after the back button").await;
+    // The clicked button keeps the focus (no redraw loses it), and the keys work there.
+    let on_button = tab
+        .execute(
+            "const a = document.activeElement; \
+             return a.tagName === 'BUTTON' && arguments[0].contains(a)",
+            vec![json!(player)],
+        )
+        .await
+        .expect("read the focus");
+    assert_eq!(
+        on_button,
+        json!(true),
+        "a clicked player button keeps the focus"
+    );
+    key(tab, Key::Right).await;
+    expect_step(tab, &player, &states, 3, "after → on a button").await;
+    key(tab, Key::Left).await;
+    expect_step(tab, &player, &states, 2, "after ← on a button").await;
     click(&player, "end").await;
     let end = expect_step(tab, &player, &states, n, "after the end button").await;
     assert!(
