@@ -183,6 +183,66 @@ async fn scripted(tab: Client, page: Arc<PageUnderTest>) {
     states.check(&paused, "after play, then pause");
 
     screenshots(tab, &url, &page, &states).await;
+    printed(tab, &page).await;
+}
+
+/// In print, the player is hidden and the static diagram shows.
+async fn printed(tab: &Client, page: &PageUnderTest) {
+    tab.issue_cmd(Cdp::new(
+        "Emulation.setEmulatedMedia",
+        json!({ "media": "print" }),
+    ))
+    .await
+    .expect("emulate print media");
+    let shown = tab
+        .execute(
+            "const shown = e => e !== null && getComputedStyle(e).display !== 'none' \
+                 && e.getClientRects().length > 0; \
+             return [matchMedia('print').matches, \
+                     shown(document.querySelector('.sockstep-run')), \
+                     shown(document.querySelector('.sockstep-player'))]",
+            vec![],
+        )
+        .await
+        .expect("read the printed page");
+    assert_eq!(
+        shown,
+        json!([true, true, false]),
+        "{} in print: [print media, diagram shown, player shown]",
+        page.file.display()
+    );
+}
+
+/// A DevTools command through chromedriver (its goog/cdp/execute endpoint): here,
+/// to lay the page out for print, which WebDriver itself cannot.
+#[derive(Debug)]
+struct Cdp {
+    body: String,
+}
+
+impl Cdp {
+    fn new(cmd: &str, params: Value) -> Cdp {
+        Cdp {
+            body: json!({ "cmd": cmd, "params": params }).to_string(),
+        }
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.clone()))
+    }
 }
 
 /// With JavaScript off: the static diagram, and no player.
