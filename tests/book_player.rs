@@ -649,7 +649,12 @@ fn shows(seen: &Shown, state: &Value, has_listings: bool, when: &str) {
 async fn first_player(tab: &Client, file: &Path) -> Element {
     tab.find(Locator::Css(".sockstep-player"))
         .await
-        .unwrap_or_else(|_| panic!("{} has no .sockstep-player", file.display()))
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} has no .sockstep-player (the preprocessor puts one after each sockstep diagram)",
+                file.display()
+            )
+        })
 }
 
 async fn button(player: &Element, action: &str) -> Element {
