@@ -110,14 +110,12 @@ async fn scripted(tab: Client, page: Arc<PageUnderTest>) {
     let url = file_url(&page.file);
     tab.goto(&url).await.expect("open the page");
     let player = first_player(tab, &page.file).await;
-    let seen = wait_until(tab, &player, "the player to show step 0", |s| {
-        s.step.as_deref() == Some("0")
-    })
-    .await;
+    let seen = ready(tab, &player).await;
     let (lesson, seed) = (seen.lesson.clone(), seen.seed.clone());
     let states = States::new(tab, &player, &page, &lesson, &seed).await;
     accessible(&player, &seen).await;
     states.check(&seen, "on load");
+    to_start(tab, &player, &states).await;
 
     // The keyboard: → three times, ← once.
     focus(tab, &player).await;
@@ -437,10 +435,8 @@ async fn screenshots(tab: &Client, url: &str, page: &PageUnderTest, states: &Sta
             "the page took the {theme} theme from localStorage (html class: {class})"
         );
         let player = first_player(tab, &page.file).await;
-        wait_until(tab, &player, "the player to show step 0", |s| {
-            s.step.as_deref() == Some("0")
-        })
-        .await;
+        ready(tab, &player).await;
+        to_start(tab, &player, states).await;
         focus(tab, &player).await;
         for k in 1..=middle {
             key(tab, Key::Right).await;
@@ -573,6 +569,22 @@ async fn wait_until(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits for the script to set the player up, at whichever step it starts.
+async fn ready(tab: &Client, player: &Element) -> Shown {
+    wait_until(tab, player, "the player's script to show a step", |s| {
+        s.step.is_some()
+    })
+    .await
+}
+
+/// The player at step 0, by its start button if it is elsewhere.
+async fn to_start(tab: &Client, player: &Element, states: &States) {
+    if snapshot(tab, player).await.step.as_deref() != Some("0") {
+        click(player, "start").await;
+    }
+    expect_step(tab, player, states, 0, "at the start").await;
 }
 
 /// Waits for step `k`, then checks everything the player shows there.
