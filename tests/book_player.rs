@@ -4,7 +4,7 @@
 //! must show what `sockstep run LESSON --seed N --upto K --json` computes.
 //!
 //! Ignored by `cargo test`, since a machine with only a Rust toolchain has no
-//! chromium and no built book; `.ci/run` runs them after `mdbook build`:
+//! chromium, chromedriver or built book; `.ci/run` runs them after `mdbook build`:
 //! `SOCKSTEP_BOOK=book cargo test --test book_player -- --ignored`. Run, they fail
 //! (never skip) when chromium, chromedriver or the book is missing.
 
@@ -75,7 +75,7 @@ fn length_prefix_player_shows_sockstep_run_upto() {
 
 /// The harness itself, on a stand-in player that keeps the DOM contract.
 #[test]
-#[ignore = "needs chromium, chromedriver and a built book: .ci/run runs it"]
+#[ignore = "needs chromium and chromedriver: .ci/run runs it"]
 fn harness_drives_the_fixture_player() {
     check_player(PageUnderTest {
         file: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/player-fixture.html"),
