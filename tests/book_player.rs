@@ -423,17 +423,30 @@ async fn screenshots(tab: &Client, url: &str, page: &PageUnderTest, states: &Sta
         )
         .await
         .expect("store the theme");
-        tab.goto(url).await.expect("reload the page");
-        let class = tab
-            .execute("return document.documentElement.className", vec![])
+        // A URL of its own, so that this is a new load and not the page already
+        // open (going to the very same URL once kept the last theme).
+        tab.goto(&format!("{url}?theme={theme}"))
             .await
-            .expect("read the html class");
-        assert!(
-            class
-                .as_str()
-                .is_some_and(|c| c.split_whitespace().any(|c| c == theme)),
-            "the page took the {theme} theme from localStorage (html class: {class})"
-        );
+            .expect("reload the page");
+        let start = Instant::now();
+        loop {
+            let class = tab
+                .execute(
+                    "return document.readyState + ' | ' + document.documentElement.className",
+                    vec![],
+                )
+                .await
+                .expect("read the html class");
+            let text = class.as_str().unwrap_or_default().to_string();
+            if text.starts_with("complete") && text.split_whitespace().any(|word| word == theme) {
+                break;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the page took the {theme} theme from localStorage (ready state | html class: {text})"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let player = first_player(tab, &page.file).await;
         ready(tab, &player).await;
         to_start(tab, &player, states).await;
