@@ -1037,3 +1037,22 @@ fn wire_mode_fits_80x24_and_keys_that_step_say_why_not() {
     assert!(screen.contains("--cuts 5,fin"), "{screen}");
     insta::assert_snapshot!("wire_fin_at_80x24", screen);
 }
+
+/// The byte views mark the cuts made by hand, not the ones the seed would make.
+#[test]
+fn wire_mode_marks_only_the_cuts_made() {
+    let mut h = Harness::wired("length-prefix", 2);
+    assert!(h.app.session().run().unwrap().cuts.is_empty());
+    h.key(KeyCode::Home);
+    for _ in 0..3 {
+        h.key(KeyCode::Right);
+    }
+    h.cut_with(KeyCode::Char('c'));
+    assert_eq!(h.app.session().run().unwrap().cuts, [4]);
+    let screen = h.screen(120, 40);
+    let bytes_row = screen
+        .lines()
+        .find(|line| line.starts_with("\"│0"))
+        .unwrap_or_else(|| panic!("a byte view row: {screen}"));
+    assert!(bytes_row.starts_with("\"│0000 "), "{bytes_row}");
+}

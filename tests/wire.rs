@@ -51,6 +51,10 @@ fn play(
             },
         )
         .unwrap();
+    assert!(
+        handle.cuts().is_empty(),
+        "{slug}: wire mode cuts nowhere by itself"
+    );
     let mut made = 0;
     loop {
         let status = settle(&handle);

@@ -228,8 +228,10 @@ pub fn start_code(
     let end = options.cuts.as_ref().and_then(FixedCuts::end);
     let plan = options.cuts.as_ref().map(FixedCuts::plan);
     let plan = plan.as_ref().unwrap_or(&scenario.cuts);
-    // Direct has no relay, so nothing cuts the stream but the kernel.
+    // Direct has no relay, so nothing cuts the stream but the kernel; in wire mode
+    // the cuts come as the user makes them.
     let cuts = match options.mode {
+        _ if options.cut_by_hand => Vec::new(),
         Mode::Direct => Vec::new(),
         Mode::Lockstep | Mode::FreeRun => plan.resolve(stream.len(), &spans, options.seed),
     };

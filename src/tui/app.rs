@@ -406,6 +406,11 @@ impl Session {
             wire.made.end_with(end);
         }
         wire.caret = None;
+        let made = wire.made.offsets().to_vec();
+        if let Some(run) = &mut self.run {
+            // The byte views mark the cuts made, as they mark a plan's.
+            run.cuts = made;
+        }
         self.steps += 1;
     }
 
