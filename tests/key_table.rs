@@ -4,22 +4,31 @@
 
 use sockstep::tui::keys;
 
-fn assert_key_table_in(file: &str) {
+/// The table headed `| HEADING | does |` in `file` reads as `expected`.
+fn assert_table_in(file: &str, heading: &str, expected: String) {
     let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("the file is readable");
+    let head = format!("| {heading} | does |");
     let start = text
-        .find("| key | does |")
-        .unwrap_or_else(|| panic!("{file} has a table headed `| key | does |`"));
+        .find(&head)
+        .unwrap_or_else(|| panic!("{file} has a table headed `{head}`"));
     let table: String = text[start..]
         .lines()
         .take_while(|line| line.starts_with('|'))
         .map(|line| format!("{line}\n"))
         .collect();
     assert_eq!(
-        table,
-        keys::markdown_table(),
-        "{file}'s key table differs from src/tui/keys.rs; paste the right-hand side in"
+        table, expected,
+        "{file}'s `{heading}` table differs from src/tui/keys.rs; paste the right-hand side in"
     );
+}
+
+fn assert_key_table_in(file: &str) {
+    assert_table_in(file, "key", keys::markdown_table());
+}
+
+fn assert_wire_key_table_in(file: &str) {
+    assert_table_in(file, "wire mode key", keys::wire_markdown_table());
 }
 
 #[test]
@@ -30,24 +39,6 @@ fn the_readme_key_table_is_the_tuis() {
 #[test]
 fn the_welcome_page_key_table_is_the_tuis() {
     assert_key_table_in("lessons/welcome.md");
-}
-
-fn assert_wire_key_table_in(file: &str) {
-    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("the file is readable");
-    let start = text
-        .find("| wire mode key | does |")
-        .unwrap_or_else(|| panic!("{file} has a table headed `| wire mode key | does |`"));
-    let table: String = text[start..]
-        .lines()
-        .take_while(|line| line.starts_with('|'))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    assert_eq!(
-        table,
-        keys::wire_markdown_table(),
-        "{file}'s wire mode key table differs from src/tui/keys.rs; paste the right-hand side in"
-    );
 }
 
 #[test]
