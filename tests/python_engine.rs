@@ -828,52 +828,91 @@ fn helper_runs_python_that_never_ends() {
     run_fixture(FOREVER, limits, Mode::Lockstep);
 }
 
-/// Processes running `FOREVER`, zombies aside: its fork server and its parts.
-fn running_forever() -> Vec<u32> {
+/// Whether `pid` runs `FOREVER` and is not a zombie.
+fn runs_forever(pid: u32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat[stat.rfind(')').map_or(0, |i| i + 1)..]
+        .split_whitespace()
+        .next();
+    state.is_some_and(|s| s != "Z")
+        && cmdline
+            .windows(FOREVER.len())
+            .any(|w| w == FOREVER.as_bytes())
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Processes running `FOREVER` below `root` (its fork server and its parts), zombies
+/// aside. Only `root`'s own: another checkout's tests may run the same fixture.
+fn running_forever_under(root: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let state = stat[stat.rfind(')').map_or(0, |i| i + 1)..]
-                .split_whitespace()
-                .next();
-            state.is_some_and(|s| s != "Z")
-                && cmdline
-                    .windows(FOREVER.len())
-                    .any(|w| w == FOREVER.as_bytes())
+        .filter(|&pid| runs_forever(pid))
+        .filter(|&pid| {
+            let mut at = pid;
+            while let Some(parent) = parent_of(at).filter(|&p| p > 1) {
+                if parent == root {
+                    return true;
+                }
+                at = parent;
+            }
+            false
         })
         .collect()
+}
+
+/// Kills the helper process however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
 fn a_process_killed_midway_leaves_no_python_running() {
     let _serial = serial();
     interpreter();
-    let mut helper = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "helper_runs_python_that_never_ends", "--ignored"])
-        .env("SOCKSTEP_TEST_HELPER", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut helper = KillOnDrop(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "helper_runs_python_that_never_ends", "--ignored"])
+            .env("SOCKSTEP_TEST_HELPER", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let root = helper.0.id();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     // The fork server and the four busy parts.
-    while running_forever().len() < 5 && std::time::Instant::now() < deadline {
+    while running_forever_under(root).len() < 5 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let seen = running_forever();
+    let seen = running_forever_under(root);
     assert_eq!(seen.len(), 5, "the server and four parts run: {seen:?}");
-    helper.kill().unwrap();
-    helper.wait().unwrap();
+    helper.0.kill().unwrap();
+    helper.0.wait().unwrap();
     // SIGKILL is delivered, not awaited: wait for their end (a minute means never).
-    while !running_forever().is_empty() && std::time::Instant::now() < deadline {
+    // Orphaned, they are no longer below the helper: look for those seen.
+    let still = || -> Vec<u32> {
+        seen.iter()
+            .copied()
+            .filter(|&pid| runs_forever(pid))
+            .collect()
+    };
+    while !still().is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(
-        running_forever(),
-        Vec::<u32>::new(),
-        "still running after the kill"
-    );
+    assert_eq!(still(), Vec::<u32>::new(), "still running after the kill");
 }
