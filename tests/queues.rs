@@ -128,7 +128,10 @@ fn a_read_that_leaves_bytes_behind_finds_them_in_the_receive_queue() {
             &format!("partial-send python seed {seed}"),
         );
     }
-    assert!(left_behind > 0, "no read left bytes behind: nothing was checked");
+    assert!(
+        left_behind > 0,
+        "no read left bytes behind: nothing was checked"
+    );
 }
 
 #[test]
@@ -142,7 +145,10 @@ fn run_json_carries_the_queues_and_a_trace_without_them_still_loads() {
     assert!(send["queues"]["recv"].is_u64(), "{send}");
     assert!(send["buffer_limits"]["send"].is_u64(), "{send}");
     let piece = events.iter().find(|e| e["call"] == "piece").unwrap();
-    assert!(piece.get("queues").is_none(), "the relay's socket is not measured: {piece}");
+    assert!(
+        piece.get("queues").is_none(),
+        "the relay's socket is not measured: {piece}"
+    );
 
     // A trace written before the queues were recorded.
     let mut old = json.clone();

@@ -5,6 +5,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -105,7 +106,7 @@ pub struct Sock {
     /// With `pacing.interrupt`: the next read or write is the real one.
     interrupted: bool,
     /// Whether an event has recorded this socket's buffer limits yet.
-    limits_recorded: std::cell::Cell<bool>,
+    limits_recorded: AtomicBool,
 }
 
 /// How a plain socket (`Sock::plain`) paces the program using it, to try teaching
@@ -138,7 +139,7 @@ impl Sock {
             settle_writes: false,
             pacing: Pacing::default(),
             interrupted: false,
-            limits_recorded: std::cell::Cell::new(false),
+            limits_recorded: AtomicBool::new(false),
         }
     }
 
@@ -450,7 +451,7 @@ impl Sock {
         queues: Option<Queues>,
         count: impl FnOnce(&mut super::monitor::State),
     ) {
-        let buffer_limits = if self.limits_recorded.get() {
+        let buffer_limits = if self.limits_recorded.load(Ordering::Relaxed) {
             None
         } else {
             self.stream.as_ref().and_then(buffer_limits)
@@ -481,8 +482,9 @@ impl Sock {
             let mut event = Event::new(self.actor.role(), call, asked, bytes, result, line);
             event.queues = queues;
             event.buffer_limits = buffer_limits;
-            self.limits_recorded
-                .set(self.limits_recorded.get() || buffer_limits.is_some());
+            if buffer_limits.is_some() {
+                self.limits_recorded.store(true, Ordering::Relaxed);
+            }
             self.monitor.record(state, event);
             false
         });
@@ -775,7 +777,12 @@ impl Drop for BufferedSock<'_> {
 fn kernel_queues(stream: &TcpStream) -> Option<Queues> {
     use rustix::ioctl::{Getter, Opcode, ioctl};
     // SAFETY: TIOCOUTQ (on a socket, SIOCOUTQ: the same number) writes an int.
-    let send = unsafe { ioctl(stream, Getter::<{ libc::TIOCOUTQ as Opcode }, libc::c_int>::new()) };
+    let send = unsafe {
+        ioctl(
+            stream,
+            Getter::<{ libc::TIOCOUTQ as Opcode }, libc::c_int>::new(),
+        )
+    };
     let recv = rustix::io::ioctl_fionread(stream);
     Some(Queues {
         send: u32::try_from(send.ok()?).ok()?,
