@@ -715,6 +715,8 @@ mod tests {
                     bytes: vec![b'x'; n],
                     result: CallResult::Ok,
                     line: None,
+                    queues: None,
+                    buffer_limits: None,
                 })
                 .collect(),
             delivered: Vec::new(),

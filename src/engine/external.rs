@@ -17,7 +17,9 @@
 //!   `release` passes no gate: the engine lets go of its handles on the socket,
 //!   which the child is about to close);
 //! - after it, `{"op": "end", "call": "recv", "asked": N, "bytes": [...], "line": N,
-//!   "failed": null | FAILED, "closes_output": bool, "timed_reads": bool}`;
+//!   "failed": null | FAILED, "closes_output": bool, "timed_reads": bool,
+//!   "queues": {"send": N, "recv": N} | null}` (the socket's kernel queues just
+//!   after the call; null where the child cannot measure them);
 //! - a receiver's messages and reports: `{"op": "deliver", "bytes": [...], "line": N}`,
 //!   `{"op": "report", "line": N, ...FAILED}`;
 //! - at the end `{"op": "returned"}` or `{"op": "raised", ...FAILED}`,
@@ -46,7 +48,7 @@ use serde::Deserialize;
 
 use super::report::{Failure, error_kind_name, report};
 use super::sock::{Inbox, RemoteCall, RemoteGate, Sock, cancel};
-use super::trace::{Call, Role};
+use super::trace::{Call, Queues, Role};
 
 /// One side's code in another language: the server that forks its parts, and what
 /// to tell it (before the role, `sender` or `receiver`) to start one of this side's.
@@ -205,6 +207,9 @@ enum Said {
         closes_output: bool,
         #[serde(default)]
         timed_reads: bool,
+        /// Measured by the child after the call; absent where it cannot measure.
+        #[serde(default)]
+        queues: Option<Queues>,
     },
     Deliver {
         bytes: Vec<u8>,
@@ -465,6 +470,7 @@ pub(crate) fn run_part(
                 failed,
                 closes_output,
                 timed_reads,
+                queues,
             } => sock.remote_finish(RemoteCall {
                 call,
                 asked,
@@ -473,6 +479,7 @@ pub(crate) fn run_part(
                 line,
                 closes_output,
                 timed_reads,
+                queues,
             }),
             Said::Deliver { bytes, line } => {
                 if let Some(inbox) = inbox.as_deref_mut() {

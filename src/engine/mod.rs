@@ -34,5 +34,6 @@ pub use runner::{
 };
 pub use sock::{BufferedSock, Inbox, Pacing, Sock, in_teaching_thread};
 pub use trace::{
-    Call, CallResult, Event, Mode, Outcome, OutcomeKind, Role, Side, SideTrace, Span, Trace,
+    BufferLimits, Call, CallResult, Event, Mode, Outcome, OutcomeKind, Queues, Role, Side,
+    SideTrace, Span, Trace,
 };

@@ -5,6 +5,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use socket2::SockRef;
 
 use super::monitor::{Actor, CallKind, LinkState, Monitor, Stop, WireId};
 use super::report::{error_kind_name, report};
-use super::trace::{Call, CallResult, Event};
+use super::trace::{BufferLimits, Call, CallResult, Event, Queues};
 
 thread_local! {
     static TEACHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -104,6 +105,8 @@ pub struct Sock {
     pacing: Pacing,
     /// With `pacing.interrupt`: the next read or write is the real one.
     interrupted: bool,
+    /// Whether an event has recorded this socket's buffer limits yet.
+    limits_recorded: AtomicBool,
 }
 
 /// How a plain socket (`Sock::plain`) paces the program using it, to try teaching
@@ -136,6 +139,7 @@ impl Sock {
             settle_writes: false,
             pacing: Pacing::default(),
             interrupted: false,
+            limits_recorded: AtomicBool::new(false),
         }
     }
 
@@ -420,6 +424,7 @@ impl Sock {
         });
     }
 
+    /// Records a call made here, with the kernel's queues as they are now.
     fn finish(
         &self,
         call: Call,
@@ -429,6 +434,28 @@ impl Sock {
         line: Option<u32>,
         count: impl FnOnce(&mut super::monitor::State),
     ) {
+        let queues = self.stream.as_ref().and_then(kernel_queues);
+        self.finish_measured(call, asked, bytes, result, line, queues, count);
+    }
+
+    /// Records a call, with `queues` as measured just after it (outside the
+    /// monitor's lock: the measuring is two system calls).
+    #[allow(clippy::too_many_arguments)]
+    fn finish_measured(
+        &self,
+        call: Call,
+        asked: usize,
+        bytes: &[u8],
+        result: &io::Result<usize>,
+        line: Option<u32>,
+        queues: Option<Queues>,
+        count: impl FnOnce(&mut super::monitor::State),
+    ) {
+        let buffer_limits = if self.limits_recorded.load(Ordering::Relaxed) {
+            None
+        } else {
+            self.stream.as_ref().and_then(buffer_limits)
+        };
         let stopped = self.monitor.update(|state| {
             state.call_returned(self.actor);
             if state.stopped().is_some() {
@@ -452,7 +479,12 @@ impl Sock {
                     message: e.to_string(),
                 },
             };
-            let event = Event::new(self.actor.role(), call, asked, bytes, result, line);
+            let mut event = Event::new(self.actor.role(), call, asked, bytes, result, line);
+            event.queues = queues;
+            event.buffer_limits = buffer_limits;
+            if buffer_limits.is_some() {
+                self.limits_recorded.store(true, Ordering::Relaxed);
+            }
             self.monitor.record(state, event);
             false
         });
@@ -482,6 +514,8 @@ pub(crate) struct RemoteCall<'a> {
     pub closes_output: bool,
     /// A timeout set (or cleared): reads now return by themselves.
     pub timed_reads: bool,
+    /// The kernel's queues, as the other process measured them after the call.
+    pub queues: Option<Queues>,
 }
 
 impl Sock {
@@ -507,12 +541,13 @@ impl Sock {
         let (in_wire, out_wire, actor) = (self.in_wire, self.out_wire, self.actor);
         let end_of_stream =
             made.call == Call::Recv && matches!(made.result, Ok(0)) && made.asked > 0;
-        self.finish(
+        self.finish_measured(
             made.call,
             made.asked,
             made.bytes,
             &made.result,
             made.line,
+            made.queues,
             |state| match made.call {
                 Call::Send => state.count_written(out_wire, moved),
                 Call::Recv => state.count_read(in_wire, moved),
@@ -735,4 +770,44 @@ impl Drop for BufferedSock<'_> {
             let _ = self.flush_from(Location::caller());
         }
     }
+}
+
+/// The kernel's send and receive queues of `stream`, right now.
+#[cfg(target_os = "linux")]
+fn kernel_queues(stream: &TcpStream) -> Option<Queues> {
+    use rustix::ioctl::{Getter, Opcode, ioctl};
+    // SAFETY: TIOCOUTQ (on a socket, SIOCOUTQ: the same number) writes an int.
+    let send = unsafe {
+        ioctl(
+            stream,
+            Getter::<{ libc::TIOCOUTQ as Opcode }, libc::c_int>::new(),
+        )
+    };
+    let recv = rustix::io::ioctl_fionread(stream);
+    Some(Queues {
+        send: u32::try_from(send.ok()?).ok()?,
+        recv: u32::try_from(recv.ok()?).ok()?,
+    })
+}
+
+/// Not measured here: no ioctl tells the queues.
+#[cfg(not(target_os = "linux"))]
+fn kernel_queues(_stream: &TcpStream) -> Option<Queues> {
+    None
+}
+
+/// SO_SNDBUF and SO_RCVBUF of `stream`, as the kernel reports them.
+#[cfg(target_os = "linux")]
+fn buffer_limits(stream: &TcpStream) -> Option<BufferLimits> {
+    let sock = SockRef::from(stream);
+    Some(BufferLimits {
+        send: u32::try_from(sock.send_buffer_size().ok()?).ok()?,
+        recv: u32::try_from(sock.recv_buffer_size().ok()?).ok()?,
+    })
+}
+
+/// Not measured where the queues are not (see `kernel_queues`).
+#[cfg(not(target_os = "linux"))]
+fn buffer_limits(_stream: &TcpStream) -> Option<BufferLimits> {
+    None
 }

@@ -143,6 +143,31 @@ pub struct Event {
     /// `RunOptions::teaching_file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+    /// What the kernel held for the calling socket just after the call; `None` for
+    /// the relay's and the application's events, and where it is not measured (not
+    /// Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queues: Option<Queues>,
+    /// The calling socket's buffer limits, on the first event of each socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer_limits: Option<BufferLimits>,
+}
+
+/// The kernel's queues of one socket, in bytes, measured with ioctl on Linux.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queues {
+    /// Written and not yet acknowledged by the peer (SIOCOUTQ): the send queue.
+    pub send: u32,
+    /// Arrived and not yet read (FIONREAD, also called SIOCINQ): the receive queue.
+    pub recv: u32,
+}
+
+/// One socket's buffer limits in bytes, SO_SNDBUF and SO_RCVBUF as the kernel
+/// reports them (Linux doubles the size set, to leave room for its bookkeeping).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BufferLimits {
+    pub send: u32,
+    pub recv: u32,
 }
 
 impl Event {
@@ -167,6 +192,8 @@ impl Event {
             bytes: bytes.to_vec(),
             result,
             line,
+            queues: None,
+            buffer_limits: None,
         }
     }
 }

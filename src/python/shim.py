@@ -8,6 +8,7 @@
 # argv: FILENAME SOURCE. Environment: SOCKSTEP_SERVER_FD, where requests come in.
 
 import array
+import fcntl
 import io
 import json
 import os
@@ -15,8 +16,11 @@ import signal
 import socket
 import struct
 import sys
+import termios
 
 FILENAME, SOURCE = sys.argv[1:3]
+# The kernel's queues are measured with Linux's ioctls; elsewhere not at all.
+MEASURES_QUEUES = sys.platform.startswith("linux")
 
 
 class Control:
@@ -80,17 +84,33 @@ class TracedSocket:
         self._control = control
         self._closed = False
 
+    def _queues(self):
+        """The socket's kernel queues now: bytes not yet acknowledged (SIOCOUTQ, the
+        same number as TIOCOUTQ) and bytes not yet read (FIONREAD)."""
+        if not MEASURES_QUEUES or self._closed:
+            return None
+        try:
+            sizes = [struct.unpack("i", fcntl.ioctl(self._sock.fileno(), request, b"\0" * 4))[0]
+                     for request in (termios.TIOCOUTQ, termios.FIONREAD)]
+        except OSError:
+            return None
+        return {"send": sizes[0], "recv": sizes[1]}
+
+    def _end(self, **report):
+        """Tells sockstep how a call on this socket ended, with its queues after it."""
+        self._control.tell(op="end", queues=self._queues(), **report)
+
     def _call(self, gate, call, asked, line, operation, **effect):
         """Makes one traced call: `operation` returns (result, bytes moved)."""
         self._control.ask(gate, line)
         try:
             result, moved = operation()
         except Exception as error:  # the call failed: recorded, then raised as it was
-            self._control.tell(op="end", call=call, asked=asked, bytes=[], line=line,
-                               failed=failure(error), **effect)
+            self._end(call=call, asked=asked, bytes=[], line=line, failed=failure(error),
+                      **effect)
             raise
-        self._control.tell(op="end", call=call, asked=asked, bytes=list(bytes(moved)),
-                           line=line, failed=None, **effect)
+        self._end(call=call, asked=asked, bytes=list(bytes(moved)), line=line,
+                  failed=None, **effect)
         return result
 
     def _send(self, data, line):
@@ -179,8 +199,7 @@ class TracedSocket:
         self._closed = True
         self._sock.close()
         if aborts:
-            self._control.tell(op="end", call="abort", asked=0, bytes=[], line=line,
-                               failed=None)
+            self._end(call="abort", asked=0, bytes=[], line=line, failed=None)
 
     def finish(self):
         """Closes the socket as returning from a part does: shutdown, then close."""
@@ -244,12 +263,12 @@ class TracedWriter(io.BufferedWriter):
 
     def write(self, data):
         line = lesson_line()
-        control = self.raw._traced._control
-        control.ask("other", line)
+        traced = self.raw._traced
+        traced._control.ask("other", line)
         taken = super().write(data)
         moved = bytes(memoryview(data).cast("B")[:taken])
-        control.tell(op="end", call="buffer", asked=len(moved), bytes=list(moved),
-                     line=line, failed=None)
+        traced._end(call="buffer", asked=len(moved), bytes=list(moved), line=line,
+                    failed=None)
         return taken
 
     def flush(self):
@@ -261,15 +280,14 @@ class TracedWriter(io.BufferedWriter):
         try:
             super().flush()
         except OSError as error:
-            raw._traced._control.tell(op="end", call="flush", asked=len(raw.sent),
-                                      bytes=list(raw.sent), line=line,
-                                      failed=failure(error))
+            raw._traced._end(call="flush", asked=len(raw.sent), bytes=list(raw.sent),
+                             line=line, failed=failure(error))
             raise
         finally:
             sent, raw.sent = raw.sent, None
         if sent:
-            raw._traced._control.tell(op="end", call="flush", asked=len(sent),
-                                      bytes=list(sent), line=line, failed=None)
+            raw._traced._end(call="flush", asked=len(sent), bytes=list(sent), line=line,
+                             failed=None)
 
 
 def main(side, role, sock_fd, ctl_fd):
