@@ -320,11 +320,6 @@ impl State {
         )
     }
 
-    /// Calls start only when the controller steps.
-    pub fn is_stepping(&self) -> bool {
-        self.permits.is_some()
-    }
-
     /// `bytes` more were written to `wire` (by a program, or by the relay before
     /// it writes them, so that a read never sees uncounted bytes).
     pub fn count_written(&mut self, wire: WireId, bytes: usize) {

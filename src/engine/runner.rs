@@ -755,6 +755,7 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
     let mut last_look = Instant::now();
     let mut state = monitor.lock();
     let mut seen = state.progress();
+    let mut told_settled = false;
     loop {
         if state.stopped().is_some() {
             break;
@@ -767,9 +768,18 @@ fn supervise(monitor: &Monitor, wakers: &[TcpStream], slots: &[WakerSlot]) {
             state.stop(Stop::Stuck { role, line });
             break;
         }
-        if state.is_stepping() && state.settled(monitor.lockstep) {
-            // The step is over: tell the observer what it did.
+        if state.settled(monitor.lockstep) {
+            // The step is over: tell the observer what it did, and, once, that the
+            // side has settled: the last call may have been told before it did
+            // (the relay settles after it), and the observer reads the status it
+            // shows at each event.
             monitor.announce_held(&mut state);
+            if !told_settled {
+                monitor.announce_waiting();
+                told_settled = true;
+            }
+        } else {
+            told_settled = false;
         }
         let now = Instant::now();
         quiet += now.duration_since(last_look).min(2 * LOOK_EVERY);
