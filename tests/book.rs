@@ -151,18 +151,20 @@ fn pages_processed_at_once_keep_their_order_and_the_first_bad_one_fails() {
     }
 }
 
+/// The line of book.toml that sets `key`.
+fn setting(key: &str) -> String {
+    let config = std::fs::read_to_string(repo("book.toml")).unwrap();
+    config
+        .lines()
+        .find(|line| line.starts_with(&format!("{key} =")))
+        .unwrap_or_else(|| panic!("book.toml sets no {key}"))
+        .to_string()
+}
+
 /// The player ships with the book as one script and one stylesheet that mdbook
 /// copies, loaded after the tabs it follows, and fetches nothing.
 #[test]
 fn the_book_loads_the_player_which_fetches_nothing() {
-    let config = std::fs::read_to_string(repo("book.toml")).unwrap();
-    let setting = |key: &str| {
-        config
-            .lines()
-            .find(|line| line.starts_with(&format!("{key} =")))
-            .unwrap_or_else(|| panic!("book.toml sets no {key}"))
-            .to_string()
-    };
     let js = setting("additional-js");
     let (tabs, player) = (
         js.find("\"assets/lang-tabs.js\"").unwrap(),
@@ -315,14 +317,6 @@ fn every_rust_listing_is_followed_by_its_python_twin() {
 /// plugin for the reader to install.
 #[test]
 fn the_book_loads_the_language_tabs() {
-    let config = std::fs::read_to_string(repo("book.toml")).unwrap();
-    let setting = |key: &str| {
-        config
-            .lines()
-            .find(|line| line.starts_with(&format!("{key} =")))
-            .unwrap_or_else(|| panic!("book.toml sets no {key}"))
-            .to_string()
-    };
     assert!(setting("additional-js").contains("\"assets/lang-tabs.js\""));
     assert!(setting("additional-css").contains("\"assets/lang-tabs.css\""));
     let script = std::fs::read_to_string(repo("assets/lang-tabs.js")).unwrap();
