@@ -16,6 +16,24 @@ pub struct Point {
     pub done: bool,
 }
 
+impl Point {
+    /// The same point of the run, whether or not each side was known to be settled
+    /// when it was noted (a side tells that it settled after its last call).
+    fn same_place(&self, other: &Point) -> bool {
+        let unsettled = |status: &Option<[SideStatus; 2]>| {
+            status.clone().map(|sides| {
+                sides.map(|side| SideStatus {
+                    settled: false,
+                    ..side
+                })
+            })
+        };
+        self.calls == other.calls
+            && self.done == other.done
+            && unsettled(&self.status) == unsettled(&other.status)
+    }
+}
+
 /// The points of one run, oldest first.
 #[derive(Debug, Default)]
 pub struct History {
@@ -38,11 +56,14 @@ impl History {
     /// last point noted. Settled means each side waits for the next step and every
     /// call it made has arrived: a side's calls arrive apart from the other's.
     pub fn observe(&mut self, now: Point) {
+        // Before either side's first call nothing is on the wire: the relay has
+        // nothing to move. Once one side has called, the other at the gate with no
+        // call may just not have taken its step yet.
+        let nothing_called = now.calls == [0, 0];
         let settled = now.status.as_ref().is_some_and(|status| {
             status.iter().zip(now.calls).all(|(side, arrived)| {
-                // Nothing is on the wire yet: the relay has nothing to move.
                 let before_the_first_call = !self.wired
-                    && arrived == 0
+                    && nothing_called
                     && matches!(side.sender, ActorState::AtGate { .. })
                     && matches!(side.receiver, ActorState::AtGate { .. });
                 (side.settled || side.stopped || before_the_first_call) && side.events == arrived
@@ -56,8 +77,10 @@ impl History {
     /// Notes `now`, settled or not, unless it is the last point noted: where the run
     /// was let go to its end.
     pub fn note(&mut self, now: Point) {
-        if self.points.last().is_none_or(|last| *last != now) {
-            self.points.push(now);
+        match self.points.last_mut() {
+            // The same screen, told again once its side had settled: one point.
+            Some(last) if last.same_place(&now) => *last = now,
+            _ => self.points.push(now),
         }
     }
 
@@ -163,11 +186,26 @@ mod tests {
         // After a call, unsettled is no point: the relay may still move bytes.
         history.observe(now(1));
         assert!(history.is_empty());
+        // One side has called and the other not yet: the step is not over.
+        let mut halfway = now(0);
+        halfway.calls = [1, 0];
+        halfway.status.as_mut().unwrap()[0].events = 1;
+        halfway.status.as_mut().unwrap()[0].settled = true;
+        history.observe(halfway);
+        assert!(history.is_empty(), "{history:?}");
         history.observe(now(0));
         assert_eq!(history.len(), 1);
         // Let go unsettled: noted all the same.
         history.note(now(1));
         assert_eq!(history.len(), 2);
+        // The same place told again once settled is the same point, not a new one.
+        let mut settled = now(1);
+        for side in settled.status.as_mut().unwrap() {
+            side.settled = true;
+        }
+        history.observe(settled.clone());
+        assert_eq!(history.len(), 2);
+        assert_eq!(history.get(1), Some(&settled));
     }
 
     #[test]
