@@ -361,24 +361,17 @@ fn end_by_hand(
     downstream: &TcpStream,
     buf: &mut [u8],
 ) -> Result<(), LinkEnd> {
+    let stream_end = match end {
+        WireEnd::Close => StreamEnd::Closed,
+        WireEnd::Reset => StreamEnd::Reset,
+    };
+    match pass_end_on(monitor, plan, stream_end, downstream) {
+        Err(LinkEnd::ReaderGone) => return refuse(monitor, plan, upstream),
+        passed => passed?,
+    }
     match end {
-        WireEnd::Close => {
-            if let Err(LinkEnd::ReaderGone) =
-                pass_end_on(monitor, plan, StreamEnd::Closed, downstream)
-            {
-                return refuse(monitor, plan, upstream);
-            }
-            drop_the_rest(monitor, plan.link, upstream, buf)
-        }
-        WireEnd::Reset => {
-            if let Err(LinkEnd::ReaderGone) =
-                pass_end_on(monitor, plan, StreamEnd::Reset, downstream)
-            {
-                return refuse(monitor, plan, upstream);
-            }
-            reset(upstream)?;
-            Ok(())
-        }
+        WireEnd::Close => drop_the_rest(monitor, plan.link, upstream, buf),
+        WireEnd::Reset => Ok(reset(upstream)?),
     }
 }
 
