@@ -2,19 +2,8 @@
 
 mod common;
 
-use common::{lesson, sockstep, stdout};
+use common::{lesson, pieces, sockstep, stdout};
 use sockstep::engine::{Call, CutsError, EngineError, FixedCuts, Mode, RunOptions, Side, Trace};
-
-/// The pieces the relay wrote to `side`'s receiver, as (offset, length).
-fn pieces(trace: &Trace, side: Side) -> Vec<(usize, usize)> {
-    trace
-        .side(side)
-        .events
-        .iter()
-        .filter(|event| event.call == Call::Piece)
-        .map(|event| (event.offset.expect("a piece has an offset"), event.moved))
-        .collect()
-}
 
 fn run_json(args: &[&str]) -> Trace {
     let output = sockstep(args);

@@ -71,15 +71,19 @@ impl Harness {
     }
 
     fn from_config(config: AppConfig) -> Harness {
-        let (tx, events) = mpsc::channel();
-        let app = App::new(config, tx);
-        let mut harness = Harness {
-            app,
-            events,
-            cache: Cache::default(),
-        };
+        let mut harness = Harness::opened(config);
         harness.wait_at_the_gate();
         harness
+    }
+
+    /// The app on `config`, its first run just started.
+    fn opened(config: AppConfig) -> Harness {
+        let (tx, events) = mpsc::channel();
+        Harness {
+            app: App::new(config, tx),
+            events,
+            cache: Cache::default(),
+        }
     }
 
     /// Waits until a new run's programs all wait at the gate, before their first call.
@@ -861,19 +865,10 @@ fn presenter_mode_toggles_back() {
 impl Harness {
     /// The TUI started in wire mode (`--wire`), once both sides wait for a cut.
     fn wired(slug: &str, seed: u64) -> Harness {
-        let (tx, events) = mpsc::channel();
-        let app = App::new(
-            AppConfig {
-                wire: true,
-                ..config(slug, seed)
-            },
-            tx,
-        );
-        let mut harness = Harness {
-            app,
-            events,
-            cache: Cache::default(),
-        };
+        let mut harness = Harness::opened(AppConfig {
+            wire: true,
+            ..config(slug, seed)
+        });
         harness.wait_for_the_wire();
         harness
     }

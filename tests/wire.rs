@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::pieces;
+
 use std::time::Duration;
 
 use rand::{RngExt, SeedableRng};
@@ -204,17 +206,6 @@ fn python_code_cut_by_hand_replays_too() {
         assert!(!made.offsets().is_empty(), "{slug}: no cut was asked for");
         assert_replays(slug, Lang::Python, 1, &wired, &made);
     }
-}
-
-/// The pieces each receiver got, as (offset, length).
-fn pieces(trace: &Trace, side: Side) -> Vec<(usize, usize)> {
-    trace
-        .side(side)
-        .events
-        .iter()
-        .filter(|e| e.call == Call::Piece)
-        .map(|e| (e.offset.unwrap(), e.moved))
-        .collect()
 }
 
 /// One byte at a time: every piece is exactly the one the user made, on both sides.

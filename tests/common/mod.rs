@@ -5,9 +5,18 @@ use std::io;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use sockstep::engine::{Inbox, Mode, Pacing, RunOptions, Sock, Trace};
+use sockstep::engine::{Inbox, Mode, Pacing, RunOptions, Side, Sock, Trace};
 use sockstep::lesson::Lesson;
 use sockstep::teaching;
+
+/// The pieces the relay wrote to `side`'s receiver, as (offset, length).
+pub fn pieces(trace: &Trace, side: Side) -> Vec<(usize, usize)> {
+    trace
+        .side(side)
+        .pieces()
+        .map(|event| (event.offset.expect("a piece has an offset"), event.moved))
+        .collect()
+}
 
 pub fn lesson(slug: &str) -> &'static Lesson {
     teaching::find(slug).expect("lesson exists").1
