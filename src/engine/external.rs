@@ -18,8 +18,9 @@
 //!   which the child is about to close);
 //! - after it, `{"op": "end", "call": "recv", "asked": N, "bytes": [...], "line": N,
 //!   "failed": null | FAILED, "closes_output": bool, "timed_reads": bool,
-//!   "queues": {"send": N, "recv": N} | null}` (the socket's kernel queues just
-//!   after the call; null where the child cannot measure them);
+//!   "queues": {"send": N, "recv": N} | null, "writer_capacity": N}` (the socket's
+//!   kernel queues just after the call, null where the child cannot measure them;
+//!   for a `buffer` call, the buffered writer's capacity);
 //! - a receiver's messages and reports: `{"op": "deliver", "bytes": [...], "line": N}`,
 //!   `{"op": "report", "line": N, ...FAILED}`;
 //! - at the end `{"op": "returned"}` or `{"op": "raised", ...FAILED}`,
@@ -210,6 +211,9 @@ enum Said {
         /// Measured by the child after the call; absent where it cannot measure.
         #[serde(default)]
         queues: Option<Queues>,
+        /// For a `buffer` call: the buffered writer's capacity.
+        #[serde(default)]
+        writer_capacity: Option<u32>,
     },
     Deliver {
         bytes: Vec<u8>,
@@ -471,6 +475,7 @@ pub(crate) fn run_part(
                 closes_output,
                 timed_reads,
                 queues,
+                writer_capacity,
             } => sock.remote_finish(RemoteCall {
                 call,
                 asked,
@@ -480,6 +485,7 @@ pub(crate) fn run_part(
                 closes_output,
                 timed_reads,
                 queues,
+                writer_capacity,
             }),
             Said::Deliver { bytes, line } => {
                 if let Some(inbox) = inbox.as_deref_mut() {

@@ -107,6 +107,8 @@ pub struct Sock {
     interrupted: bool,
     /// Whether an event has recorded this socket's buffer limits yet.
     limits_recorded: AtomicBool,
+    /// The capacity of the buffered writer over this socket, for its `Buffer` events.
+    writer_capacity: Option<u32>,
 }
 
 /// How a plain socket (`Sock::plain`) paces the program using it, to try teaching
@@ -140,6 +142,7 @@ impl Sock {
             pacing: Pacing::default(),
             interrupted: false,
             limits_recorded: AtomicBool::new(false),
+            writer_capacity: None,
         }
     }
 
@@ -482,6 +485,9 @@ impl Sock {
             let mut event = Event::new(self.actor.role(), call, asked, bytes, result, line);
             event.queues = queues;
             event.buffer_limits = buffer_limits;
+            if call == Call::Buffer {
+                event.writer_capacity = self.writer_capacity;
+            }
             if buffer_limits.is_some() {
                 self.limits_recorded.store(true, Ordering::Relaxed);
             }
@@ -516,6 +522,8 @@ pub(crate) struct RemoteCall<'a> {
     pub timed_reads: bool,
     /// The kernel's queues, as the other process measured them after the call.
     pub queues: Option<Queues>,
+    /// For a `Buffer` call: the capacity of the writer that took the bytes.
+    pub writer_capacity: Option<u32>,
 }
 
 impl Sock {
@@ -541,6 +549,9 @@ impl Sock {
         let (in_wire, out_wire, actor) = (self.in_wire, self.out_wire, self.actor);
         let end_of_stream =
             made.call == Call::Recv && matches!(made.result, Ok(0)) && made.asked > 0;
+        if made.writer_capacity.is_some() {
+            self.writer_capacity = made.writer_capacity;
+        }
         self.finish_measured(
             made.call,
             made.asked,
@@ -697,6 +708,7 @@ impl BufferedSock<'_> {
         let line = self.sock.monitor.line_of(site);
         self.sock.begin(CallKind::Other, line);
         self.buf.extend_from_slice(buf);
+        self.sock.writer_capacity = u32::try_from(self.capacity).ok();
         let accepted = Ok(buf.len());
         self.sock
             .finish(Call::Buffer, buf.len(), buf, &accepted, line, |_| {});

@@ -151,6 +151,9 @@ pub struct Event {
     /// The calling socket's buffer limits, on the first event of each socket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buffer_limits: Option<BufferLimits>,
+    /// For `Buffer`: how many bytes the buffered writer holds at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_capacity: Option<u32>,
 }
 
 /// The kernel's queues of one socket, in bytes, measured with ioctl on Linux.
@@ -194,6 +197,7 @@ impl Event {
             line,
             queues: None,
             buffer_limits: None,
+            writer_capacity: None,
         }
     }
 }

@@ -261,6 +261,10 @@ class TracedWriter(io.BufferedWriter):
     """A real io.BufferedWriter: a write that fits stays in user space (traced as
     buffer, no system call); flush() sends it (traced as flush, with its sends)."""
 
+    def __init__(self, raw, size):
+        super().__init__(raw, size)
+        self._capacity = size  # io.BufferedWriter keeps it to itself
+
     def write(self, data):
         line = lesson_line()
         traced = self.raw._traced
@@ -268,7 +272,7 @@ class TracedWriter(io.BufferedWriter):
         taken = super().write(data)
         moved = bytes(memoryview(data).cast("B")[:taken])
         traced._end(call="buffer", asked=len(moved), bytes=list(moved), line=line,
-                    failed=None)
+                    failed=None, writer_capacity=self._capacity)
         return taken
 
     def flush(self):

@@ -3,5 +3,6 @@
 
 pub mod diagram;
 pub mod html;
+pub mod path;
 pub mod steps;
 pub mod text;

@@ -1,0 +1,301 @@
+//! Where the bytes are after a side's first calls: the path every textbook draws,
+//! from the sender's own buffer through the kernel's queues and the wire to the
+//! receiver's own buffer and the messages it delivered; and what became of each
+//! byte the receiver read (its fate). One model for the TUI's path pane, the fate
+//! row of every byte view, and the tests.
+//!
+//! The kernel queues are what the traced socket measured right after its last call
+//! (`Event::queues`); the wire and the receiver's buffer follow from the recorded
+//! bytes: what the sender wrote, what the relay handed on, what `recv()` returned
+//! and which of those bytes the receiver delivered.
+
+use crate::engine::{Call, Event, Role, Span};
+
+/// What became of one byte the receiver read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fate {
+    /// Part of the body of the `n`-th message the receiver delivered (from 0).
+    Message(usize),
+    /// Framing consumed with the `n`-th delivered message: its prefix, type byte,
+    /// delimiter or padding.
+    Framing(usize),
+    /// Read and kept by the receiver, not yet part of a delivered message.
+    Held,
+    /// Read, but never part of any delivered message: the receiver let it go.
+    Dropped,
+}
+
+impl Fate {
+    /// One column for the fate row: the message number (1 to 9, then 0 again),
+    /// `=` for framing, `~` held, `✗` dropped.
+    pub fn symbol(self) -> char {
+        match self {
+            Fate::Message(n) => char::from_digit(((n + 1) % 10) as u32, 10).unwrap_or('?'),
+            Fate::Framing(_) => '=',
+            Fate::Held => '~',
+            Fate::Dropped => '✗',
+        }
+    }
+
+    /// What the symbols mean, for legends.
+    pub const LEGEND: [(&'static str, &'static str); 4] = [
+        ("1…9", "delivered as message n"),
+        ("=", "framing"),
+        ("~", "held: read, not yet delivered"),
+        ("✗", "dropped: read, never delivered"),
+    ];
+}
+
+/// When each byte's fate was sealed, from all the events known.
+struct Sealed {
+    /// Per byte read, in order: the event that returned it.
+    arrived: Vec<usize>,
+    /// Per byte read: its fate and the event from which it holds, if sealed.
+    sealed: Vec<Option<(Fate, usize)>>,
+}
+
+/// The bytes the receiver read, in order, with the event that returned each.
+fn received(events: &[Event]) -> (Vec<u8>, Vec<usize>) {
+    let mut bytes = Vec::new();
+    let mut arrived = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        if event.role == Role::Receiver && event.call == Call::Recv {
+            bytes.extend_from_slice(&event.bytes);
+            arrived.extend(std::iter::repeat_n(index, event.bytes.len()));
+        }
+    }
+    (bytes, arrived)
+}
+
+/// Matches each delivered message to the bytes it came from, in order: the first
+/// place at or after the end of the one before where the message's bytes stand,
+/// read before it was delivered. Framing is what the lesson's framing puts around a
+/// message (`spans`' shape); bytes skipped over are dropped, sealed at the delivery
+/// before the one that skipped them (the program let them go when it returned that
+/// message), or when they arrived if later. A message found nowhere (a report of a
+/// failure, or bytes the program made up) seals nothing.
+fn seal(events: &[Event], spans: &[Span], ended: bool) -> Sealed {
+    let (bytes, arrived) = received(events);
+    let mut sealed = vec![None; bytes.len()];
+    let mut cursor = 0;
+    let mut previous_delivery: Option<usize> = None;
+    let mut delivered = 0;
+    for (index, event) in events.iter().enumerate() {
+        if event.call != Call::Deliver {
+            continue;
+        }
+        let k = delivered;
+        delivered += 1;
+        let message = &event.bytes;
+        let read_by_then = arrived.partition_point(|&at| at < index);
+        let last_start = read_by_then.checked_sub(message.len());
+        let found = last_start.and_then(|last| {
+            (cursor..=last).find(|&at| bytes[at..at + message.len()] == message[..])
+        });
+        let Some(at) = found else {
+            previous_delivery = Some(index);
+            continue;
+        };
+        let shape = spans.get(k).or(spans.last());
+        let header = shape.map_or(0, |s| s.body - s.start);
+        let trailer = shape.map_or(0, |s| s.end - s.body_end);
+        let framing_start = at.saturating_sub(header).max(cursor);
+        for offset in cursor..framing_start {
+            let when = previous_delivery.unwrap_or(index).max(arrived[offset]);
+            sealed[offset] = Some((Fate::Dropped, when));
+        }
+        for slot in &mut sealed[framing_start..at] {
+            *slot = Some((Fate::Framing(k), index));
+        }
+        let end = at + message.len();
+        for slot in &mut sealed[at..end] {
+            *slot = Some((Fate::Message(k), index));
+        }
+        let trailer_end = (end + trailer).min(read_by_then);
+        for slot in &mut sealed[end..trailer_end] {
+            *slot = Some((Fate::Framing(k), index));
+        }
+        cursor = trailer_end;
+        previous_delivery = Some(index);
+    }
+    if ended {
+        let last = events.len().saturating_sub(1);
+        for slot in &mut sealed[cursor..] {
+            *slot = Some((Fate::Dropped, last));
+        }
+    }
+    Sealed { arrived, sealed }
+}
+
+/// The fate of every byte the receiver had read after its first `upto` events, as
+/// known from all of `events` (a finished run's, or a live run's so far): a byte
+/// shows as dropped from the step its program let it go, though that is only seen
+/// once a later delivery skips it. `ended`: the receiver is done, so bytes never
+/// delivered are dropped at its last event.
+pub fn fates(events: &[Event], spans: &[Span], upto: usize, ended: bool) -> Vec<Fate> {
+    let Sealed { arrived, sealed } = seal(events, spans, ended);
+    arrived
+        .iter()
+        .zip(sealed)
+        .take_while(|(at, _)| **at < upto)
+        .map(|(_, sealed)| match sealed {
+            Some((fate, when)) if when < upto => fate,
+            _ => Fate::Held,
+        })
+        .collect()
+}
+
+/// A kernel queue's size, as the socket measured it after its last call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queue {
+    /// Bytes in the queue.
+    pub len: usize,
+    /// The socket buffer's size as the kernel reports it (SO_SNDBUF, SO_RCVBUF).
+    pub limit: Option<usize>,
+    /// The bytes themselves: the last `len` bytes written (send queue) or the next
+    /// `len` bytes to read (receive queue).
+    pub bytes: Vec<u8>,
+}
+
+/// One side's path after its first calls. A box is `None` where it does not apply
+/// (no buffered writer) or was not measured (no ioctl, or no call yet).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Path {
+    /// Bytes a buffered writer accepted and has not flushed, and its capacity.
+    pub sender_buffer: Option<(Vec<u8>, Option<usize>)>,
+    /// The sender socket's send queue (SIOCOUTQ).
+    pub send_queue: Option<Queue>,
+    /// Bytes past the sender's kernel and not yet handed to the receiver's: what
+    /// the relay holds (`None` with no relay, in direct mode).
+    pub wire: Option<Vec<u8>>,
+    /// Where the next cut falls in `wire`, if inside it.
+    pub next_cut: Option<usize>,
+    /// The receiver socket's receive queue: counted with a relay, else FIONREAD.
+    pub recv_queue: Option<Queue>,
+    /// Bytes the receiver read and holds, not yet delivered.
+    pub held: Vec<u8>,
+    /// Bytes the receiver read and let go.
+    pub dropped: usize,
+    /// The messages delivered.
+    pub delivered: Vec<Vec<u8>>,
+}
+
+/// The path of a side after its first `upto` events, knowing all of `events` (see
+/// [`fates`]). `cuts` are the wire's cuts; `relayed`: a relay stands between the
+/// sockets (not direct mode).
+pub fn path_at(
+    events: &[Event],
+    spans: &[Span],
+    cuts: &[usize],
+    relayed: bool,
+    upto: usize,
+    ended: bool,
+) -> Path {
+    let shown = &events[..upto.min(events.len())];
+    let (received, _) = received(shown);
+    let fates = fates(events, spans, upto, ended);
+    let held = received
+        .iter()
+        .zip(&fates)
+        .filter(|(_, fate)| **fate == Fate::Held)
+        .map(|(byte, _)| *byte)
+        .collect();
+    let dropped = fates.iter().filter(|f| **f == Fate::Dropped).count();
+
+    let mut sent = Vec::new();
+    let mut buffered = Vec::new();
+    let mut flushed = 0;
+    let mut writer_capacity = None;
+    let mut relayed_bytes = 0;
+    for event in shown {
+        match (event.role, event.call) {
+            (Role::Sender, Call::Send) => sent.extend_from_slice(&event.bytes),
+            (Role::Sender, Call::Buffer) => {
+                buffered.extend_from_slice(&event.bytes);
+                writer_capacity = event
+                    .writer_capacity
+                    .map(|c| c as usize)
+                    .or(writer_capacity);
+            }
+            (Role::Sender, Call::Flush) => flushed += event.moved,
+            (Role::Relay, Call::Piece) => relayed_bytes += event.moved,
+            _ => {}
+        }
+    }
+    let sender_buffer = (!buffered.is_empty()).then(|| {
+        (
+            buffered[flushed.min(buffered.len())..].to_vec(),
+            writer_capacity,
+        )
+    });
+
+    let limit = |role: Role, pick: fn(&crate::engine::BufferLimits) -> u32| {
+        events
+            .iter()
+            .find(|e| e.role == role && e.buffer_limits.is_some())
+            .and_then(|e| e.buffer_limits.as_ref())
+            .map(|limits| pick(limits) as usize)
+    };
+    let last_measured = |role: Role| {
+        shown
+            .iter()
+            .rev()
+            .find(|e| e.role == role && e.queues.is_some())
+            .and_then(|e| e.queues)
+    };
+    let send_queue = last_measured(Role::Sender).map(|queues| {
+        let len = queues.send as usize;
+        Queue {
+            len,
+            limit: limit(Role::Sender, |l| l.send),
+            bytes: sent[sent.len().saturating_sub(len)..].to_vec(),
+        }
+    });
+    let received_len = received.len();
+    let (wire, next_cut) = if relayed {
+        let queued = send_queue.as_ref().map_or(0, |q| q.len);
+        let past_sender = sent.len().saturating_sub(queued).max(relayed_bytes);
+        let wire = sent
+            .get(relayed_bytes..past_sender)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let next_cut = cuts
+            .iter()
+            .find(|&&cut| cut > relayed_bytes && cut < relayed_bytes + wire.len())
+            .map(|cut| cut - relayed_bytes);
+        (Some(wire), next_cut)
+    } else {
+        (None, None)
+    };
+    // With a relay, what it handed on and the receiver has not read is exact by
+    // counting (a test holds it to what FIONREAD measured); in direct mode only the
+    // measurement knows.
+    let recv_len = if relayed {
+        Some(relayed_bytes.saturating_sub(received_len))
+    } else {
+        last_measured(Role::Receiver).map(|queues| queues.recv as usize)
+    };
+    let recv_queue = recv_len.map(|len| Queue {
+        len,
+        limit: limit(Role::Receiver, |l| l.recv),
+        bytes: sent
+            .get(received_len..received_len + len)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default(),
+    });
+    let delivered = shown
+        .iter()
+        .filter(|e| e.call == Call::Deliver)
+        .map(|e| e.bytes.clone())
+        .collect();
+    Path {
+        sender_buffer,
+        send_queue,
+        wire,
+        next_cut,
+        recv_queue,
+        held,
+        dropped,
+        delivered,
+    }
+}
