@@ -717,6 +717,7 @@ mod tests {
                     line: None,
                     queues: None,
                     buffer_limits: None,
+                    writer_capacity: None,
                 })
                 .collect(),
             delivered: Vec::new(),
