@@ -211,6 +211,7 @@ fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
                 spans: &trace.spans,
                 cuts: &trace.cuts,
                 sides: vec![(side, reads[..count].to_vec())],
+                fates: Vec::new(),
             };
             let mut grid = html::grid(&source, &layout);
             if grid.is_empty() {

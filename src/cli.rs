@@ -16,7 +16,7 @@ use crate::lesson::{Lang, Lesson, Measured, RunError};
 use crate::predict::{self, Kind};
 use crate::progress::{self, Progress};
 use crate::render::text::{self, TextOptions};
-use crate::render::{diagram, steps};
+use crate::render::{diagram, path, steps};
 use crate::teaching::{self, UnknownLesson};
 use crate::tui::{AppConfig, Palette};
 
@@ -1051,10 +1051,19 @@ fn step_view(
             .iter()
             .map(|&side| (side, diagram::reads(made(side))))
             .collect(),
+        fates: Side::BOTH
+            .iter()
+            .map(|&side| {
+                let events = &trace.side(side).events;
+                let calls = state.sides.side(side).calls;
+                path::fates(events, &trace.spans, calls, calls == events.len())
+            })
+            .collect(),
     };
     let layout = diagram::Options {
         wire: true,
         messages: !color,
+        fates: true,
         bytes_per_line: width,
         ..diagram::Options::default()
     };

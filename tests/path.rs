@@ -116,18 +116,18 @@ fn flushs_requests_stay_in_the_senders_own_buffer_until_flush() {
     let buffered = |side: Side, upto: usize| -> Vec<u8> {
         let path = path_after(&trace, side, upto);
         path.sender_buffer
-            .map(|(bytes, _)| bytes)
+            .map(|queue| queue.bytes)
             .unwrap_or_default()
     };
     assert_eq!(buffered(Side::Naive, naive.len()), requests);
     let path = path_after(&trace, Side::Naive, naive.len());
     assert_eq!(
-        path.sender_buffer.unwrap().1,
+        path.sender_buffer.unwrap().limit,
         Some(8192),
         "BufWriter's capacity"
     );
     assert_eq!(path.send_queue.unwrap().len, 0);
-    assert_eq!(path.wire, Some(vec![]));
+    assert_eq!(path.wire.unwrap().bytes, b"");
     assert_eq!(path.recv_queue.unwrap().len, 0);
 
     let correct = &trace.correct.events;

@@ -466,6 +466,7 @@ fn exchange(level: &LevelResult, connection: usize, failure: &Failure, paint: Pa
         spans: &sent_spans,
         cuts: &cuts,
         sides: Vec::new(),
+        fates: Vec::new(),
     };
     out.push_str(&text::grid_labelled(
         &sent_grid,
@@ -485,6 +486,7 @@ fn exchange(level: &LevelResult, connection: usize, failure: &Failure, paint: Pa
             spans: &back_spans,
             cuts: &[],
             sides: vec![(crate::engine::Side::Correct, reads)],
+            fates: Vec::new(),
         };
         let back = layout(from..from + SHOWN_BYTES);
         let back = diagram::Options {

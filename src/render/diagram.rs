@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
+use super::path::{self, Fate};
 use crate::engine::{Call, Event, Role, Side, Span, Trace};
 
 /// Marks the wire's cuts.
@@ -117,8 +118,16 @@ pub fn legend() -> [LegendEntry; 4] {
 /// One cell of the grid: one column, or two for a byte in hex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell {
-    /// The byte at a stream offset, as a glyph or as two hex digits.
-    Byte { byte: u8, role: ByteRole, hex: bool },
+    /// The byte at a stream offset, as a glyph or as two hex digits; in a side's
+    /// row, what became of it once read, where known.
+    Byte {
+        byte: u8,
+        role: ByteRole,
+        fate: Option<Fate>,
+        hex: bool,
+    },
+    /// Under a side's byte: the symbol of its fate, as wide as the byte.
+    Fate { fate: Fate, hex: bool },
     /// The message-number row: `=` under framing, the message number under a body,
     /// as wide as the byte above it.
     Message {
@@ -136,7 +145,9 @@ impl Cell {
     /// Columns the cell takes.
     pub fn width(self) -> usize {
         match self {
-            Cell::Byte { hex: true, .. } | Cell::Message { hex: true, .. } => 2,
+            Cell::Byte { hex: true, .. }
+            | Cell::Message { hex: true, .. }
+            | Cell::Fate { hex: true, .. } => 2,
             _ => 1,
         }
     }
@@ -158,6 +169,12 @@ impl Cell {
                     out.push(mark);
                 }
             }
+            Cell::Fate { fate, hex } => {
+                out.push(fate.symbol());
+                if hex {
+                    out.push(fate.symbol());
+                }
+            }
             Cell::Boundary(mark) => out.push(mark.glyph()),
             Cell::Bracket(glyph) => out.push(glyph),
         }
@@ -177,6 +194,8 @@ pub enum RowKind {
     Wire,
     Messages,
     Reads(Side),
+    /// What became of each byte the side read (see `path::Fate`).
+    Fates(Side),
     Brackets(Side),
 }
 
@@ -192,6 +211,7 @@ pub type Blocks = Vec<Vec<Row>>;
 
 /// What the diagram is made of: the stream, how it was cut, and what each side's
 /// `recv()` calls returned.
+#[derive(Default)]
 pub struct Source<'a> {
     /// The framed stream a correct sender writes.
     pub stream: &'a [u8],
@@ -201,6 +221,9 @@ pub struct Source<'a> {
     pub cuts: &'a [usize],
     /// Per side, the bytes of each `recv()` that returned data, in order.
     pub sides: Vec<(Side, Vec<&'a [u8]>)>,
+    /// Per side, in the order of `sides`, the fate of each byte it read; empty
+    /// where not known.
+    pub fates: Vec<Vec<Fate>>,
 }
 
 impl<'a> Source<'a> {
@@ -213,6 +236,13 @@ impl<'a> Source<'a> {
             sides: Side::BOTH
                 .iter()
                 .map(|&side| (side, reads(&trace.side(side).events)))
+                .collect(),
+            fates: Side::BOTH
+                .iter()
+                .map(|&side| {
+                    let events = &trace.side(side).events;
+                    path::fates(events, &trace.spans, events.len(), true)
+                })
                 .collect(),
         }
     }
@@ -235,6 +265,8 @@ pub struct Options {
     pub wire: bool,
     /// A row numbering the messages, for views without colour.
     pub messages: bool,
+    /// Under each side's bytes, a row of their fates (where `Source::fates` knows).
+    pub fates: bool,
     /// Bytes as two hex digits each, spaced apart, instead of one glyph each.
     pub hex: bool,
     /// Bytes spaced apart as in hex, glyphs too: wider cells, for a room.
@@ -252,6 +284,7 @@ impl Default for Options {
         Options {
             wire: false,
             messages: false,
+            fates: false,
             hex: false,
             spaced: false,
             bytes_per_line: usize::MAX,
@@ -361,11 +394,16 @@ pub fn build(source: &Source, options: &Options) -> Blocks {
         .map(|side| bracket_rows(side, &lines, options.hex).into_iter())
         .collect();
 
-    let byte_cell = |byte: u8, at: usize| Cell::Byte {
+    let byte_cell = |byte: u8, at: usize, fate: Option<Fate>| Cell::Byte {
         byte,
         role: byte_role(source.spans, at),
+        fate,
         hex: options.hex,
     };
+    let no_fates = Vec::new();
+    let fates: Vec<&Vec<Fate>> = (0..sides.len())
+        .map(|index| source.fates.get(index).unwrap_or(&no_fates))
+        .collect();
     let mut blocks = Vec::new();
     for line in &lines {
         let mut rows = Vec::new();
@@ -373,7 +411,9 @@ pub fn build(source: &Source, options: &Options) -> Blocks {
             rows.push(Row {
                 kind: RowKind::Wire,
                 label: "wire",
-                cells: line.cells(wire_len, wire_mark, |at| byte_cell(source.stream[at], at)),
+                cells: line.cells(wire_len, wire_mark, |at| {
+                    byte_cell(source.stream[at], at, None)
+                }),
             });
         }
         if options.messages {
@@ -401,16 +441,30 @@ pub fn build(source: &Source, options: &Options) -> Blocks {
                 ),
             });
         }
-        for (side, brackets) in sides.iter().zip(&mut brackets) {
+        for ((side, brackets), fates) in sides.iter().zip(&mut brackets).zip(&fates) {
             rows.push(Row {
                 kind: RowKind::Reads(side.side),
                 label: side.side.name(),
                 cells: line.cells(
                     side.bytes.len(),
                     |at| side_mark(side, at),
-                    |at| byte_cell(side.bytes[at], at),
+                    |at| byte_cell(side.bytes[at], at, fates.get(at).copied()),
                 ),
             });
+            if options.fates && !fates.is_empty() {
+                rows.push(Row {
+                    kind: RowKind::Fates(side.side),
+                    label: "fate",
+                    cells: line.cells(
+                        fates.len().min(side.bytes.len()),
+                        |_| Mark::None,
+                        |at| Cell::Fate {
+                            fate: fates[at],
+                            hex: options.hex,
+                        },
+                    ),
+                });
+            }
             rows.push(Row {
                 kind: RowKind::Brackets(side.side),
                 label: "",

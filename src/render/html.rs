@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::diagram::{self, ByteRole, Cell, Mark, RowKind, Source};
+use super::path::Fate;
 use crate::engine::{Side, Trace};
 
 /// HTML-escapes one character.
@@ -32,7 +33,15 @@ fn class(cell: Cell) -> String {
         ByteRole::Framing(n) => format!("m{} framing", n % 6),
         ByteRole::Extra => "extra".to_string(),
     };
+    let fate = |fate: Fate| match fate {
+        Fate::Message(n) => format!("m{} body", n % 6),
+        Fate::Framing(n) => format!("m{} framing", n % 6),
+        Fate::Held => "held".to_string(),
+        Fate::Dropped => "dropped".to_string(),
+    };
     match cell {
+        Cell::Byte { fate: Some(f), .. } => fate(f),
+        Cell::Fate { fate: f, .. } => format!("fate {}", fate(f)),
         Cell::Byte { role: r, .. } => role(r),
         Cell::Message { role: r, .. } => format!("msgno {}", role(r)),
         Cell::Boundary(Mark::Cut) => "cut".into(),
@@ -59,6 +68,7 @@ pub fn diagram(
     let layout = diagram::Options {
         wire: true,
         messages: true,
+        fates: true,
         bytes_per_line,
         window,
         ..diagram::Options::default()
@@ -99,7 +109,12 @@ pub fn diagram(
         }
         let _ = write!(out, " {} · ", escape_str(meaning));
     }
-    out.push_str("message row: = framing, 1–9 message number</p>\n</div>\n");
+    out.push_str("message row: = framing, 1–9 message number · ");
+    let fates: Vec<String> = Fate::LEGEND
+        .iter()
+        .map(|(symbol, meaning)| format!("{} {}", escape_str(symbol), escape_str(meaning)))
+        .collect();
+    let _ = write!(out, "fate row: {}</p>\n</div>\n", fates.join(" · "));
     out
 }
 

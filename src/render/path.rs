@@ -39,7 +39,7 @@ impl Fate {
 
     /// What the symbols mean, for legends.
     pub const LEGEND: [(&'static str, &'static str); 4] = [
-        ("1…9", "delivered as message n"),
+        ("1-9", "delivered as message n"),
         ("=", "framing"),
         ("~", "held: read, not yet delivered"),
         ("✗", "dropped: read, never delivered"),
@@ -145,11 +145,13 @@ pub fn fates(events: &[Event], spans: &[Span], upto: usize, ended: bool) -> Vec<
         .collect()
 }
 
-/// A kernel queue's size, as the socket measured it after its last call.
+/// What one box of the path holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queue {
-    /// Bytes in the queue.
+    /// Bytes in it: as measured, for a kernel queue (which counts a FIN too).
     pub len: usize,
+    /// Where its first byte stands in the stream.
+    pub at: usize,
     /// The socket buffer's size as the kernel reports it (SO_SNDBUF, SO_RCVBUF).
     pub limit: Option<usize>,
     /// The bytes themselves: the last `len` bytes written (send queue) or the next
@@ -162,18 +164,20 @@ pub struct Queue {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Path {
     /// Bytes a buffered writer accepted and has not flushed, and its capacity.
-    pub sender_buffer: Option<(Vec<u8>, Option<usize>)>,
+    pub sender_buffer: Option<Queue>,
     /// The sender socket's send queue (SIOCOUTQ).
     pub send_queue: Option<Queue>,
     /// Bytes past the sender's kernel and not yet handed to the receiver's: what
     /// the relay holds (`None` with no relay, in direct mode).
-    pub wire: Option<Vec<u8>>,
+    pub wire: Option<Queue>,
     /// Where the next cut falls in `wire`, if inside it.
     pub next_cut: Option<usize>,
     /// The receiver socket's receive queue: counted with a relay, else FIONREAD.
     pub recv_queue: Option<Queue>,
-    /// Bytes the receiver read and holds, not yet delivered.
+    /// Bytes the receiver read and holds, not yet delivered, and where the first
+    /// stands in what it read.
     pub held: Vec<u8>,
+    pub held_at: usize,
     /// Bytes the receiver read and let go.
     pub dropped: usize,
     /// The messages delivered.
@@ -200,6 +204,10 @@ pub fn path_at(
         .filter(|(_, fate)| **fate == Fate::Held)
         .map(|(byte, _)| *byte)
         .collect();
+    let held_at = fates
+        .iter()
+        .position(|f| *f == Fate::Held)
+        .unwrap_or(fates.len());
     let dropped = fates.iter().filter(|f| **f == Fate::Dropped).count();
 
     let mut sent = Vec::new();
@@ -223,10 +231,13 @@ pub fn path_at(
         }
     }
     let sender_buffer = (!buffered.is_empty()).then(|| {
-        (
-            buffered[flushed.min(buffered.len())..].to_vec(),
-            writer_capacity,
-        )
+        let bytes = buffered[flushed.min(buffered.len())..].to_vec();
+        Queue {
+            len: bytes.len(),
+            at: sent.len(),
+            limit: writer_capacity,
+            bytes,
+        }
     });
 
     let limit = |role: Role, pick: fn(&crate::engine::BufferLimits) -> u32| {
@@ -243,26 +254,41 @@ pub fn path_at(
             .find(|e| e.role == role && e.queues.is_some())
             .and_then(|e| e.queues)
     };
-    let send_queue = last_measured(Role::Sender).map(|queues| {
-        let len = queues.send as usize;
+    // Before the sender's first call its queue is trivially empty.
+    let sender_called = shown.iter().any(|e| e.role == Role::Sender);
+    let send_queue = if sender_called {
+        last_measured(Role::Sender).map(|queues| queues.send)
+    } else {
+        Some(0)
+    };
+    let send_queue = send_queue.map(|queued| {
+        let len = queued as usize;
+        let at = sent.len().saturating_sub(len);
         Queue {
             len,
+            at,
             limit: limit(Role::Sender, |l| l.send),
-            bytes: sent[sent.len().saturating_sub(len)..].to_vec(),
+            bytes: sent[at..].to_vec(),
         }
     });
     let received_len = received.len();
     let (wire, next_cut) = if relayed {
         let queued = send_queue.as_ref().map_or(0, |q| q.len);
         let past_sender = sent.len().saturating_sub(queued).max(relayed_bytes);
-        let wire = sent
+        let bytes = sent
             .get(relayed_bytes..past_sender)
             .map(<[u8]>::to_vec)
             .unwrap_or_default();
         let next_cut = cuts
             .iter()
-            .find(|&&cut| cut > relayed_bytes && cut < relayed_bytes + wire.len())
+            .find(|&&cut| cut > relayed_bytes && cut < relayed_bytes + bytes.len())
             .map(|cut| cut - relayed_bytes);
+        let wire = Queue {
+            len: bytes.len(),
+            at: relayed_bytes,
+            limit: None,
+            bytes,
+        };
         (Some(wire), next_cut)
     } else {
         (None, None)
@@ -277,6 +303,7 @@ pub fn path_at(
     };
     let recv_queue = recv_len.map(|len| Queue {
         len,
+        at: received_len,
         limit: limit(Role::Receiver, |l| l.recv),
         bytes: sent
             .get(received_len..received_len + len)
@@ -295,6 +322,7 @@ pub fn path_at(
         next_cut,
         recv_queue,
         held,
+        held_at,
         dropped,
         delivered,
     }

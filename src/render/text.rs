@@ -9,6 +9,7 @@ use crossterm::style::{Color, Stylize};
 
 use super::diagram::{self, ByteRole, Cell, Mark, Source};
 pub use super::diagram::{CUT, RECV};
+use super::path::Fate;
 use crate::engine::{Call, CallResult, Event, Outcome, Role, Side, SideTrace, Trace};
 
 /// How to draw.
@@ -55,10 +56,12 @@ pub fn diagram(trace: &Trace, options: TextOptions) -> String {
             "\n  message row: = framing bytes, 1-9 the message (by number, modulo 10)"
         }
     );
+    let _ = writeln!(out, "  {}", fate_legend());
     // Without colour, a row of message numbers tells the messages apart.
     let layout = diagram::Options {
         wire: true,
         messages: !options.color,
+        fates: true,
         bytes_per_line: options.bytes_per_line,
         ..diagram::Options::default()
     };
@@ -111,6 +114,19 @@ fn draw_cell(out: &mut String, cell: Cell, color: bool) {
     }
     let text = cell.text();
     let _ = match cell {
+        Cell::Byte {
+            fate: Some(fate), ..
+        }
+        | Cell::Fate { fate, .. } => match fate {
+            Fate::Message(n) => write!(out, "{}", text.with(PALETTE[n % PALETTE.len()]).bold()),
+            Fate::Framing(n) => write!(
+                out,
+                "{}",
+                text.with(PALETTE[n % PALETTE.len()]).dim().underlined()
+            ),
+            Fate::Held => write!(out, "{}", text.italic().reverse()),
+            Fate::Dropped => write!(out, "{}", text.with(Color::DarkGrey).crossed_out()),
+        },
         Cell::Byte { role, .. } | Cell::Message { role, .. } => match role {
             ByteRole::Body(n) => write!(out, "{}", text.with(PALETTE[n % PALETTE.len()]).bold()),
             ByteRole::Framing(n) => write!(
@@ -124,6 +140,15 @@ fn draw_cell(out: &mut String, cell: Cell, color: bool) {
         Cell::Boundary(_) => write!(out, "{}", text.with(Color::Red).bold()),
         Cell::Bracket(_) => write!(out, "{}", text.with(Color::DarkGrey)),
     };
+}
+
+/// What the fate row's symbols mean, in one line.
+pub fn fate_legend() -> String {
+    let entries: Vec<String> = Fate::LEGEND
+        .iter()
+        .map(|(symbol, meaning)| format!("{symbol} {meaning}"))
+        .collect();
+    format!("fate row: {}", entries.join(" · "))
 }
 
 /// `naive    ✗ wrong: …` / `correct  ✓ delivered …`

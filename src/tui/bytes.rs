@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 
 use crate::engine::{Side, Span as FrameSpan};
 use crate::render::diagram::{self, ByteRole, Cell, Mark, RowKind, Source};
+use crate::render::path::Fate;
 
 pub use crate::render::diagram::CUT_AND_RECV;
 
@@ -30,6 +31,9 @@ pub struct ByteView<'a> {
     pub cuts: &'a [usize],
     /// Where each message sits in the stream.
     pub spans: &'a [FrameSpan],
+    /// What became of each byte read, where known: colours the bytes and adds a row
+    /// of fate symbols (so the fates read without colour too).
+    pub fates: Vec<Fate>,
     pub hex: bool,
     /// A column between bytes, for a room (presenter mode).
     pub spaced: bool,
@@ -54,9 +58,30 @@ pub fn byte_style(role: ByteRole, color: bool) -> Style {
     }
 }
 
+/// The style of a byte read, or of its symbol in the fate row, by its fate: the
+/// message's colour, framing dimmed, held bytes reversed, dropped ones struck out.
+pub fn fate_style(fate: Fate, color: bool) -> Style {
+    match (fate, color) {
+        (Fate::Message(n), _) => byte_style(ByteRole::Body(n), color),
+        (Fate::Framing(n), _) => byte_style(ByteRole::Framing(n), color),
+        (Fate::Held, _) => Style::new().add_modifier(Modifier::ITALIC | Modifier::REVERSED),
+        (Fate::Dropped, true) => Style::new()
+            .fg(Color::DarkGray)
+            .add_modifier(Modifier::CROSSED_OUT),
+        (Fate::Dropped, false) => Style::new().add_modifier(Modifier::CROSSED_OUT | Modifier::DIM),
+    }
+}
+
 impl ByteView<'_> {
     fn style(&self, cell: Cell) -> Style {
         match (cell, self.color) {
+            (
+                Cell::Byte {
+                    fate: Some(fate), ..
+                }
+                | Cell::Fate { fate, .. },
+                color,
+            ) => fate_style(fate, color),
             (Cell::Byte { role, .. } | Cell::Message { role, .. }, color) => {
                 byte_style(role, color)
             }
@@ -75,17 +100,24 @@ impl ByteView<'_> {
             spans: self.spans,
             cuts: self.cuts,
             sides: vec![(self.side, self.reads.clone())],
+            fates: vec![self.fates.clone()],
         };
         let layout = diagram::Options {
             hex: self.hex,
             spaced: self.spaced,
+            fates: true,
             columns: width,
             ..diagram::Options::default()
         };
         diagram::build(&source, &layout)
             .into_iter()
             .flatten()
-            .filter(|row| matches!(row.kind, RowKind::Reads(_) | RowKind::Brackets(_)))
+            .filter(|row| {
+                matches!(
+                    row.kind,
+                    RowKind::Reads(_) | RowKind::Fates(_) | RowKind::Brackets(_)
+                )
+            })
             .map(|row| {
                 let spans: Vec<Span<'static>> = row
                     .cells
@@ -108,6 +140,7 @@ mod tests {
             reads,
             cuts,
             spans: &[],
+            fates: Vec::new(),
             hex,
             spaced: false,
             color: false,

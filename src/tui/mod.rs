@@ -12,6 +12,7 @@ pub mod keys;
 pub mod markdown;
 pub mod notes;
 pub mod palette;
+pub mod path;
 pub mod prediction;
 pub mod theme;
 pub mod view;

@@ -58,7 +58,6 @@ pub(super) fn render(
         );
     }
 
-    let theme = *app.view().theme();
     for ((side, content), byte_area) in Side::BOTH
         .into_iter()
         .zip(&contents)
@@ -68,7 +67,6 @@ pub(super) fn render(
         let bytes = BytesPane {
             content: &content,
             hex: app.view().hex(),
-            theme: &theme,
             side: Some(side),
         };
         frame.render_widget(&bytes, byte_area);
@@ -121,7 +119,7 @@ fn verdict_height(verdicts: &[Line; 2], width: u16, tall: bool) -> u16 {
 /// have room for them: rows spaced apart, as the bytes are.
 fn roomy(content: &SideContent, height: u16) -> SideContent {
     let mut content = content.clone();
-    let rows = content.bytes.len() + usize::from(content.held.is_some());
+    let rows = content.bytes.len();
     if rows + content.bytes.len() / 2 <= usize::from(height) {
         content.bytes = content
             .bytes

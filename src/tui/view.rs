@@ -21,10 +21,10 @@ use super::{code, hints, markdown, wire};
 #[path = "present.rs"]
 mod present;
 use crate::engine::trace::quote;
-use crate::engine::{ActorState, Call, Event, Role, Side, SideStatus};
+use crate::engine::{ActorState, Call, Event, Mode, Role, Side, SideStatus};
 use crate::lesson::Lang;
-use crate::render::diagram;
 use crate::render::text::call_line;
+use crate::render::{diagram, path};
 
 /// Smallest terminal the TUI draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -37,8 +37,8 @@ pub const WIDE: u16 = 100;
 struct SideContent {
     /// The byte view.
     bytes: Vec<Line<'static>>,
-    /// Bytes a buffered writer holds, not yet sent.
-    held: Option<Vec<u8>>,
+    /// Where the bytes are: a line per box of the path (`tui::path`).
+    path: Vec<Line<'static>>,
     /// Each message delivered, then the side's status.
     application: Vec<Line<'static>>,
     /// The calls, oldest first.
@@ -397,10 +397,9 @@ fn render_both_narrow(
     let width = area.width.saturating_sub(2) as usize;
     let contents = Side::BOTH.map(|side| cache.side_content(app, side, width));
     let inner = area.height.saturating_sub(1);
-    let byte_heights = contents.each_ref().map(|content| {
-        (content.bytes.len() as u16 + 2 + u16::from(content.held.is_some()))
-            .clamp(3, (inner / 5).max(3))
-    });
+    let byte_heights = contents
+        .each_ref()
+        .map(|content| (content.bytes.len() as u16 + 2).clamp(3, (inner / 5).max(3)));
     let (_, app_height) = pane_heights(&contents[focus as usize], area);
     let [
         title_area,
@@ -429,7 +428,6 @@ fn render_both_narrow(
         let bytes = BytesPane {
             content,
             hex: panes.hex,
-            theme: &panes.theme,
             side: Some(side),
         };
         frame.render_widget(&bytes, byte_area);
@@ -484,8 +482,7 @@ fn outcome_mark(app: &App, side: Side) -> Option<(bool, String)> {
 fn pane_heights(content: &SideContent, area: Rect) -> (u16, u16) {
     let inner = area.height.saturating_sub(1);
     let width = area.width.saturating_sub(2) as usize;
-    let byte_height =
-        (content.bytes.len() as u16 + 2 + u16::from(content.held.is_some())).clamp(4, inner / 3);
+    let byte_height = (content.bytes.len() as u16 + 2).clamp(4, inner / 3);
     let app_rows: usize = content
         .application
         .iter()
@@ -545,27 +542,17 @@ impl Widget for &CodePane<'_> {
     }
 }
 
-/// The bytes received, and any a buffered writer still holds.
+/// The bytes received.
 struct BytesPane<'a> {
     content: &'a SideContent,
     hex: bool,
-    theme: &'a Theme,
     /// Named in the title, when both sides' bytes are in one column.
     side: Option<Side>,
 }
 
 impl Widget for &BytesPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let held = self.content.held.as_ref().map(|held| {
-            Line::from(vec![
-                Span::styled("in the sender's buffer, not sent: ", self.theme.notice),
-                Span::raw(quote(held)),
-            ])
-        });
-        let lines: Vec<Line> = held
-            .into_iter()
-            .chain(self.content.bytes.iter().cloned())
-            .collect();
+        let lines = self.content.bytes.clone();
         let legend: String = diagram::legend()
             .iter()
             .map(|entry| format!(" {} {} ", entry.glyph, entry.brief))
@@ -583,6 +570,33 @@ impl Widget for &BytesPane<'_> {
                     .title_bottom(Line::from(legend).right_aligned()),
             )
             .render(area, buf);
+    }
+}
+
+/// Where the bytes are, box by box along the path.
+struct PathPane<'a> {
+    lines: &'a [Line<'static>],
+}
+
+impl Widget for &PathPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        Paragraph::new(self.lines.to_vec())
+            .block(
+                Block::bordered()
+                    .title(" where the bytes are ")
+                    .title_bottom(Line::from(" ▷ sender  ▶ receiver ").right_aligned()),
+            )
+            .render(area, buf);
+    }
+}
+
+/// The path pane's height in a column of `inner` rows: whole, or none when the
+/// column is too short to give it room without crushing the code.
+fn path_height(inner: u16) -> u16 {
+    if inner >= 24 {
+        super::path::ROWS + 2
+    } else {
+        0
     }
 }
 
@@ -629,7 +643,6 @@ struct SidePanes<'a> {
     code: CodePane<'a>,
     content: SideContent,
     hex: bool,
-    theme: Theme,
     timeline_scroll: u16,
 }
 
@@ -639,9 +652,10 @@ impl SidePanes<'_> {
     fn render(&self, frame: &mut Frame, area: Rect, heights: (u16, u16)) -> [(Pane, Rect); 2] {
         let [title_area, inner] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-        let [code_area, bytes_area, app_area, calls_area] = Layout::vertical([
+        let [code_area, bytes_area, path_area, app_area, calls_area] = Layout::vertical([
             Constraint::Min(4),
             Constraint::Length(heights.0),
+            Constraint::Length(path_height(inner.height)),
             Constraint::Length(heights.1),
             Constraint::Min(3),
         ])
@@ -651,10 +665,17 @@ impl SidePanes<'_> {
         let bytes = BytesPane {
             content: &self.content,
             hex: self.hex,
-            theme: &self.theme,
             side: None,
         };
         frame.render_widget(&bytes, bytes_area);
+        if path_area.height > 0 {
+            frame.render_widget(
+                &PathPane {
+                    lines: &self.content.path,
+                },
+                path_area,
+            );
+        }
         let application = ApplicationPane {
             lines: &self.content.application,
         };
@@ -740,7 +761,6 @@ fn side_panes<'a>(
         },
         content,
         hex: view.hex(),
-        theme,
         timeline_scroll: view.timeline_scroll(side),
     }
 }
@@ -785,29 +805,31 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     let theme = app.view().theme();
     let events = shown.events[side as usize];
     let reads = diagram::reads(events);
+    let all_events = &run.events[side as usize];
+    let ended = run.finished[side as usize];
+    let fates = path::fates(all_events, &run.spans, events.len(), ended);
     let bytes = ByteView {
         side,
         reads,
         cuts: &run.cuts,
         spans: &run.spans,
+        fates,
         hex: app.view().hex(),
         spaced: app.view().present(),
         color: theme.color,
     }
     .lines(width);
 
-    // Bytes a buffered writer accepted but has not flushed.
-    let buffered: Vec<u8> = events
-        .iter()
-        .filter(|e| e.call == Call::Buffer)
-        .flat_map(|e| e.bytes.iter().copied())
-        .collect();
-    let flushed: usize = events
-        .iter()
-        .filter(|e| e.call == Call::Flush)
-        .map(|e| e.moved)
-        .sum();
-    let held = (buffered.len() > flushed).then(|| buffered[flushed..].to_vec());
+    let relayed = app.session().mode() != Mode::Direct;
+    let where_they_are = path::path_at(
+        all_events,
+        &run.spans,
+        &run.cuts,
+        relayed,
+        events.len(),
+        ended,
+    );
+    let path = super::path::lines(&where_they_are, &run.spans, theme, width);
 
     let mut application = Vec::new();
     let delivered = events.iter().filter(|e| e.call == Call::Deliver);
@@ -868,7 +890,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     }
     SideContent {
         bytes,
-        held,
+        path,
         application,
         calls,
     }

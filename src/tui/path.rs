@@ -1,0 +1,152 @@
+//! The path pane: where one side's bytes are at the step shown, box by box from the
+//! sender's own buffer to the receiver's (`render::path`), each with its byte count,
+//! its limit where there is one, and its bytes in the byte view's message colours.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::bytes::{byte_style, fate_style};
+use super::theme::Theme;
+use crate::engine::Span as FrameSpan;
+use crate::render::diagram::{self, CUT, byte_role};
+use crate::render::path::{Fate, Path, Queue};
+
+/// Rows the pane draws, borders not counted.
+pub const ROWS: u16 = 5;
+
+/// Columns of the box names.
+const LABEL: usize = 13;
+
+/// One line per box of `path`, at most `width` columns each.
+pub fn lines(path: &Path, spans: &[FrameSpan], theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let color = theme.color;
+    let queue_line = |label: &str, queue: Option<&Queue>, missing: &str, cut: Option<usize>| {
+        let mut spans_out = vec![Span::styled(format!("{label:<LABEL$}"), theme.bold)];
+        match queue {
+            None => spans_out.push(Span::styled(missing.to_string(), theme.muted)),
+            Some(queue) => {
+                spans_out.push(Span::raw(count(queue.len, queue.limit)));
+                let room = width.saturating_sub(line_width(&spans_out) + 1);
+                spans_out.push(Span::raw(" "));
+                spans_out.extend(bytes(&queue.bytes, queue.at, spans, cut, room, |role| {
+                    byte_style(role, color)
+                }));
+            }
+        }
+        Line::from(spans_out)
+    };
+    let mut out = vec![
+        queue_line(
+            "▷ own buffer",
+            path.sender_buffer.as_ref(),
+            "none: each write goes to the socket",
+            None,
+        ),
+        queue_line(
+            "▷ send queue",
+            path.send_queue.as_ref(),
+            "not measured on this system (no SIOCOUTQ)",
+            None,
+        ),
+        queue_line(
+            "  wire",
+            path.wire.as_ref(),
+            "none: the sockets are connected directly",
+            path.next_cut,
+        ),
+        queue_line(
+            "▶ recv queue",
+            path.recv_queue.as_ref(),
+            "not measured on this system (no FIONREAD)",
+            None,
+        ),
+    ];
+    let mut held = vec![
+        Span::styled(format!("{:<LABEL$}", "▶ own buffer"), theme.bold),
+        Span::raw(count(path.held.len(), None)),
+    ];
+    if path.dropped > 0 {
+        held.push(Span::styled(
+            format!(" {} dropped", path.dropped),
+            fate_style(Fate::Dropped, color),
+        ));
+    }
+    let room = width.saturating_sub(line_width(&held) + 1);
+    held.push(Span::raw(" "));
+    held.extend(bytes(&path.held, path.held_at, spans, None, room, |_| {
+        fate_style(Fate::Held, color)
+    }));
+    out.push(Line::from(held));
+    out
+}
+
+/// `  24 B` or `3072 B of 4608`.
+fn count(len: usize, limit: Option<usize>) -> String {
+    match limit {
+        Some(limit) => format!("{len:>5} B of {limit}"),
+        None => format!("{len:>5} B"),
+    }
+}
+
+fn line_width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
+/// The bytes as glyphs in at most `room` columns, styled by their place in the
+/// stream, with the next cut marked and "…" where they do not fit.
+fn bytes(
+    bytes: &[u8],
+    at: usize,
+    spans: &[FrameSpan],
+    cut: Option<usize>,
+    room: usize,
+    style: impl Fn(diagram::ByteRole) -> Style,
+) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let mark = cut == Some(index);
+        let needed = 1 + usize::from(mark);
+        // Room for this byte, and for "…" if more follow.
+        let more = index + 1 < bytes.len();
+        if used + needed + usize::from(more) > room {
+            out.push(Span::raw("…"));
+            break;
+        }
+        if mark {
+            out.push(Span::raw(CUT.to_string()));
+        }
+        out.push(Span::styled(
+            diagram::glyph(byte).to_string(),
+            style(byte_role(spans, at + index)),
+        ));
+        used += needed;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(bytes_in: &[u8], cut: Option<usize>, room: usize) -> String {
+        bytes(bytes_in, 0, &[], cut, room, |_| Style::new())
+            .iter()
+            .map(|span| span.content.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn bytes_fit_their_room_and_mark_the_next_cut() {
+        assert_eq!(text(b"hello world", None, 20), "hello␣world");
+        assert_eq!(text(b"hello world", None, 6), "hello…");
+        assert_eq!(text(b"hello", Some(2), 20), "he┊llo");
+        assert_eq!(text(b"", None, 0), "");
+    }
+
+    #[test]
+    fn counts_name_the_limit_where_there_is_one() {
+        assert_eq!(count(3072, Some(4608)), " 3072 B of 4608");
+        assert_eq!(count(0, None), "    0 B");
+    }
+}
