@@ -180,12 +180,14 @@ fn html_side(grid: &str, side: Side) -> Vec<(String, String)> {
 
 /// The TUI's byte pane of one side, `width` columns wide.
 fn tui_side(source: &Source, side: Side, hex: bool, width: usize) -> Vec<(String, String)> {
-    let (_, reads) = source.sides.iter().find(|(s, _)| *s == side).unwrap();
+    let index = source.sides.iter().position(|(s, _)| *s == side).unwrap();
+    let reads = &source.sides[index].1;
     let lines: Vec<String> = ByteView {
         side,
         reads: reads.clone(),
         cuts: source.cuts,
         spans: source.spans,
+        fates: source.fates.get(index).cloned().unwrap_or_default(),
         hex,
         spaced: false,
         color: false,
@@ -347,6 +349,7 @@ proptest! {
                 (Side::Naive, split(&stream[..lens[0]], &ends[0])),
                 (Side::Correct, split(&stream[..lens[1]], &ends[1])),
             ],
+            fates: Vec::new(),
         };
         views_agree(&source, bytes_per_line, tui_width);
     }

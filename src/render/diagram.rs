@@ -677,6 +677,7 @@ mod tests {
                 (Side::Naive, vec![b"00", b"005he"]),
                 (Side::Correct, vec![b"00", b"005", b"hello"]),
             ],
+            fates: Vec::new(),
         };
         let options = Options {
             wire: true,
@@ -701,6 +702,7 @@ mod tests {
             spans: &[],
             cuts: &[],
             sides: vec![(Side::Correct, vec![b"abcdefghijkl", b"mn"])],
+            fates: Vec::new(),
         };
         let options = Options {
             bytes_per_line: 8,
@@ -719,6 +721,7 @@ mod tests {
             spans: &[],
             cuts: &[3],
             sides: vec![(Side::Correct, vec![b"abc", b"defgh", b"ijk"])],
+            fates: Vec::new(),
         };
         let options = Options {
             window: 3..9,
@@ -743,6 +746,7 @@ mod tests {
             spans: &[],
             cuts: &[2],
             sides: vec![(Side::Correct, vec![b"00", b"005", b"he"])],
+            fates: Vec::new(),
         };
         let options = Options {
             spaced: true,
