@@ -24,13 +24,18 @@ struct Shown {
     reads: Vec<(usize, usize)>,
     /// (start of the read, count) for every byte count written in a bracket.
     counts: Vec<(usize, usize)>,
+    /// The symbol of each byte's fate, from the fate row under it, if drawn.
+    fates: Vec<char>,
 }
 
-/// Reads back a side's pairs of lines (bytes, brackets), in order.
-fn read_back<'a>(lines: impl IntoIterator<Item = (&'a str, &'a str)>, hex: bool) -> Shown {
+/// A side's rows on one line of a view: bytes, fates (or empty), brackets.
+type SideRows = (String, String, String);
+
+/// Reads back a side's rows (bytes, fates, brackets), in order.
+fn read_back<'a>(lines: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>, hex: bool) -> Shown {
     let mut shown = Shown::default();
     let mut open = None;
-    for (bytes, brackets) in lines {
+    for (bytes, fates, brackets) in lines {
         let chars: Vec<char> = bytes.chars().collect();
         // The stream offset under each column.
         let mut offset_at = Vec::new();
@@ -55,6 +60,13 @@ fn read_back<'a>(lines: impl IntoIterator<Item = (&'a str, &'a str)>, hex: bool)
                 }
             }
             column += 1;
+        }
+        let fate_chars: Vec<char> = fates.chars().collect();
+        for (column, at) in offset_at.iter().enumerate() {
+            // A byte's first column (a hex byte has two).
+            if at.is_some() && (column == 0 || offset_at[column - 1] != *at) {
+                shown.fates.extend(fate_chars.get(column));
+            }
         }
         let under: Vec<char> = brackets.chars().collect();
         let mut column = 0;
@@ -131,8 +143,9 @@ fn counts_are_right(shown: &Shown, name: &str) {
     }
 }
 
-/// The side's rows of the text grid: after each labelled row, its bracket row.
-fn text_side(grid: &str, side: Side) -> Vec<(String, String)> {
+/// The side's rows of the text grid: after each labelled row, its fate row if
+/// there is one, then its bracket row.
+fn text_side(grid: &str, side: Side) -> Vec<SideRows> {
     let label = format!("  {:<9}", side.name());
     let lines: Vec<&str> = grid.lines().collect();
     lines
@@ -140,8 +153,13 @@ fn text_side(grid: &str, side: Side) -> Vec<(String, String)> {
         .enumerate()
         .filter(|(_, line)| line.starts_with(&label))
         .map(|(i, line)| {
-            let brackets = lines.get(i + 1).copied().unwrap_or("");
-            (strip(line, 11), strip(brackets, 11))
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            let (fates, brackets) = if next.starts_with("  fate ") {
+                (strip(next, 11), lines.get(i + 2).copied().unwrap_or(""))
+            } else {
+                (String::new(), next)
+            };
+            (strip(line, 11), fates, strip(brackets, 11))
         })
         .collect()
 }
@@ -169,7 +187,7 @@ fn html_text(grid: &str) -> String {
 }
 
 /// The side's rows of the HTML grid.
-fn html_side(grid: &str, side: Side) -> Vec<(String, String)> {
+fn html_side(grid: &str, side: Side) -> Vec<SideRows> {
     // Each line of a `<pre>` is its label (9 columns) and its cells.
     let text: String = html_text(grid)
         .lines()
@@ -179,15 +197,17 @@ fn html_side(grid: &str, side: Side) -> Vec<(String, String)> {
 }
 
 /// The TUI's byte pane of one side, `width` columns wide.
-fn tui_side(source: &Source, side: Side, hex: bool, width: usize) -> Vec<(String, String)> {
+fn tui_side(source: &Source, side: Side, hex: bool, width: usize) -> Vec<SideRows> {
     let index = source.sides.iter().position(|(s, _)| *s == side).unwrap();
     let reads = &source.sides[index].1;
+    let fates = source.fates.get(index).cloned().unwrap_or_default();
+    let rows = if fates.is_empty() { 2 } else { 3 };
     let lines: Vec<String> = ByteView {
         side,
         reads: reads.clone(),
         cuts: source.cuts,
         spans: source.spans,
-        fates: source.fates.get(index).cloned().unwrap_or_default(),
+        fates,
         hex,
         spaced: false,
         color: false,
@@ -196,15 +216,24 @@ fn tui_side(source: &Source, side: Side, hex: bool, width: usize) -> Vec<(String
     .iter()
     .map(|line| line.to_string())
     .collect();
-    assert_eq!(lines.len() % 2, 0, "bytes and brackets come in pairs");
+    assert_eq!(
+        lines.len() % rows,
+        0,
+        "bytes, fates and brackets come together"
+    );
     lines
-        .chunks(2)
-        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .chunks(rows)
+        .map(|rows| match rows {
+            [bytes, brackets] => (bytes.clone(), String::new(), brackets.clone()),
+            [bytes, fates, brackets] => (bytes.clone(), fates.clone(), brackets.clone()),
+            _ => unreachable!(),
+        })
         .collect()
 }
 
-fn pairs(rows: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    rows.iter().map(|(a, b)| (a.as_str(), b.as_str()))
+fn pairs(rows: &[SideRows]) -> impl Iterator<Item = (&str, &str, &str)> {
+    rows.iter()
+        .map(|(a, f, b)| (a.as_str(), f.as_str(), b.as_str()))
 }
 
 /// Every view of every side of `source` shows what the side received, and where.
@@ -212,6 +241,7 @@ fn views_agree(source: &Source, bytes_per_line: usize, tui_width: usize) {
     let layout = diagram::Options {
         wire: true,
         messages: true,
+        fates: true,
         bytes_per_line,
         ..diagram::Options::default()
     };
@@ -225,7 +255,12 @@ fn views_agree(source: &Source, bytes_per_line: usize, tui_width: usize) {
         },
         false,
     );
-    for (side, reads) in &source.sides {
+    for (index, (side, reads)) in source.sides.iter().enumerate() {
+        let want_fates: Vec<char> = source
+            .fates
+            .get(index)
+            .map(|fates| fates.iter().map(|fate| fate.symbol()).collect())
+            .unwrap_or_default();
         let views = [
             (
                 "text",
@@ -246,13 +281,19 @@ fn views_agree(source: &Source, bytes_per_line: usize, tui_width: usize) {
             assert_eq!(shown.bytes, want.bytes, "{context}");
             assert_eq!(shown.marks, want.marks, "{context}");
             assert_eq!(shown.reads, want.reads, "{context}");
+            assert_eq!(shown.fates, want_fates, "{context}");
             counts_are_right(shown, name);
         }
         let hex = read_back(pairs(&tui_side(source, *side, true, tui_width)), true);
         let want_hex = expected(reads, source.cuts, true);
         assert_eq!(
-            (&hex.bytes, &hex.marks, &hex.reads),
-            (&want_hex.bytes, &want_hex.marks, &want_hex.reads),
+            (&hex.bytes, &hex.marks, &hex.reads, &hex.fates),
+            (
+                &want_hex.bytes,
+                &want_hex.marks,
+                &want_hex.reads,
+                &want_fates
+            ),
             "hex view of the {side:?} side"
         );
         counts_are_right(&hex, "hex");
@@ -283,10 +324,10 @@ fn views_agree(source: &Source, bytes_per_line: usize, tui_width: usize) {
         }
     }
     // The wire row shows the whole stream with every cut.
-    let wire: Vec<(String, String)> = text_grid
+    let wire: Vec<SideRows> = text_grid
         .lines()
         .filter(|line| line.starts_with("  wire"))
-        .map(|line| (strip(line, 11), String::new()))
+        .map(|line| (strip(line, 11), String::new(), String::new()))
         .collect();
     let shown = read_back(pairs(&wire), false);
     let stream_cuts: Vec<(usize, char)> = source
