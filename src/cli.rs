@@ -1080,7 +1080,7 @@ fn step_view(
             }
             (None, None) => out.push_str(&format!("  {:<9}no call yet", side.name())),
         }
-        out.push('\n');
+        out.push_str(&format!("\n  {:<9}{}\n", "", shown.path.summary()));
     }
     if calls {
         for side in Side::BOTH {

@@ -262,7 +262,11 @@ pub fn path_at(
         Some(0)
     };
     let send_queue = send_queue.map(|queued| {
-        let len = queued as usize;
+        // Measured at the sender's last call: bytes the relay has handed on since
+        // have left it, whatever that measurement said (a sender that wrote, then
+        // closed, is measured no more).
+        let past_the_relay = if relayed { relayed_bytes } else { 0 };
+        let len = (queued as usize).min(sent.len().saturating_sub(past_the_relay));
         let at = sent.len().saturating_sub(len);
         Queue {
             len,
@@ -326,4 +330,90 @@ pub fn path_at(
         dropped,
         delivered,
     }
+}
+
+/// A path's sizes in bytes, for `run --upto` and the book's player.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sizes {
+    /// In the sender's own buffer (`None`: no buffered writer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_buffer: Option<usize>,
+    /// In the kernel's send queue (`None`: not measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_queue: Option<usize>,
+    /// The send buffer's size as the kernel reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_limit: Option<usize>,
+    /// On the wire (`None`: no relay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<usize>,
+    /// In the kernel's receive queue (`None`: not measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recv_queue: Option<usize>,
+    /// Held in the receiver's own buffer.
+    pub held: usize,
+    /// Read and let go.
+    pub dropped: usize,
+    /// Messages delivered.
+    pub delivered: usize,
+}
+
+impl Path {
+    pub fn sizes(&self) -> Sizes {
+        Sizes {
+            sender_buffer: self.sender_buffer.as_ref().map(|q| q.len),
+            send_queue: self.send_queue.as_ref().map(|q| q.len),
+            send_limit: self.send_queue.as_ref().and_then(|q| q.limit),
+            wire: self.wire.as_ref().map(|q| q.len),
+            recv_queue: self.recv_queue.as_ref().map(|q| q.len),
+            held: self.held.len(),
+            dropped: self.dropped,
+            delivered: self.delivered.len(),
+        }
+    }
+}
+
+impl Sizes {
+    /// One line for people: `send queue 3072 B (of 4608) · wire 0 B · …`.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.sender_buffer {
+            parts.push(format!("own buffer {n} B"));
+        }
+        parts.push(match (self.send_queue, self.send_limit) {
+            (Some(n), Some(limit)) => format!("send queue {n} B (of {limit})"),
+            (Some(n), None) => format!("send queue {n} B"),
+            (None, _) => "send queue not measured".to_string(),
+        });
+        if let Some(n) = self.wire {
+            parts.push(format!("wire {n} B"));
+        }
+        parts.push(match self.recv_queue {
+            Some(n) => format!("receive queue {n} B"),
+            None => "receive queue not measured".to_string(),
+        });
+        parts.push(format!("held {} B", self.held));
+        if self.dropped > 0 {
+            parts.push(format!("dropped {} B", self.dropped));
+        }
+        parts.push(format!(
+            "{} message{} delivered",
+            self.delivered,
+            if self.delivered == 1 { "" } else { "s" }
+        ));
+        parts.join(" · ")
+    }
+}
+
+/// The path of `side` after its first `calls` events of a finished run.
+pub fn of_trace(trace: &crate::engine::Trace, side: crate::engine::Side, calls: usize) -> Path {
+    let events = &trace.side(side).events;
+    path_at(
+        events,
+        &trace.spans,
+        &trace.cuts,
+        trace.mode != crate::engine::Mode::Direct,
+        calls,
+        true,
+    )
 }

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text;
+use super::{path, text};
 use crate::engine::{Call, Event, Role, Side, Trace};
 
 /// One step: the call `index` of `side`'s recorded events.
@@ -98,6 +98,8 @@ pub struct SideState {
     pub line: Option<u32>,
     /// The side's verdict, `✗ wrong: …`, at the last step only.
     pub verdict: Option<String>,
+    /// Where its bytes are (`render::path`), in bytes.
+    pub path: path::Sizes,
 }
 
 /// A step past the end of the run.
@@ -171,6 +173,7 @@ fn state(trace: &Trace, order: &[StepRef], step: usize) -> StepState {
             call: made.last().map(call_text),
             line: made.last().and_then(|e| e.line),
             verdict: last.then(|| verdict_text(trace, side)),
+            path: path::of_trace(trace, side, calls).sizes(),
         }
     };
     let mut text = match done.last() {

@@ -166,6 +166,10 @@ pub struct ViewState {
     present: bool,
     /// Lesson text shown; `None` follows the layout (shown when wide).
     show_text: Option<bool>,
+    /// Path panes shown; `None` follows the room there is (see `shows_path`).
+    show_path: Option<bool>,
+    /// The last frame had room for the path panes.
+    path_room: bool,
     /// The last frame used the narrow layout.
     compact: bool,
     /// In the compact layout, the side shown.
@@ -193,6 +197,8 @@ pub struct ViewState {
 pub struct Drawn {
     pub hit_areas: Vec<(Pane, Rect)>,
     pub compact: bool,
+    /// There was room for the path panes.
+    pub path_room: bool,
     /// The lesson text's scroll as drawn (within its length), when it was drawn.
     pub text_scroll: Option<u16>,
     /// The lesson list's scroll as drawn (the selection in sight), when it was drawn.
@@ -730,6 +736,12 @@ impl ViewState {
         self.show_text.unwrap_or(!compact)
     }
 
+    /// Whether the path panes are shown, given whether there is `room` for them
+    /// without crushing the code.
+    pub fn shows_path(&self, room: bool) -> bool {
+        self.show_path.unwrap_or(room)
+    }
+
     /// The side a compact layout shows.
     pub fn focus(&self) -> Side {
         self.focus
@@ -798,6 +810,8 @@ impl App {
                 hex: false,
                 present,
                 show_text: None,
+                show_path: None,
+                path_room: false,
                 compact: false,
                 focus: Side::Naive,
                 at: None,
@@ -882,6 +896,7 @@ impl App {
     pub fn after_draw(&mut self, drawn: Drawn) {
         self.view.hit_areas = drawn.hit_areas;
         self.view.compact = drawn.compact;
+        self.view.path_room = drawn.path_room;
         if let Some(scroll) = drawn.text_scroll {
             self.view.text_scroll = scroll;
         }
@@ -983,6 +998,7 @@ impl App {
             Action::ToggleHex => view.hex = !view.hex,
             Action::TogglePresent => view.present = !view.present,
             Action::ToggleText => view.show_text = Some(!view.shows_text(view.compact)),
+            Action::TogglePath => view.show_path = Some(!view.shows_path(view.path_room)),
             Action::SwitchSide => {
                 view.focus = match view.focus {
                     Side::Naive => Side::Correct,

@@ -33,6 +33,8 @@ pub enum Action {
     /// Presenter mode on / off.
     TogglePresent,
     ToggleText,
+    /// Each side's path pane: where its bytes are, box by box.
+    TogglePath,
     SwitchSide,
     ToggleAutoplay,
     Faster,
@@ -215,6 +217,12 @@ pub const KEYS: &[KeyRow] = &[
         does: "show / hide the lesson text",
         footer: footer("t", "text", Shown::Always),
         bindings: &[(KeyCode::Char('t'), Action::ToggleText)],
+    },
+    KeyRow {
+        keys: "B",
+        does: "show / hide where the bytes are (shown when there is room)",
+        footer: None,
+        bindings: &[(KeyCode::Char('B'), Action::TogglePath)],
     },
     KeyRow {
         keys: "PgUp PgDn",

@@ -201,9 +201,16 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
         if view.shows_text(compact) {
             Some(body)
         } else {
+            // Both byte views and one side's code share the column: more rows needed.
+            drawn.path_room = room_for_path(body.height.saturating_sub(6));
+            let path_rows = if view.shows_path(drawn.path_room) {
+                PATH_HEIGHT
+            } else {
+                0
+            };
             drawn
                 .hit_areas
-                .extend(render_both_narrow(frame, app, cache, body));
+                .extend(render_both_narrow(frame, app, cache, body, path_rows));
             None
         }
     } else {
@@ -224,7 +231,14 @@ pub fn render(frame: &mut Frame, app: &App, cache: &mut Cache) -> Drawn {
         let [a, b] = contents
             .each_ref()
             .map(|content| pane_heights(content, columns[0]));
-        let heights = (a.0.max(b.0), a.1.max(b.1));
+        let room = room_for_path(columns[0].height.saturating_sub(1));
+        drawn.path_room = room;
+        let path_rows = if view.shows_path(room) {
+            PATH_HEIGHT
+        } else {
+            0
+        };
+        let heights = (a.0.max(b.0), a.1.max(b.1), path_rows);
         for ((side, content), area) in Side::BOTH.into_iter().zip(contents).zip(columns) {
             let panes = side_panes(app, cache, side, compact, content);
             drawn.hit_areas.extend(panes.render(frame, area, heights));
@@ -392,6 +406,7 @@ fn render_both_narrow(
     app: &App,
     cache: &mut Cache,
     area: Rect,
+    path_rows: u16,
 ) -> [(Pane, Rect); 2] {
     let focus = app.view().focus();
     let width = area.width.saturating_sub(2) as usize;
@@ -406,6 +421,7 @@ fn render_both_narrow(
         code_area,
         naive_area,
         correct_area,
+        path_area,
         app_area,
         calls_area,
     ] = Layout::vertical([
@@ -413,6 +429,7 @@ fn render_both_narrow(
         Constraint::Min(4),
         Constraint::Length(byte_heights[0]),
         Constraint::Length(byte_heights[1]),
+        Constraint::Length(path_rows),
         Constraint::Length(app_height),
         Constraint::Max(inner / 4),
     ])
@@ -431,6 +448,14 @@ fn render_both_narrow(
             side: Some(side),
         };
         frame.render_widget(&bytes, byte_area);
+    }
+    if path_area.height > 0 {
+        frame.render_widget(
+            &PathPane {
+                lines: &panes.content.path,
+            },
+            path_area,
+        );
     }
     frame.render_widget(
         &ApplicationPane {
@@ -590,14 +615,13 @@ impl Widget for &PathPane<'_> {
     }
 }
 
-/// The path pane's height in a column of `inner` rows: whole, or none when the
-/// column is too short to give it room without crushing the code.
-fn path_height(inner: u16) -> u16 {
-    if inner >= 24 {
-        super::path::ROWS + 2
-    } else {
-        0
-    }
+/// Rows a path pane takes, borders included.
+const PATH_HEIGHT: u16 = super::path::ROWS + 2;
+
+/// Whether `rows` of a side's panes leave room for its path pane without
+/// crushing the code.
+fn room_for_path(rows: u16) -> bool {
+    rows >= 30
 }
 
 /// The messages the application was handed, and the side's status.
@@ -649,13 +673,13 @@ struct SidePanes<'a> {
 impl SidePanes<'_> {
     /// Draws the panes, the byte and application panes `heights` high; returns the
     /// areas the mouse wheel scrolls.
-    fn render(&self, frame: &mut Frame, area: Rect, heights: (u16, u16)) -> [(Pane, Rect); 2] {
+    fn render(&self, frame: &mut Frame, area: Rect, heights: (u16, u16, u16)) -> [(Pane, Rect); 2] {
         let [title_area, inner] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
         let [code_area, bytes_area, path_area, app_area, calls_area] = Layout::vertical([
             Constraint::Min(4),
             Constraint::Length(heights.0),
-            Constraint::Length(path_height(inner.height)),
+            Constraint::Length(heights.2),
             Constraint::Length(heights.1),
             Constraint::Min(3),
         ])
