@@ -1056,7 +1056,12 @@ fn step_view(
             .map(|&side| {
                 let events = &trace.side(side).events;
                 let calls = state.sides.side(side).calls;
-                path::fates(events, &trace.spans, calls, calls == events.len())
+                path::fates(
+                    events,
+                    &trace.spans,
+                    calls,
+                    path::receiver_done(events, calls),
+                )
             })
             .collect(),
     };

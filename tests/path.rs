@@ -15,12 +15,18 @@ fn path_after(trace: &Trace, side: Side, upto: usize) -> Path {
         &trace.cuts,
         trace.mode != Mode::Direct,
         upto,
-        true,
+        path::receiver_done(events, upto),
     )
 }
 
 fn fates_after(trace: &Trace, side: Side, upto: usize) -> Vec<Fate> {
-    path::fates(&trace.side(side).events, &trace.spans, upto, true)
+    let events = &trace.side(side).events;
+    path::fates(
+        events,
+        &trace.spans,
+        upto,
+        path::receiver_done(events, upto),
+    )
 }
 
 /// Leftover's correct reader keeps what follows each line: at every step the bytes
@@ -66,42 +72,57 @@ fn leftovers_correct_side_holds_what_it_received_past_the_last_line() {
     }
 }
 
-/// Leftover's naive reader drops what came after the first line with its buffer:
-/// those bytes are dropped from the step it returned that line, and each dropped run
-/// is the rest of a read after a delivered line.
+/// Leftover's naive reader drops what came after the first line with its buffer.
+/// The run shows it when the next line it returns skips those bytes: from that step
+/// they are dropped, and until then they count as read and not yet delivered.
 #[test]
 fn leftovers_naive_side_drops_the_rest_of_each_read() {
     let trace = common::run("leftover", 1, Mode::Lockstep);
     let events = &trace.naive.events;
-    let first_delivery = events
+    let deliveries: Vec<usize> = events
         .iter()
-        .position(|e| e.call == Call::Deliver)
-        .expect("the naive side delivers a line");
-    assert_eq!(events[first_delivery].bytes, b"NICK ada");
+        .enumerate()
+        .filter(|(_, e)| e.call == Call::Deliver)
+        .map(|(index, _)| index)
+        .collect();
+    assert_eq!(events[deliveries[0]].bytes, b"NICK ada");
     let first_read = events
         .iter()
         .find(|e| e.role == Role::Receiver && e.call == Call::Recv)
         .unwrap();
-    let fates = fates_after(&trace, Side::Naive, first_delivery + 1);
+    let rest = &first_read.bytes[9..];
+    assert!(rest.starts_with(b"USER ada 0 * :Ada\n"), "{rest:?}");
+
+    let fates = fates_after(&trace, Side::Naive, deliveries[0] + 1);
     assert_eq!(fates.len(), first_read.bytes.len());
-    let dropped: Vec<u8> = first_read
-        .bytes
-        .iter()
-        .zip(&fates)
-        .filter(|(_, fate)| **fate == Fate::Dropped)
-        .map(|(byte, _)| *byte)
-        .collect();
-    // "NICK ada" and its newline were the line; the rest of the read went with `buf`.
-    assert_eq!(dropped, first_read.bytes[9..]);
-    assert!(dropped.starts_with(b"USER ada 0 * :Ada\n"), "{dropped:?}");
     assert!(fates[..8].iter().all(|f| *f == Fate::Message(0)));
     assert_eq!(fates[8], Fate::Framing(0));
-    // Just before that delivery, the same bytes were still in the reader's buffer.
-    let before = path_after(&trace, Side::Naive, first_delivery);
-    assert_eq!(before.held, first_read.bytes);
-    let after = path_after(&trace, Side::Naive, first_delivery + 1);
-    assert!(after.held.is_empty(), "{:?}", after.held);
-    assert_eq!(after.dropped, dropped.len());
+    assert!(fates[9..].iter().all(|f| *f == Fate::Held));
+    assert_eq!(
+        path_after(&trace, Side::Naive, deliveries[0] + 1).held,
+        rest
+    );
+
+    // The second line it returns starts past them: they were dropped.
+    let fates = fates_after(&trace, Side::Naive, deliveries[1] + 1);
+    assert!(
+        fates[9..first_read.bytes.len()]
+            .iter()
+            .all(|f| *f == Fate::Dropped),
+        "{fates:?}"
+    );
+    let after = path_after(&trace, Side::Naive, deliveries[1] + 1);
+    assert!(after.dropped >= rest.len(), "{after:?}");
+    // At the end nothing is held: what was never delivered was dropped.
+    let end = path_after(&trace, Side::Naive, events.len());
+    assert!(end.held.is_empty());
+    let received: usize = events
+        .iter()
+        .filter(|e| e.role == Role::Receiver && e.call == Call::Recv)
+        .map(|e| e.moved)
+        .sum();
+    let delivered: usize = end.delivered.iter().map(|m| m.len() + 1).sum();
+    assert_eq!(end.dropped, received - delivered);
 }
 
 /// Flush's requests sit in the sender's own buffer until `flush()`: the naive

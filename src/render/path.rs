@@ -46,14 +46,6 @@ impl Fate {
     ];
 }
 
-/// When each byte's fate was sealed, from all the events known.
-struct Sealed {
-    /// Per byte read, in order: the event that returned it.
-    arrived: Vec<usize>,
-    /// Per byte read: its fate and the event from which it holds, if sealed.
-    sealed: Vec<Option<(Fate, usize)>>,
-}
-
 /// The bytes the receiver read, in order, with the event that returned each.
 fn received(events: &[Event]) -> (Vec<u8>, Vec<usize>) {
     let mut bytes = Vec::new();
@@ -67,20 +59,25 @@ fn received(events: &[Event]) -> (Vec<u8>, Vec<usize>) {
     (bytes, arrived)
 }
 
-/// Matches each delivered message to the bytes it came from, in order: the first
-/// place at or after the end of the one before where the message's bytes stand,
-/// read before it was delivered. Framing is what the lesson's framing puts around a
-/// message (`spans`' shape); bytes skipped over are dropped, sealed at the delivery
-/// before the one that skipped them (the program let them go when it returned that
-/// message), or when they arrived if later. A message found nowhere (a report of a
-/// failure, or bytes the program made up) seals nothing.
-fn seal(events: &[Event], spans: &[Span], ended: bool) -> Sealed {
-    let (bytes, arrived) = received(events);
-    let mut sealed = vec![None; bytes.len()];
+/// The fate of every byte the receiver read in `events` (the calls made by the
+/// step shown), knowing only those: each delivered message is matched to the
+/// bytes it came from, in order (the first place at or after the end of the one
+/// before where the message's bytes stand, read before it was delivered); framing
+/// is what the lesson's framing puts around a message (`spans`' shape); bytes a
+/// delivery skipped over are dropped; bytes after the last delivery are held, or
+/// dropped once the receiver has `ended`. A message found nowhere (a report of a
+/// failure, or bytes the program made up) accounts for no bytes.
+///
+/// A program may let bytes go before a later delivery shows it (leftover's naive
+/// reader drops them when it returns a line): they show as held until then, so a
+/// step shows the same whether reached going forward or back.
+pub fn fates(events: &[Event], spans: &[Span], upto: usize, ended: bool) -> Vec<Fate> {
+    let known = &events[..upto.min(events.len())];
+    let (bytes, arrived) = received(known);
+    let mut fates = vec![Fate::Held; bytes.len()];
     let mut cursor = 0;
-    let mut previous_delivery: Option<usize> = None;
     let mut delivered = 0;
-    for (index, event) in events.iter().enumerate() {
+    for (index, event) in known.iter().enumerate() {
         if event.call != Call::Deliver {
             continue;
         }
@@ -93,56 +90,24 @@ fn seal(events: &[Event], spans: &[Span], ended: bool) -> Sealed {
             (cursor..=last).find(|&at| bytes[at..at + message.len()] == message[..])
         });
         let Some(at) = found else {
-            previous_delivery = Some(index);
             continue;
         };
         let shape = spans.get(k).or(spans.last());
         let header = shape.map_or(0, |s| s.body - s.start);
         let trailer = shape.map_or(0, |s| s.end - s.body_end);
         let framing_start = at.saturating_sub(header).max(cursor);
-        for offset in cursor..framing_start {
-            let when = previous_delivery.unwrap_or(index).max(arrived[offset]);
-            sealed[offset] = Some((Fate::Dropped, when));
-        }
-        for slot in &mut sealed[framing_start..at] {
-            *slot = Some((Fate::Framing(k), index));
-        }
         let end = at + message.len();
-        for slot in &mut sealed[at..end] {
-            *slot = Some((Fate::Message(k), index));
-        }
         let trailer_end = (end + trailer).min(read_by_then);
-        for slot in &mut sealed[end..trailer_end] {
-            *slot = Some((Fate::Framing(k), index));
-        }
+        fates[cursor..framing_start].fill(Fate::Dropped);
+        fates[framing_start..at].fill(Fate::Framing(k));
+        fates[at..end].fill(Fate::Message(k));
+        fates[end..trailer_end].fill(Fate::Framing(k));
         cursor = trailer_end;
-        previous_delivery = Some(index);
     }
     if ended {
-        let last = events.len().saturating_sub(1);
-        for slot in &mut sealed[cursor..] {
-            *slot = Some((Fate::Dropped, last));
-        }
+        fates[cursor..].fill(Fate::Dropped);
     }
-    Sealed { arrived, sealed }
-}
-
-/// The fate of every byte the receiver had read after its first `upto` events, as
-/// known from all of `events` (a finished run's, or a live run's so far): a byte
-/// shows as dropped from the step its program let it go, though that is only seen
-/// once a later delivery skips it. `ended`: the receiver is done, so bytes never
-/// delivered are dropped at its last event.
-pub fn fates(events: &[Event], spans: &[Span], upto: usize, ended: bool) -> Vec<Fate> {
-    let Sealed { arrived, sealed } = seal(events, spans, ended);
-    arrived
-        .iter()
-        .zip(sealed)
-        .take_while(|(at, _)| **at < upto)
-        .map(|(_, sealed)| match sealed {
-            Some((fate, when)) if when < upto => fate,
-            _ => Fate::Held,
-        })
-        .collect()
+    fates
 }
 
 /// What one box of the path holds.
@@ -405,6 +370,12 @@ impl Sizes {
     }
 }
 
+/// Whether a finished run's receiver had made its last call by its side's first
+/// `upto` events: what it read and did not deliver is then dropped.
+pub fn receiver_done(events: &[Event], upto: usize) -> bool {
+    !events.iter().skip(upto).any(|e| e.role == Role::Receiver)
+}
+
 /// The path of `side` after its first `calls` events of a finished run.
 pub fn of_trace(trace: &crate::engine::Trace, side: crate::engine::Side, calls: usize) -> Path {
     let events = &trace.side(side).events;
@@ -414,6 +385,6 @@ pub fn of_trace(trace: &crate::engine::Trace, side: crate::engine::Side, calls: 
         &trace.cuts,
         trace.mode != crate::engine::Mode::Direct,
         calls,
-        true,
+        receiver_done(events, calls),
     )
 }

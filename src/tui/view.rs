@@ -829,9 +829,14 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     let theme = app.view().theme();
     let events = shown.events[side as usize];
     let reads = diagram::reads(events);
-    let all_events = &run.events[side as usize];
-    let ended = run.finished[side as usize];
-    let fates = path::fates(all_events, &run.spans, events.len(), ended);
+    // What the receiver read and never delivered is dropped once it is done, as of
+    // the point shown (stepping back shows the same as going forward did).
+    let ended = shown.trace.is_some()
+        || shown.status.is_some_and(|status| {
+            let status = &status[side as usize];
+            status.stopped || status.receiver == ActorState::Done
+        });
+    let fates = path::fates(events, &run.spans, events.len(), ended);
     let bytes = ByteView {
         side,
         reads,
@@ -845,14 +850,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     .lines(width);
 
     let relayed = app.session().mode() != Mode::Direct;
-    let where_they_are = path::path_at(
-        all_events,
-        &run.spans,
-        &run.cuts,
-        relayed,
-        events.len(),
-        ended,
-    );
+    let where_they_are = path::path_at(events, &run.spans, &run.cuts, relayed, events.len(), ended);
     let path = super::path::lines(&where_they_are, &run.spans, theme, width);
 
     let mut application = Vec::new();
