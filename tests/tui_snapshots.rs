@@ -1051,3 +1051,99 @@ fn wire_mode_marks_only_the_cuts_made() {
         .unwrap_or_else(|| panic!("a byte view row: {screen}"));
     assert!(bytes_row.starts_with("\"│0000 "), "{bytes_row}");
 }
+
+/// One step, waited for until it is recorded.
+fn step(h: &mut Harness) {
+    let before = points(&h.app);
+    h.key(KeyCode::Char(' '));
+    h.pump_until("the step is recorded", |app| points(app) > before);
+}
+
+/// Partial-send at 120x40 with the lesson text hidden (so the path panes have
+/// room): after each sender's first write, which came back short, its send queue
+/// holds 3072 bytes of a reported 4608 and the wire the 1024 the relay read.
+#[test]
+fn path_view_shows_the_send_queue_full_after_a_short_write_120x40() {
+    let mut h = Harness::new("partial-send", 1);
+    h.pump_until("the first point is recorded", |app| points(app) == 1);
+    h.key(KeyCode::Char('t'));
+    let before = h.screen(120, 40);
+    assert!(before.contains("where the bytes are"), "{before}");
+    step(&mut h);
+    let screen = h.screen(120, 40);
+    assert_eq!(
+        screen.matches("▷ send queue  3072 B of 4608").count(),
+        2,
+        "{screen}"
+    );
+    assert_eq!(screen.matches("wire        1024 B").count(), 2, "{screen}");
+    insta::assert_snapshot!(screen);
+    // With the text shown there is no room at 120x40 but B asks for it anyway.
+    h.key(KeyCode::Char('t'));
+    assert!(!h.screen(120, 40).contains("where the bytes are"));
+    h.key(KeyCode::Char('B'));
+    assert!(h.screen(120, 40).contains("where the bytes are"));
+}
+
+/// Leftover at 200x60, where the path panes fit beside the lesson text: after the
+/// naive reader's second line, the rest of its first read is dropped (struck out,
+/// ✗ in the fate row) and counted under its own buffer, which holds the rest of
+/// its second read, while the correct reader has delivered four lines.
+#[test]
+fn path_view_shows_held_and_dropped_bytes_200x60() {
+    let mut h = Harness::new("leftover", 1);
+    h.pump_until("the first point is recorded", |app| points(app) == 1);
+    let delivered = |app: &App, side: Side| {
+        app.session().run().map_or(0, |run| {
+            run.events[side as usize]
+                .iter()
+                .filter(|e| e.call == sockstep::engine::Call::Deliver)
+                .count()
+        })
+    };
+    while delivered(&h.app, Side::Naive) < 2 {
+        step(&mut h);
+    }
+    let screen = h.screen(200, 60);
+    assert!(screen.contains("where the bytes are"), "{screen}");
+    assert!(
+        screen.contains("▶ own buffer    25 B 25 dropped PRIVMSG"),
+        "{screen}"
+    );
+    assert!(screen.contains("11111111=✗✗✗✗✗✗✗✗✗✗"), "{screen}");
+    assert!(
+        screen.contains("✓ 4 \"PRIVMSG #sockets :hi all\""),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+/// Without colour the fates still read: the fate row's symbols, dropped bytes
+/// struck out and dim, held ones reversed (cell by cell).
+#[test]
+fn fates_without_colour_are_symbols_and_modifiers() {
+    use ratatui::style::Modifier;
+    let mut h = Harness::new("leftover", 1);
+    h.run_to_end();
+    let terminal = h.draw(120, 40);
+    let buffer = terminal.backend().buffer();
+    let mut struck = 0;
+    for y in 1..buffer.area.height {
+        for x in 0..buffer.area.width {
+            // A fate row's ✗, in a run of them (a verdict's ✗ stands alone).
+            let fate = |x: u16| x < buffer.area.width && buffer[(x, y)].symbol() == "✗";
+            let in_a_run = fate(x) && (fate(x + 1) || (x > 0 && fate(x - 1)));
+            if in_a_run && buffer[(x, y - 1)].symbol() != "✗" {
+                let above = &buffer[(x, y - 1)];
+                assert!(
+                    above.modifier.contains(Modifier::CROSSED_OUT),
+                    "the byte above ✗ at {x},{y} is struck out: {above:?}"
+                );
+                assert_eq!(above.fg, ratatui::style::Color::Reset, "no colour");
+                struck += 1;
+            }
+        }
+    }
+    assert!(struck > 20, "the naive side dropped bytes: {struck}");
+    insta::assert_snapshot!(format!("{:?}", buffer));
+}

@@ -897,9 +897,12 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         theme.sender,
     )];
     // The sender's sends interleave with the reads in no fixed order, so they are
-    // counted above; its buffering, flushes and shutdowns are rare and telling.
+    // counted above; its buffering, flushes, shutdowns and short writes are rare and
+    // telling.
     let shown = |e: &&Event| {
-        e.role != Role::Sender || matches!(e.call, Call::Buffer | Call::Flush | Call::Shutdown)
+        e.role != Role::Sender
+            || matches!(e.call, Call::Buffer | Call::Flush | Call::Shutdown)
+            || (e.call == Call::Send && e.moved < e.asked)
     };
     for event in events.iter().filter(shown) {
         let style = match event.role {
