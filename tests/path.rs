@@ -15,18 +15,13 @@ fn path_after(trace: &Trace, side: Side, upto: usize) -> Path {
         &trace.cuts,
         trace.mode != Mode::Direct,
         upto,
-        path::receiver_done(events, upto),
+        upto >= events.len(),
     )
 }
 
 fn fates_after(trace: &Trace, side: Side, upto: usize) -> Vec<Fate> {
     let events = &trace.side(side).events;
-    path::fates(
-        events,
-        &trace.spans,
-        upto,
-        path::receiver_done(events, upto),
-    )
+    path::fates(events, &trace.spans, upto, upto >= events.len())
 }
 
 /// Leftover's correct reader keeps what follows each line: at every step the bytes
@@ -153,8 +148,23 @@ fn flushs_requests_stay_in_the_senders_own_buffer_until_flush() {
 
     let correct = &trace.correct.events;
     let flush = correct.iter().position(|e| e.call == Call::Flush).unwrap();
-    assert_eq!(buffered(Side::Correct, flush), requests);
-    assert!(buffered(Side::Correct, flush + 1).is_empty());
+    // flush() is recorded once it returns, after the send() it made: the bytes
+    // leave the buffer with that send.
+    let send = correct
+        .iter()
+        .position(|e| e.role == Role::Sender && e.call == Call::Send)
+        .unwrap();
+    assert!(send < flush);
+    assert_eq!(buffered(Side::Correct, send), requests);
+    assert!(buffered(Side::Correct, send + 1).is_empty());
+    assert_eq!(
+        path_after(&trace, Side::Correct, send + 1)
+            .wire
+            .unwrap()
+            .bytes,
+        requests,
+        "counted once: on the wire, no longer in the buffer"
+    );
 }
 
 /// With a relay the receive queue is counted (handed on, not yet read); the kernel's

@@ -178,11 +178,17 @@ pub fn path_at(
     let mut sent = Vec::new();
     let mut buffered = Vec::new();
     let mut flushed = 0;
+    let mut flushing = 0;
     let mut writer_capacity = None;
     let mut relayed_bytes = 0;
     for event in shown {
         match (event.role, event.call) {
-            (Role::Sender, Call::Send) => sent.extend_from_slice(&event.bytes),
+            (Role::Sender, Call::Send) => {
+                sent.extend_from_slice(&event.bytes);
+                // A flush's sends come before its own event: those bytes have left
+                // the buffer already.
+                flushing += event.moved;
+            }
             (Role::Sender, Call::Buffer) => {
                 buffered.extend_from_slice(&event.bytes);
                 writer_capacity = event
@@ -190,13 +196,16 @@ pub fn path_at(
                     .map(|c| c as usize)
                     .or(writer_capacity);
             }
-            (Role::Sender, Call::Flush) => flushed += event.moved,
+            (Role::Sender, Call::Flush) => {
+                flushed += event.moved;
+                flushing = 0;
+            }
             (Role::Relay, Call::Piece) => relayed_bytes += event.moved,
             _ => {}
         }
     }
     let sender_buffer = (!buffered.is_empty()).then(|| {
-        let bytes = buffered[flushed.min(buffered.len())..].to_vec();
+        let bytes = buffered[(flushed + flushing).min(buffered.len())..].to_vec();
         Queue {
             len: bytes.len(),
             at: sent.len(),
@@ -206,7 +215,7 @@ pub fn path_at(
     });
 
     let limit = |role: Role, pick: fn(&crate::engine::BufferLimits) -> u32| {
-        events
+        shown
             .iter()
             .find(|e| e.role == role && e.buffer_limits.is_some())
             .and_then(|e| e.buffer_limits.as_ref())
@@ -370,12 +379,6 @@ impl Sizes {
     }
 }
 
-/// Whether a finished run's receiver had made its last call by its side's first
-/// `upto` events: what it read and did not deliver is then dropped.
-pub fn receiver_done(events: &[Event], upto: usize) -> bool {
-    !events.iter().skip(upto).any(|e| e.role == Role::Receiver)
-}
-
 /// The path of `side` after its first `calls` events of a finished run.
 pub fn of_trace(trace: &crate::engine::Trace, side: crate::engine::Side, calls: usize) -> Path {
     let events = &trace.side(side).events;
@@ -385,6 +388,7 @@ pub fn of_trace(trace: &crate::engine::Trace, side: crate::engine::Side, calls: 
         &trace.cuts,
         trace.mode != crate::engine::Mode::Direct,
         calls,
-        receiver_done(events, calls),
+        // Only the end tells a receiver that let bytes go from one stuck holding them.
+        calls >= events.len(),
     )
 }
