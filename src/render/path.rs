@@ -379,8 +379,15 @@ impl Sizes {
     }
 }
 
-/// The path of `side` after its first `calls` events of a finished run.
-pub fn of_trace(trace: &crate::engine::Trace, side: crate::engine::Side, calls: usize) -> Path {
+/// The path of `side` after its first `calls` events of a finished run; `ended`:
+/// the step is the run's last (a side whose calls are all made may still be
+/// waiting in a `recv()` that never returns, holding what it read).
+pub fn of_trace(
+    trace: &crate::engine::Trace,
+    side: crate::engine::Side,
+    calls: usize,
+    ended: bool,
+) -> Path {
     let events = &trace.side(side).events;
     path_at(
         events,
@@ -388,7 +395,6 @@ pub fn of_trace(trace: &crate::engine::Trace, side: crate::engine::Side, calls: 
         &trace.cuts,
         trace.mode != crate::engine::Mode::Direct,
         calls,
-        // Only the end tells a receiver that let bytes go from one stuck holding them.
-        calls >= events.len(),
+        ended,
     )
 }

@@ -173,7 +173,7 @@ fn state(trace: &Trace, order: &[StepRef], step: usize) -> StepState {
             call: made.last().map(call_text),
             line: made.last().and_then(|e| e.line),
             verdict: last.then(|| verdict_text(trace, side)),
-            path: path::of_trace(trace, side, calls).sizes(),
+            path: path::of_trace(trace, side, calls, last).sizes(),
         }
     };
     let mut text = match done.last() {
