@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{lesson, run};
 use sockstep::engine::{
-    Call, CallResult, Limits, Mode, Outcome, Role, SocketTuning, Trace, loopback_pair,
+    Call, CallResult, Limits, Mode, Outcome, Role, Side, SocketTuning, Trace, loopback_pair,
 };
 
 fn receiver_calls(trace: &Trace) -> Vec<&sockstep::engine::Event> {
@@ -361,4 +361,185 @@ fn errors_a_read_timeout_is_would_block_on_unix() {
     let error = server.read(&mut [0u8; 1]).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
     assert_eq!(error.raw_os_error(), Some(11), "EAGAIN");
+}
+
+/// The path sizes `sockstep run SLUG --seed N --upto K` prints for a side.
+fn path_at_step(trace: &Trace, step: usize, side: Side) -> sockstep::render::path::Sizes {
+    let state = sockstep::render::steps::state_at(trace, step).unwrap();
+    state.sides.side(side).path.clone()
+}
+
+/// The bytes of a side's reads whose fate is `fate`, at `step`.
+fn bytes_by_fate(
+    trace: &Trace,
+    step: usize,
+    side: Side,
+    fate: sockstep::render::path::Fate,
+) -> Vec<u8> {
+    let state = sockstep::render::steps::state_at(trace, step).unwrap();
+    let calls = state.sides.side(side).calls;
+    let events = &trace.side(side).events;
+    let received: Vec<u8> = events[..calls]
+        .iter()
+        .filter(|e| e.role == Role::Receiver && e.call == Call::Recv)
+        .flat_map(|e| e.bytes.clone())
+        .collect();
+    let fates =
+        sockstep::render::path::fates(events, &trace.spans, calls, state.step == state.steps);
+    received
+        .into_iter()
+        .zip(fates)
+        .filter(|(_, f)| *f == fate)
+        .map(|(b, _)| b)
+        .collect()
+}
+
+/// partial-send, "Where the bytes are": after each side's first, short, write the
+/// send queue holds 3,072 bytes against a limit of 4,608 and the wire the other
+/// 1,024 (steps 1 and 2).
+#[cfg(target_os = "linux")]
+#[test]
+fn partial_send_path_after_the_short_writes() {
+    for seed in [1, 2, 3] {
+        let trace = run("partial-send", seed, Mode::Lockstep);
+        for (step, side) in [(1, Side::Naive), (2, Side::Correct)] {
+            let state = sockstep::render::steps::state_at(&trace, step).unwrap();
+            let call = state.sides.side(side).call.clone().unwrap();
+            assert!(call.starts_with("sender send 9000 → 4096"), "{call}");
+            let path = path_at_step(&trace, step, side);
+            assert_eq!(path.send_queue, Some(3072), "seed {seed} step {step}");
+            assert_eq!(path.send_limit, Some(4608));
+            assert_eq!(path.wire, Some(1024));
+        }
+    }
+}
+
+/// flush, "Where the bytes are": the naive client's 24 bytes stay in its own buffer
+/// (of 8,192) with the send queue, the wire and the receive queue empty from its
+/// third write to the end; the correct client's leave with its send (steps 6, 7).
+#[test]
+fn flush_path_keeps_the_requests_in_the_clients_buffer() {
+    let trace = run("flush", 1, Mode::Lockstep);
+    let steps = sockstep::render::steps::steps(&trace).len();
+    let third_write = 5;
+    let state = sockstep::render::steps::state_at(&trace, third_write).unwrap();
+    assert_eq!(state.sides.naive.calls, 3);
+    for step in third_write..=steps {
+        let path = path_at_step(&trace, step, Side::Naive);
+        assert_eq!(path.sender_buffer, Some(24), "step {step}");
+        assert_eq!(
+            (path.send_queue, path.wire, path.recv_queue),
+            (Some(0), Some(0), Some(0)),
+            "step {step}"
+        );
+    }
+    let capacity = trace
+        .naive
+        .events
+        .iter()
+        .find_map(|e| e.writer_capacity)
+        .unwrap();
+    assert_eq!(capacity, 8192);
+    assert_eq!(
+        path_at_step(&trace, 6, Side::Correct).sender_buffer,
+        Some(24)
+    );
+    let state = sockstep::render::steps::state_at(&trace, 7).unwrap();
+    assert!(
+        state.text.contains("correct sender send 24 → 24"),
+        "{}",
+        state.text
+    );
+    assert_eq!(
+        path_at_step(&trace, 7, Side::Correct).sender_buffer,
+        Some(0)
+    );
+}
+
+/// no-eot, "Where the bytes are": from step 20 to the step before the end, the naive
+/// server holds the 10 bytes of the first request, its receive queue and the wire
+/// empty.
+#[test]
+fn no_eot_path_the_naive_server_holds_the_whole_request() {
+    let trace = run("no-eot", 1, Mode::Lockstep);
+    let steps = sockstep::render::steps::steps(&trace).len();
+    for step in 20..steps {
+        let path = path_at_step(&trace, step, Side::Naive);
+        assert_eq!(path.held, 10, "step {step}");
+        assert_eq!(
+            (path.recv_queue, path.wire),
+            (Some(0), Some(0)),
+            "step {step}"
+        );
+    }
+    assert_eq!(
+        bytes_by_fate(&trace, 20, Side::Naive, sockstep::render::path::Fate::Held),
+        b"GET /time\n"
+    );
+    assert_eq!(path_at_step(&trace, 19, Side::Naive).held, 9);
+}
+
+/// leftover, "Where the bytes are" (seed 4, step 16): the correct server holds
+/// `PART #socket`; the naive one has dropped the 32 bytes after `NICK ada` in its
+/// first read, and 54 of 90 by the end.
+#[test]
+fn leftover_path_held_and_dropped_at_step_16() {
+    use sockstep::render::path::Fate;
+    let trace = run("leftover", 4, Mode::Lockstep);
+    let state = sockstep::render::steps::state_at(&trace, 16).unwrap();
+    assert!(
+        state
+            .text
+            .contains("correct receiver deliver 24 bytes \"PRIVMSG #sockets :hi all\""),
+        "{}",
+        state.text
+    );
+    assert_eq!(
+        state.sides.naive.call.as_deref(),
+        Some("receiver deliver 24 bytes \"PRIVMSG #sockets :hi all\"")
+    );
+    assert_eq!(
+        bytes_by_fate(&trace, 16, Side::Correct, Fate::Held),
+        b"PART #socket"
+    );
+    assert_eq!(
+        bytes_by_fate(&trace, 16, Side::Naive, Fate::Dropped),
+        b"USER ada 0 * :Ada\nJOIN #sockets\n"
+    );
+    let first_read = trace.naive.receiver_reads().next().unwrap();
+    assert_eq!(
+        first_read.bytes,
+        b"NICK ada\nUSER ada 0 * :Ada\nJOIN #sockets\n"
+    );
+    let steps = sockstep::render::steps::steps(&trace).len();
+    let end = path_at_step(&trace, steps, Side::Naive);
+    let read: usize = trace.naive.receiver_reads().map(|e| e.moved).sum();
+    assert_eq!((end.dropped, read), (54, 90));
+}
+
+/// max-frame, "Where the bytes are" (seed 3): at step 85 the naive server holds 46
+/// bytes (the prefix and 42 after it) with 7 in its receive queue; at the end the
+/// correct one has dropped the 4 bytes of the prefix and 49 are on its wire.
+#[test]
+fn max_frame_path_the_naive_buffer_grows_the_correct_one_refuses() {
+    use sockstep::render::path::Fate;
+    let trace = run("max-frame", 3, Mode::Lockstep);
+    let naive = path_at_step(&trace, 85, Side::Naive);
+    assert_eq!((naive.held, naive.recv_queue), (46, Some(7)));
+    let held = bytes_by_fate(&trace, 85, Side::Naive, Fate::Held);
+    assert_eq!(held[..4], 4_000_000_000u32.to_be_bytes());
+    // From the read of the prefix (step 67) it only grew, with every read.
+    let sizes: Vec<usize> = (67..=85)
+        .map(|step| path_at_step(&trace, step, Side::Naive).held)
+        .collect();
+    assert_eq!(sizes[0], 4);
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+    let steps = sockstep::render::steps::steps(&trace).len();
+    assert_eq!(steps, 86);
+    let correct = path_at_step(&trace, steps, Side::Correct);
+    assert_eq!((correct.dropped, correct.wire), (4, Some(49)));
+    assert_eq!(
+        bytes_by_fate(&trace, steps, Side::Correct, Fate::Dropped),
+        4_000_000_000u32.to_be_bytes()
+    );
 }
