@@ -74,6 +74,16 @@ pub struct Lesson {
     pub correct: Program,
     /// The failure the naive side shows; the correct side always delivers.
     pub teaches: OutcomeKind,
+    /// The most a receiver keeps in its own buffer, where the protocol sets one.
+    pub receiver_limit: Option<Limit>,
+}
+
+/// A limit the teaching code sets on what a receiver keeps, by the name of its
+/// constant (`MAX_LINE`): the path view shows it for a side whose code uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub name: &'static str,
+    pub bytes: usize,
 }
 
 /// What a teaching file declares (as `pub const DEMO`): the run and what it teaches.
@@ -84,6 +94,8 @@ pub struct Demo {
     pub correct: Program,
     /// The failure the naive side shows; the correct side always delivers.
     pub teaches: OutcomeKind,
+    /// The most a receiver keeps in its own buffer, where the protocol sets one.
+    pub receiver_limit: Option<Limit>,
 }
 
 /// The name of the anchor (`ANCHOR: naive`) around a side's code in a teaching file.
@@ -135,7 +147,18 @@ impl Lesson {
             naive: demo.naive,
             correct: demo.correct,
             teaches: demo.teaches,
+            receiver_limit: demo.receiver_limit,
         }
+    }
+
+    /// The lesson's receiver limit, if `side`'s code in `lang` uses it (the naive
+    /// side of max-frame, say, checks no maximum).
+    pub fn receiver_limit(&self, lang: Lang, side: Side) -> Option<Limit> {
+        let limit = self.receiver_limit?;
+        self.side_code_in(lang, side)
+            .iter()
+            .any(|(_, line)| line.contains(limit.name))
+            .then_some(limit)
     }
 
     /// Runs the lesson's scenario, naive and correct side by side.

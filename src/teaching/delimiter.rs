@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Demo;
+use crate::lesson::{Demo, Limit};
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -24,6 +24,10 @@ pub const DEMO: Demo = Demo {
         recv: correct,
     },
     teaches: OutcomeKind::Wrong,
+    receiver_limit: Some(Limit {
+        name: "MAX_LINE",
+        bytes: MAX_LINE,
+    }),
 };
 
 pub fn scenario() -> Scenario {

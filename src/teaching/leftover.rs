@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Demo;
+use crate::lesson::{Demo, Limit};
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -23,6 +23,10 @@ pub const DEMO: Demo = Demo {
         recv: correct,
     },
     teaches: OutcomeKind::Wrong,
+    receiver_limit: Some(Limit {
+        name: "MAX_LINE",
+        bytes: MAX_LINE,
+    }),
 };
 
 /// The lines sent. Distinct, and none ends with another one, so a line that lost

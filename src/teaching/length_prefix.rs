@@ -20,6 +20,7 @@ pub const DEMO: Demo = Demo {
         recv: correct,
     },
     teaches: OutcomeKind::Wrong,
+    receiver_limit: None,
 };
 
 pub fn scenario() -> Scenario {

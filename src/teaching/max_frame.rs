@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Demo;
+use crate::lesson::{Demo, Limit};
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -27,6 +27,10 @@ pub const DEMO: Demo = Demo {
         recv: correct,
     },
     teaches: OutcomeKind::Stuck,
+    receiver_limit: Some(Limit {
+        name: "MAX_FRAME",
+        bytes: MAX_FRAME,
+    }),
 };
 
 /// The bytes after the honest frames: the lying prefix and the start of its "frame".

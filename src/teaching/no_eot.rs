@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::lesson::Demo;
+use crate::lesson::{Demo, Limit};
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -21,6 +21,10 @@ pub const DEMO: Demo = Demo {
         recv: correct,
     },
     teaches: OutcomeKind::Stuck,
+    receiver_limit: Some(Limit {
+        name: "MAX_LINE",
+        bytes: MAX_LINE,
+    }),
 };
 
 pub fn scenario() -> Scenario {

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::lesson::Demo;
+use crate::lesson::{Demo, Limit};
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Program, Scenario, Sock, SocketTuning,
@@ -25,6 +25,10 @@ pub const DEMO: Demo = Demo {
         recv: receive_upload,
     },
     teaches: OutcomeKind::Wrong,
+    receiver_limit: Some(Limit {
+        name: "MAX_UPLOAD",
+        bytes: MAX_UPLOAD,
+    }),
 };
 
 /// A text upload of `UPLOAD_LEN` bytes whose lines are numbered, so you can see where

@@ -25,6 +25,7 @@ pub const DEMO: Demo = Demo {
         recv: server,
     },
     teaches: OutcomeKind::Stuck,
+    receiver_limit: None,
 };
 
 pub fn scenario() -> Scenario {

@@ -4,7 +4,7 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lesson::Demo;
+use crate::lesson::{Demo, Limit};
 
 use crate::engine::{
     CutAt, CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock,
@@ -26,6 +26,10 @@ pub const DEMO: Demo = Demo {
         recv: correct,
     },
     teaches: OutcomeKind::Error,
+    receiver_limit: Some(Limit {
+        name: "MAX_BODY",
+        bytes: MAX_BODY,
+    }),
 };
 
 pub fn scenario() -> Scenario {

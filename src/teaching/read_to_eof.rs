@@ -3,7 +3,7 @@
 use std::io;
 use std::net::Shutdown;
 
-use crate::lesson::Demo;
+use crate::lesson::{Demo, Limit};
 
 use crate::engine::{
     CutPlan, Framing, Inbox, Limits, OutcomeKind, Pieces, Program, Scenario, Sock, SocketTuning,
@@ -25,6 +25,10 @@ pub const DEMO: Demo = Demo {
         recv: server,
     },
     teaches: OutcomeKind::Stuck,
+    receiver_limit: Some(Limit {
+        name: "MAX_REQUEST",
+        bytes: MAX_REQUEST,
+    }),
 };
 
 pub fn scenario() -> Scenario {

@@ -16,6 +16,7 @@ pub const DEMO: Demo = Demo {
         recv: correct,
     },
     teaches: OutcomeKind::Spinning,
+    receiver_limit: None,
 };
 
 pub fn scenario() -> Scenario {

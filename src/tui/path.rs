@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use super::bytes::{byte_style, fate_style};
 use super::theme::Theme;
 use crate::engine::Span as FrameSpan;
+use crate::lesson::Limit;
 use crate::render::diagram::{self, CUT, byte_role};
 use crate::render::path::{Fate, Path, Queue};
 
@@ -17,8 +18,15 @@ pub const ROWS: u16 = 5;
 /// Columns of the box names.
 const LABEL: usize = 13;
 
-/// One line per box of `path`, at most `width` columns each.
-pub fn lines(path: &Path, spans: &[FrameSpan], theme: &Theme, width: usize) -> Vec<Line<'static>> {
+/// One line per box of `path`, at most `width` columns each; `receiver_limit`: the
+/// most the side's receiver keeps, where its code sets one.
+pub fn lines(
+    path: &Path,
+    spans: &[FrameSpan],
+    receiver_limit: Option<Limit>,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
     let color = theme.color;
     let queue_line = |label: &str, queue: Option<&Queue>, missing: &str, cut: Option<usize>| {
         let mut spans_out = vec![Span::styled(format!("{label:<LABEL$}"), theme.bold)];
@@ -63,8 +71,11 @@ pub fn lines(path: &Path, spans: &[FrameSpan], theme: &Theme, width: usize) -> V
     ];
     let mut held = vec![
         Span::styled(format!("{:<LABEL$}", "▶ own buffer"), theme.bold),
-        Span::raw(count(path.held.len(), None)),
+        Span::raw(count(path.held.len(), receiver_limit.map(|l| l.bytes))),
     ];
+    if let Some(limit) = receiver_limit {
+        held.push(Span::styled(format!(" ({})", limit.name), theme.muted));
+    }
     if path.dropped > 0 {
         held.push(Span::styled(
             format!(" {} dropped", path.dropped),

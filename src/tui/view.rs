@@ -851,7 +851,11 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
 
     let relayed = app.session().mode() != Mode::Direct;
     let where_they_are = path::path_at(events, &run.spans, &run.cuts, relayed, events.len(), ended);
-    let path = super::path::lines(&where_they_are, &run.spans, theme, width);
+    let limit = app
+        .session()
+        .lesson()
+        .receiver_limit(app.session().lang(), side);
+    let path = super::path::lines(&where_they_are, &run.spans, limit, theme, width);
 
     let mut application = Vec::new();
     let delivered = events.iter().filter(|e| e.call == Call::Deliver);
