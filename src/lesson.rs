@@ -787,6 +787,7 @@ mod tests {
                 naive: never,
                 correct: never,
                 teaches: OutcomeKind::Wrong,
+                receiver_limit: None,
             },
         )
     }

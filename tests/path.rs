@@ -220,3 +220,25 @@ fn partial_sends_send_queue_is_full_after_a_short_write() {
         trace.stream[events[short].moved - queue.len..events[short].moved]
     );
 }
+
+/// A lesson's receiver limit shows for the sides whose code uses it, in both
+/// languages: max-frame's naive server checks no maximum.
+#[test]
+fn the_receiver_limit_shows_for_the_sides_whose_code_uses_it() {
+    use sockstep::lesson::Lang;
+    for lang in [Lang::Rust, Lang::Python] {
+        let max_frame = common::lesson("max-frame");
+        assert_eq!(max_frame.receiver_limit(lang, Side::Naive), None);
+        let limit = max_frame.receiver_limit(lang, Side::Correct).unwrap();
+        assert_eq!((limit.name, limit.bytes), ("MAX_FRAME", 65536));
+        let leftover = common::lesson("leftover");
+        for side in Side::BOTH {
+            let limit = leftover.receiver_limit(lang, side).unwrap();
+            assert_eq!((limit.name, limit.bytes), ("MAX_LINE", 8192), "{lang:?}");
+        }
+        assert_eq!(
+            common::lesson("welcome").receiver_limit(lang, Side::Correct),
+            None
+        );
+    }
+}
