@@ -214,10 +214,12 @@
             side.appendChild(head);
             var bytes = element("div", "sockstep-player-bytes");
             side.appendChild(bytes);
+            var where = element("p", "sockstep-player-where");
+            side.appendChild(where);
             var verdict = element("p", "sockstep-player-verdict");
             side.appendChild(verdict);
             sides.appendChild(side);
-            self.sides[name] = { root: side, call: call, line: line, bytes: bytes, verdict: verdict };
+            self.sides[name] = { root: side, call: call, line: line, bytes: bytes, where: where, verdict: verdict };
         });
         root.appendChild(sides);
 
@@ -308,11 +310,15 @@
             shown.root.setAttribute("data-received-hex", side.received_hex);
             shown.call.textContent = side.call || "";
             shown.line.textContent = side.line ? " (line " + side.line + ")" : "";
-            var view = bytes[name][String(side.received_hex.length / 2)];
+            // The same key as book::view_key: received, delivered, the end or not.
+            var key = (side.received_hex.length / 2) + "/" + side.path.delivered + "/" +
+                (state.step === state.steps ? 1 : 0);
+            var view = bytes[name][key];
             if (shown.bytes.sockstepView !== view) {
                 shown.bytes.innerHTML = view;
                 shown.bytes.sockstepView = view;
             }
+            shown.where.textContent = "where the bytes are: " + side.path_text;
             shown.verdict.textContent = side.verdict || "";
             shown.verdict.className = "sockstep-player-verdict" +
                 (side.verdict ? (side.verdict.charAt(0) === "✓" ? " ok" : " fail") : "");

@@ -26,7 +26,7 @@ use crate::challenge::play::{self, PlayOptions, Program};
 use crate::challenge::{level, report};
 use crate::engine::{Mode, RunOptions, Side, Trace};
 use crate::lesson::{self, Lang, Lesson};
-use crate::render::{diagram, html, steps};
+use crate::render::{diagram, html, path, steps};
 use crate::teaching;
 
 /// A `sockstep` block the preprocessor cannot render.
@@ -190,28 +190,52 @@ fn script_json(value: &impl serde::Serialize) -> String {
         .replace('<', "\\u003c")
 }
 
-/// Per side, the bytes its receiver had got, drawn as the diagram draws them, for
-/// each count of bytes received in the run (each `recv()` that returned data adds
-/// one): the player shows `bytes[side][received]`.
+/// The key of the byte view a step shows for a side: the bytes received, the
+/// messages delivered, and whether it is the run's end (the fates of the bytes
+/// change only with those). `assets/sockstep-player.js` builds the same key.
+pub fn view_key(state: &steps::StepState, side: Side) -> String {
+    let shown = state.sides.side(side);
+    format!(
+        "{}/{}/{}",
+        shown.received_hex.len() / 2,
+        shown.path.delivered,
+        u8::from(state.step == state.steps)
+    )
+}
+
+/// Per side, the bytes its receiver had got, drawn as the diagram draws them with
+/// the fate of each, for each step's `view_key`: the player shows
+/// `bytes[side][key]`.
 fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
     let layout = diagram::Options {
         bytes_per_line: block.width,
         window: block.from..block.to,
+        fates: true,
         ..diagram::Options::default()
     };
     let mut sides = serde_json::Map::new();
+    let states = steps::states(trace);
     for side in Side::BOTH {
-        let reads = diagram::reads(&trace.side(side).events);
+        let events = &trace.side(side).events;
         let mut views = serde_json::Map::new();
-        let mut received = 0;
-        for count in 0..=reads.len() {
-            received += count.checked_sub(1).map_or(0, |i| reads[i].len());
+        for state in &states {
+            let key = view_key(state, side);
+            if views.contains_key(&key) {
+                continue;
+            }
+            let calls = state.sides.side(side).calls;
+            let made = &events[..calls];
             let source = diagram::Source {
                 stream: &trace.stream,
                 spans: &trace.spans,
                 cuts: &trace.cuts,
-                sides: vec![(side, reads[..count].to_vec())],
-                fates: Vec::new(),
+                sides: vec![(side, diagram::reads(made))],
+                fates: vec![path::fates(
+                    events,
+                    &trace.spans,
+                    calls,
+                    state.step == state.steps,
+                )],
             };
             let mut grid = html::grid(&source, &layout);
             if grid.is_empty() {
@@ -229,7 +253,7 @@ fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
                     side.name()
                 );
             }
-            views.insert(received.to_string(), grid.into());
+            views.insert(key, grid.into());
         }
         sides.insert(side.name().to_string(), views.into());
     }
@@ -1183,17 +1207,35 @@ mod tests {
                 Lang::Python => serde_json::json!([null, naive]),
             };
             assert_eq!(*listings, expected, "{lang:?}");
-            // "00", then "005he": views at 0, 2 and 7 bytes received.
+            // "00", then "0" delivered, then "005he", then the end: views at 0,
+            // 2 (before and after the delivery) and 7 bytes received, and the end.
             let bytes = views["bytes"]["naive"].as_object().unwrap();
             let keys: Vec<&str> = bytes.keys().map(String::as_str).collect();
-            assert_eq!(keys, ["0", "2", "7"], "{lang:?}");
+            assert_eq!(
+                keys,
+                ["0/0/0", "2/0/0", "2/1/0", "7/1/0", "7/1/1"],
+                "{lang:?}"
+            );
             assert!(
-                bytes["0"]
+                bytes["0/0/0"]
                     .as_str()
                     .unwrap()
                     .contains("nothing received yet")
             );
-            let two = bytes["7"].as_str().unwrap();
+            // At the end what it read and never delivered is dropped: struck out.
+            assert!(
+                bytes["7/1/1"]
+                    .as_str()
+                    .unwrap()
+                    .contains("class=\"dropped\"")
+            );
+            assert!(
+                !bytes["7/1/0"]
+                    .as_str()
+                    .unwrap()
+                    .contains("class=\"dropped\"")
+            );
+            let two = bytes["7/1/0"].as_str().unwrap();
             assert!(two.starts_with("<pre class=\"sockstep-diagram\">"), "{two}");
             assert!(two.contains("<span class=\"both\">┃</span>"), "{two}");
         }

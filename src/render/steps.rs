@@ -100,6 +100,8 @@ pub struct SideState {
     pub verdict: Option<String>,
     /// Where its bytes are (`render::path`), in bytes.
     pub path: path::Sizes,
+    /// The same in words: `send queue 3072 B (of 4608) · wire 1024 B · …`.
+    pub path_text: String,
 }
 
 /// A step past the end of the run.
@@ -167,13 +169,15 @@ fn state(trace: &Trace, order: &[StepRef], step: usize) -> StepState {
             .flat_map(|e| &e.bytes)
             .map(|b| format!("{b:02x}"))
             .collect();
+        let sizes = path::of_trace(trace, side, calls, last).sizes();
         SideState {
             calls,
             received_hex,
             call: made.last().map(call_text),
             line: made.last().and_then(|e| e.line),
             verdict: last.then(|| verdict_text(trace, side)),
-            path: path::of_trace(trace, side, calls, last).sizes(),
+            path: sizes.clone(),
+            path_text: sizes.summary(),
         }
     };
     let mut text = match done.last() {
