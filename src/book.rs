@@ -232,6 +232,7 @@ fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
                 sides: vec![(side, diagram::reads(made))],
                 fates: vec![path::fates(
                     events,
+                    &trace.stream,
                     &trace.spans,
                     calls,
                     state.step == state.steps,

@@ -1056,7 +1056,13 @@ fn step_view(
             .map(|&side| {
                 let events = &trace.side(side).events;
                 let calls = state.sides.side(side).calls;
-                path::fates(events, &trace.spans, calls, state.step == state.steps)
+                path::fates(
+                    events,
+                    &trace.stream,
+                    &trace.spans,
+                    calls,
+                    state.step == state.steps,
+                )
             })
             .collect(),
     };

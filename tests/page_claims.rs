@@ -384,8 +384,13 @@ fn bytes_by_fate(
         .filter(|e| e.role == Role::Receiver && e.call == Call::Recv)
         .flat_map(|e| e.bytes.clone())
         .collect();
-    let fates =
-        sockstep::render::path::fates(events, &trace.spans, calls, state.step == state.steps);
+    let fates = sockstep::render::path::fates(
+        events,
+        &trace.stream,
+        &trace.spans,
+        calls,
+        state.step == state.steps,
+    );
     received
         .into_iter()
         .zip(fates)

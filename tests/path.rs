@@ -11,6 +11,7 @@ fn path_after(trace: &Trace, side: Side, upto: usize) -> Path {
     let events = &trace.side(side).events;
     path::path_at(
         events,
+        &trace.stream,
         &trace.spans,
         &trace.cuts,
         trace.mode != Mode::Direct,
@@ -21,7 +22,13 @@ fn path_after(trace: &Trace, side: Side, upto: usize) -> Path {
 
 fn fates_after(trace: &Trace, side: Side, upto: usize) -> Vec<Fate> {
     let events = &trace.side(side).events;
-    path::fates(events, &trace.spans, upto, upto >= events.len())
+    path::fates(
+        events,
+        &trace.stream,
+        &trace.spans,
+        upto,
+        upto >= events.len(),
+    )
 }
 
 /// Leftover's correct reader keeps what follows each line: at every step the bytes

@@ -241,7 +241,7 @@ impl<'a> Source<'a> {
                 .iter()
                 .map(|&side| {
                     let events = &trace.side(side).events;
-                    path::fates(events, &trace.spans, events.len(), true)
+                    path::fates(events, &trace.stream, &trace.spans, events.len(), true)
                 })
                 .collect(),
         }

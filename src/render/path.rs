@@ -71,7 +71,13 @@ fn received(events: &[Event]) -> (Vec<u8>, Vec<usize>) {
 /// A program may let bytes go before a later delivery shows it (leftover's naive
 /// reader drops them when it returns a line): they show as held until then, so a
 /// step shows the same whether reached going forward or back.
-pub fn fates(events: &[Event], spans: &[Span], upto: usize, ended: bool) -> Vec<Fate> {
+pub fn fates(
+    events: &[Event],
+    stream: &[u8],
+    spans: &[Span],
+    upto: usize,
+    ended: bool,
+) -> Vec<Fate> {
     let known = &events[..upto.min(events.len())];
     let (bytes, arrived) = received(known);
     let mut fates = vec![Fate::Held; bytes.len()];
@@ -85,16 +91,38 @@ pub fn fates(events: &[Event], spans: &[Span], upto: usize, ended: bool) -> Vec<
         delivered += 1;
         let message = &event.bytes;
         let read_by_then = arrived.partition_point(|&at| at < index);
-        let last_start = read_by_then.checked_sub(message.len());
-        let found = last_start.and_then(|last| {
-            (cursor..=last).find(|&at| bytes[at..at + message.len()] == message[..])
-        });
-        let Some(at) = found else {
-            continue;
-        };
         let shape = spans.get(k).or(spans.last());
         let header = shape.map_or(0, |s| s.body - s.start);
         let trailer = shape.map_or(0, |s| s.end - s.body_end);
+        // The trailer the framing puts after the message (a delimiter), as the
+        // stream has it.
+        let expected_trailer = shape.and_then(|s| stream.get(s.body_end..s.end));
+        let trailer_follows = |at: usize| match expected_trailer {
+            Some(expected) if !expected.is_empty() => {
+                bytes.get(at + message.len()..at + message.len() + expected.len()) == Some(expected)
+            }
+            _ => true,
+        };
+        // Where the framing puts the message: after its header (a message found
+        // inside its own prefix is not taken for it; an empty one goes after as
+        // much of its header as was read) and before its trailer; failing that,
+        // anywhere after the last one.
+        let last_start = read_by_then.checked_sub(message.len());
+        let find = |from: usize, framed: bool| {
+            last_start.and_then(|last| {
+                (from..=last).find(|&at| {
+                    bytes[at..at + message.len()] == message[..] && (!framed || trailer_follows(at))
+                })
+            })
+        };
+        let after_header = (cursor + header).min(read_by_then);
+        let found = find(after_header, true)
+            .or_else(|| find(cursor, true))
+            .or_else(|| find(after_header, false))
+            .or_else(|| find(cursor, false));
+        let Some(at) = found else {
+            continue;
+        };
         let framing_start = at.saturating_sub(header).max(cursor);
         let end = at + message.len();
         let trailer_end = (end + trailer).min(read_by_then);
@@ -154,6 +182,7 @@ pub struct Path {
 /// sockets (not direct mode).
 pub fn path_at(
     events: &[Event],
+    stream: &[u8],
     spans: &[Span],
     cuts: &[usize],
     relayed: bool,
@@ -162,7 +191,7 @@ pub fn path_at(
 ) -> Path {
     let shown = &events[..upto.min(events.len())];
     let (received, _) = received(shown);
-    let fates = fates(events, spans, upto, ended);
+    let fates = fates(events, stream, spans, upto, ended);
     let held = received
         .iter()
         .zip(&fates)
@@ -391,6 +420,7 @@ pub fn of_trace(
     let events = &trace.side(side).events;
     path_at(
         events,
+        &trace.stream,
         &trace.spans,
         &trace.cuts,
         trace.mode != crate::engine::Mode::Direct,

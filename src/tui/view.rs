@@ -836,7 +836,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
             let status = &status[side as usize];
             status.stopped || status.receiver == ActorState::Done
         });
-    let fates = path::fates(events, &run.spans, events.len(), ended);
+    let fates = path::fates(events, &run.stream, &run.spans, events.len(), ended);
     let bytes = ByteView {
         side,
         reads,
@@ -850,7 +850,15 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     .lines(width);
 
     let relayed = app.session().mode() != Mode::Direct;
-    let where_they_are = path::path_at(events, &run.spans, &run.cuts, relayed, events.len(), ended);
+    let where_they_are = path::path_at(
+        events,
+        &run.stream,
+        &run.spans,
+        &run.cuts,
+        relayed,
+        events.len(),
+        ended,
+    );
     let limit = app
         .session()
         .lesson()
