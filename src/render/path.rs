@@ -428,3 +428,102 @@ pub fn of_trace(
         ended,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::CallResult;
+
+    fn recv(bytes: &[u8]) -> Event {
+        Event::new(
+            Role::Receiver,
+            Call::Recv,
+            4096,
+            bytes,
+            CallResult::Ok,
+            None,
+        )
+    }
+
+    fn deliver(bytes: &[u8]) -> Event {
+        Event::new(
+            Role::Receiver,
+            Call::Deliver,
+            bytes.len(),
+            bytes,
+            CallResult::Ok,
+            None,
+        )
+    }
+
+    fn symbols(fates: &[Fate]) -> String {
+        fates.iter().map(|f| f.symbol()).collect()
+    }
+
+    /// Lines ended by a newline: "ab\n" and "cd\n".
+    const LINES: &[u8] = b"ab\ncd\n";
+    const LINE_SPANS: [Span; 2] = [
+        Span {
+            start: 0,
+            body: 0,
+            body_end: 2,
+            end: 3,
+        },
+        Span {
+            start: 3,
+            body: 3,
+            body_end: 5,
+            end: 6,
+        },
+    ];
+
+    #[test]
+    fn a_kept_leftover_is_held_and_then_delivered() {
+        let events = [recv(b"ab\ncd"), deliver(b"ab"), recv(b"\n"), deliver(b"cd")];
+        let at = |upto, ended| symbols(&fates(&events, LINES, &LINE_SPANS, upto, ended));
+        assert_eq!(at(1, false), "~~~~~");
+        assert_eq!(at(2, false), "11=~~");
+        assert_eq!(at(4, true), "11=22=");
+    }
+
+    #[test]
+    fn bytes_a_delivery_skips_are_dropped_from_that_step_and_the_rest_at_the_end() {
+        // A reader that lost "cd\n" with its buffer, then read "ef\n" and "gh".
+        let events = [
+            recv(b"ab\ncd\n"),
+            deliver(b"ab"),
+            recv(b"ef\ngh"),
+            deliver(b"ef"),
+        ];
+        let at = |upto, ended| symbols(&fates(&events, LINES, &LINE_SPANS, upto, ended));
+        assert_eq!(at(2, false), "11=~~~", "not known to be dropped yet");
+        assert_eq!(at(4, false), "11=✗✗✗22=~~");
+        assert_eq!(at(4, true), "11=✗✗✗22=✗✗");
+    }
+
+    #[test]
+    fn an_empty_line_is_the_newline_it_ends_at() {
+        let events = [recv(b"ab\ncd"), deliver(b"ab"), recv(b"\nxy"), deliver(b"")];
+        let fates = fates(&events, LINES, &LINE_SPANS, 4, false);
+        assert_eq!(symbols(&fates), "11=✗✗=~~");
+    }
+
+    #[test]
+    fn a_prefix_is_framing_and_a_message_inside_it_is_not_taken_for_it() {
+        // "00001" then the one-byte message "0": not the 0s of the prefix.
+        let stream = b"000010";
+        let spans = [Span {
+            start: 0,
+            body: 5,
+            body_end: 6,
+            end: 6,
+        }];
+        let events = [recv(b"000010"), deliver(b"0")];
+        let fates = fates(&events, stream, &spans, 2, true);
+        assert_eq!(symbols(&fates), "=====1");
+        // A message found nowhere accounts for no bytes.
+        let events = [recv(b"00001x"), deliver(b"report")];
+        let fates = super::fates(&events, stream, &spans, 2, false);
+        assert_eq!(symbols(&fates), "~~~~~~");
+    }
+}
