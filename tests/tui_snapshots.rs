@@ -1107,7 +1107,11 @@ fn path_view_shows_held_and_dropped_bytes_200x60() {
     let screen = h.screen(200, 60);
     assert!(screen.contains("where the bytes are"), "{screen}");
     assert!(
-        screen.contains("▶ own buffer    25 B of 8192 (MAX_LINE) 25 dropped PRIVMSG"),
+        screen.contains("▶ own buffer    25 B of 8192 (MAX_LINE) PRIVMSG␣#sockets␣:hi␣all↵"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✗ dropped       25 B USER␣ada␣0␣*␣:Ada↵JOIN␣#s"),
         "{screen}"
     );
     assert!(screen.contains("11111111=✗✗✗✗✗✗✗✗✗✗"), "{screen}");

@@ -138,6 +138,9 @@ pub fn fates(
     fates
 }
 
+/// How many of the bytes a receiver dropped the path keeps, the first.
+pub const DROPPED_SHOWN: usize = 256;
+
 /// What one box of the path holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queue {
@@ -173,6 +176,10 @@ pub struct Path {
     pub held_at: usize,
     /// Bytes the receiver read and let go.
     pub dropped: usize,
+    /// The first bytes it let go (at most `DROPPED_SHOWN`), and where the first
+    /// stands in what it read.
+    pub dropped_bytes: Vec<u8>,
+    pub dropped_at: usize,
     /// The messages delivered.
     pub delivered: Vec<Vec<u8>>,
 }
@@ -203,6 +210,15 @@ pub fn path_at(
         .position(|f| *f == Fate::Held)
         .unwrap_or(fates.len());
     let dropped = fates.iter().filter(|f| **f == Fate::Dropped).count();
+    let dropped_offsets: Vec<usize> = fates
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| **f == Fate::Dropped)
+        .map(|(at, _)| at)
+        .collect();
+    let first_dropped = &dropped_offsets[..dropped_offsets.len().min(DROPPED_SHOWN)];
+    let dropped_bytes = first_dropped.iter().map(|&at| received[at]).collect();
+    let dropped_at = first_dropped.first().copied().unwrap_or(0);
 
     let mut sent = Vec::new();
     let mut buffered = Vec::new();
@@ -331,6 +347,8 @@ pub fn path_at(
         held,
         held_at,
         dropped,
+        dropped_bytes,
+        dropped_at,
         delivered,
     }
 }

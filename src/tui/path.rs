@@ -13,7 +13,7 @@ use crate::render::diagram::{self, CUT, byte_role};
 use crate::render::path::{Fate, Path, Queue};
 
 /// Rows the pane draws, borders not counted.
-pub const ROWS: u16 = 5;
+pub const ROWS: u16 = 6;
 
 /// Columns of the box names.
 const LABEL: usize = 13;
@@ -76,18 +76,28 @@ pub fn lines(
     if let Some(limit) = receiver_limit {
         held.push(Span::styled(format!(" ({})", limit.name), theme.muted));
     }
-    if path.dropped > 0 {
-        held.push(Span::styled(
-            format!(" {} dropped", path.dropped),
-            fate_style(Fate::Dropped, color),
-        ));
-    }
     let room = width.saturating_sub(line_width(&held) + 1);
     held.push(Span::raw(" "));
     held.extend(bytes(&path.held, path.held_at, spans, None, room, |_| {
         fate_style(Fate::Held, color)
     }));
     out.push(Line::from(held));
+    // What the receiver read and let go: struck out, as in the byte view.
+    let mut dropped = vec![
+        Span::styled(format!("{:<LABEL$}", "✗ dropped"), theme.bold),
+        Span::raw(count(path.dropped, None)),
+    ];
+    let room = width.saturating_sub(line_width(&dropped) + 1);
+    dropped.push(Span::raw(" "));
+    dropped.extend(bytes(
+        &path.dropped_bytes,
+        path.dropped_at,
+        spans,
+        None,
+        room,
+        |_| fate_style(Fate::Dropped, color),
+    ));
+    out.push(Line::from(dropped));
     out
 }
 
