@@ -37,8 +37,10 @@ pub const WIDE: u16 = 100;
 struct SideContent {
     /// The byte view.
     bytes: Vec<Line<'static>>,
-    /// Where the bytes are: a line per box of the path (`tui::path`).
+    /// Where the bytes are: a line per box of the path (`tui::path`), and its
+    /// sizes in one line for a pane too short for those.
     path: Vec<Line<'static>>,
+    path_summary: String,
     /// Each message delivered, then the side's status.
     application: Vec<Line<'static>>,
     /// The calls, oldest first.
@@ -452,7 +454,8 @@ fn render_both_narrow(
     if path_area.height > 0 {
         frame.render_widget(
             &PathPane {
-                lines: &panes.content.path,
+                content: &panes.content,
+                side: Some(focus),
             },
             path_area,
         );
@@ -598,20 +601,34 @@ impl Widget for &BytesPane<'_> {
     }
 }
 
-/// Where the bytes are, box by box along the path.
+/// Where the bytes are, box by box along the path; in one wrapped line of sizes
+/// when the pane is too short for a line per box.
 struct PathPane<'a> {
-    lines: &'a [Line<'static>],
+    content: &'a SideContent,
+    /// Named in the title, when one side's pane stands under both byte views.
+    side: Option<Side>,
 }
 
 impl Widget for &PathPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        Paragraph::new(self.lines.to_vec())
-            .block(
-                Block::bordered()
-                    .title(" where the bytes are ")
-                    .title_bottom(Line::from(" ▷ sender  ▶ receiver ").right_aligned()),
-            )
-            .render(area, buf);
+        let title = match self.side {
+            Some(side) => format!(" where the bytes are: {} ", side.name()),
+            None => " where the bytes are ".to_string(),
+        };
+        let block = Block::bordered()
+            .title(title)
+            .title_bottom(Line::from(" ▷ sender  ▶ receiver ").right_aligned());
+        let lines = &self.content.path;
+        if usize::from(area.height.saturating_sub(2)) < lines.len() {
+            Paragraph::new(self.content.path_summary.clone())
+                .wrap(Wrap { trim: true })
+                .block(block)
+                .render(area, buf);
+        } else {
+            Paragraph::new(lines.to_vec())
+                .block(block)
+                .render(area, buf);
+        }
     }
 }
 
@@ -695,7 +712,8 @@ impl SidePanes<'_> {
         if path_area.height > 0 {
             frame.render_widget(
                 &PathPane {
-                    lines: &self.content.path,
+                    content: &self.content,
+                    side: None,
                 },
                 path_area,
             );
@@ -864,6 +882,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         .lesson()
         .receiver_limit(app.session().lang(), side);
     let path = super::path::lines(&where_they_are, &run.spans, limit, theme, width);
+    let path_summary = where_they_are.sizes().summary();
 
     let mut application = Vec::new();
     let delivered = events.iter().filter(|e| e.call == Call::Deliver);
@@ -928,6 +947,7 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
     SideContent {
         bytes,
         path,
+        path_summary,
         application,
         calls,
     }
