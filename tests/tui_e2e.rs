@@ -89,6 +89,33 @@ fn b_home_and_end_step_back_in_time_in_the_real_binary() {
     screen.assert_restored();
 }
 
+/// The path panes in the real binary: shown at 120x40 once the lesson text is
+/// hidden, with partial-send's send queue full after the short write; B hides them.
+#[test]
+fn the_path_view_shows_the_send_queue_full_after_the_short_write() {
+    let state = state_dir("path");
+    let mut screen = Screen::start(
+        &["tui", "partial-send", "--seed", "1"],
+        40,
+        120,
+        state.path(),
+    );
+    screen.wait_for("the first screen", |s| s.contains(" step 0 of 0 "));
+    screen.send("t");
+    screen.wait_for("the path panes", |s| s.contains("where the bytes are"));
+    screen.send(" ");
+    screen.wait_for("the short write with the send queue full", |s| {
+        s.contains(" step 1 of 1 ")
+            && s.contains("send 9000 → 4096")
+            && s.matches("▷ send queue  3072 B of 4608").count() == 2
+    });
+    screen.send("B");
+    screen.wait_for("the panes hidden", |s| !s.contains("where the bytes are"));
+    screen.send("q");
+    assert!(screen.wait_exit("after q").success());
+    screen.assert_restored();
+}
+
 #[test]
 fn too_small_a_terminal_gets_a_clear_message_and_q_still_quits() {
     let state = state_dir("small");
