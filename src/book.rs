@@ -167,15 +167,16 @@ fn player(block: &Block, lesson: &Lesson, traces: &[Trace], listings: &[Listing]
     );
     for trace in traces {
         let lang = trace.language.as_str();
+        let states = steps::states(trace);
         let views = serde_json::json!({
-            "bytes": bytes_views(trace, block),
+            "bytes": bytes_views(trace, &states, block),
             "listings": listing_lines(listings, lesson, lang),
         });
         let _ = write!(
             out,
             "<script type=\"application/json\" class=\"sockstep-steps\" data-lang=\"{lang}\">{}</script>\n\
              <script type=\"application/json\" class=\"sockstep-views\" data-lang=\"{lang}\">{}</script>\n",
-            script_json(&steps::states(trace)),
+            script_json(&states),
             script_json(&views),
         );
     }
@@ -204,9 +205,9 @@ pub fn view_key(state: &steps::StepState, side: Side) -> String {
 }
 
 /// Per side, the bytes its receiver had got, drawn as the diagram draws them with
-/// the fate of each, for each step's `view_key`: the player shows
-/// `bytes[side][key]`.
-fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
+/// the fate of each, for each step's `view_key` (`states`: the run's steps): the
+/// player shows `bytes[side][key]`.
+fn bytes_views(trace: &Trace, states: &[steps::StepState], block: &Block) -> serde_json::Value {
     let layout = diagram::Options {
         bytes_per_line: block.width,
         window: block.from..block.to,
@@ -214,11 +215,10 @@ fn bytes_views(trace: &Trace, block: &Block) -> serde_json::Value {
         ..diagram::Options::default()
     };
     let mut sides = serde_json::Map::new();
-    let states = steps::states(trace);
     for side in Side::BOTH {
         let events = &trace.side(side).events;
         let mut views = serde_json::Map::new();
-        for state in &states {
+        for state in states {
             let key = view_key(state, side);
             if views.contains_key(&key) {
                 continue;

@@ -33,11 +33,10 @@ fn class(cell: Cell) -> String {
         ByteRole::Framing(n) => format!("m{} framing", n % 6),
         ByteRole::Extra => "extra".to_string(),
     };
-    let fate = |fate: Fate| match fate {
-        Fate::Message(n) => format!("m{} body", n % 6),
-        Fate::Framing(n) => format!("m{} framing", n % 6),
-        Fate::Held => "held".to_string(),
-        Fate::Dropped => "dropped".to_string(),
+    let fate = |fate: Fate| match (fate.role(), fate) {
+        (Some(r), _) => role(r),
+        (None, Fate::Dropped) => "dropped".to_string(),
+        (None, _) => "held".to_string(),
     };
     match cell {
         Cell::Byte { fate: Some(f), .. } => fate(f),

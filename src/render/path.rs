@@ -9,6 +9,7 @@
 //! bytes: what the sender wrote, what the relay handed on, what `recv()` returned
 //! and which of those bytes the receiver delivered.
 
+use super::diagram::ByteRole;
 use crate::engine::{Call, Event, Role, Span};
 
 /// What became of one byte the receiver read.
@@ -34,6 +35,16 @@ impl Fate {
             Fate::Framing(_) => '=',
             Fate::Held => '~',
             Fate::Dropped => '✗',
+        }
+    }
+
+    /// A byte delivered or framing, as the role it had in its message: every view
+    /// draws those as it draws the message's bytes on the wire.
+    pub fn role(self) -> Option<ByteRole> {
+        match self {
+            Fate::Message(n) => Some(ByteRole::Body(n)),
+            Fate::Framing(n) => Some(ByteRole::Framing(n)),
+            Fate::Held | Fate::Dropped => None,
         }
     }
 
@@ -78,7 +89,17 @@ pub fn fates(
     upto: usize,
     ended: bool,
 ) -> Vec<Fate> {
-    let known = &events[..upto.min(events.len())];
+    read_and_fates(&events[..upto.min(events.len())], stream, spans, ended).1
+}
+
+/// The bytes the receiver read in `known` (the calls made by a step) and the fate
+/// of each: see [`fates`].
+fn read_and_fates(
+    known: &[Event],
+    stream: &[u8],
+    spans: &[Span],
+    ended: bool,
+) -> (Vec<u8>, Vec<Fate>) {
     let (bytes, arrived) = received(known);
     let mut fates = vec![Fate::Held; bytes.len()];
     let mut cursor = 0;
@@ -135,7 +156,7 @@ pub fn fates(
     if ended {
         fates[cursor..].fill(Fate::Dropped);
     }
-    fates
+    (bytes, fates)
 }
 
 /// How many of the bytes a receiver dropped the path keeps, the first.
@@ -170,23 +191,21 @@ pub struct Path {
     pub next_cut: Option<usize>,
     /// The receiver socket's receive queue: counted with a relay, else FIONREAD.
     pub recv_queue: Option<Queue>,
-    /// Bytes the receiver read and holds, not yet delivered, and where the first
-    /// stands in what it read.
+    /// The fate of each byte the receiver read (see [`fates`]).
+    pub fates: Vec<Fate>,
+    /// Bytes the receiver read and holds, not yet delivered.
     pub held: Vec<u8>,
-    pub held_at: usize,
     /// Bytes the receiver read and let go.
     pub dropped: usize,
-    /// The first bytes it let go (at most `DROPPED_SHOWN`), and where the first
-    /// stands in what it read.
+    /// The first bytes it let go (at most `DROPPED_SHOWN`).
     pub dropped_bytes: Vec<u8>,
-    pub dropped_at: usize,
     /// The messages delivered.
     pub delivered: Vec<Vec<u8>>,
 }
 
-/// The path of a side after its first `upto` events, knowing all of `events` (see
+/// The path of a side after its first `upto` events, knowing only those (see
 /// [`fates`]). `cuts` are the wire's cuts; `relayed`: a relay stands between the
-/// sockets (not direct mode).
+/// sockets (not direct mode); `ended`: the receiver is done as of that step.
 pub fn path_at(
     events: &[Event],
     stream: &[u8],
@@ -197,28 +216,17 @@ pub fn path_at(
     ended: bool,
 ) -> Path {
     let shown = &events[..upto.min(events.len())];
-    let (received, _) = received(shown);
-    let fates = fates(events, stream, spans, upto, ended);
-    let held = received
-        .iter()
-        .zip(&fates)
-        .filter(|(_, fate)| **fate == Fate::Held)
-        .map(|(byte, _)| *byte)
-        .collect();
-    let held_at = fates
-        .iter()
-        .position(|f| *f == Fate::Held)
-        .unwrap_or(fates.len());
-    let dropped = fates.iter().filter(|f| **f == Fate::Dropped).count();
-    let dropped_offsets: Vec<usize> = fates
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| **f == Fate::Dropped)
-        .map(|(at, _)| at)
-        .collect();
-    let first_dropped = &dropped_offsets[..dropped_offsets.len().min(DROPPED_SHOWN)];
-    let dropped_bytes = first_dropped.iter().map(|&at| received[at]).collect();
-    let dropped_at = first_dropped.first().copied().unwrap_or(0);
+    let (received, fates) = read_and_fates(shown, stream, spans, ended);
+    let with_fate = |fate: Fate| {
+        received
+            .iter()
+            .zip(&fates)
+            .filter(move |(_, f)| **f == fate)
+            .map(|(byte, _)| *byte)
+    };
+    let held = with_fate(Fate::Held).collect();
+    let dropped = with_fate(Fate::Dropped).count();
+    let dropped_bytes = with_fate(Fate::Dropped).take(DROPPED_SHOWN).collect();
 
     let mut sent = Vec::new();
     let mut buffered = Vec::new();
@@ -344,11 +352,10 @@ pub fn path_at(
         wire,
         next_cut,
         recv_queue,
+        fates,
         held,
-        held_at,
         dropped,
         dropped_bytes,
-        dropped_at,
         delivered,
     }
 }

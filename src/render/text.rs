@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crossterm::style::{Color, Stylize};
+use crossterm::style::{Color, StyledContent, Stylize};
 
 use super::diagram::{self, ByteRole, Cell, Mark, Source};
 pub use super::diagram::{CUT, RECV};
@@ -113,33 +113,31 @@ fn draw_cell(out: &mut String, cell: Cell, color: bool) {
         return;
     }
     let text = cell.text();
-    let _ = match cell {
+    let styled = match cell {
+        // A byte delivered or framing is drawn by its role in its message.
         Cell::Byte {
             fate: Some(fate), ..
         }
-        | Cell::Fate { fate, .. } => match fate {
-            Fate::Message(n) => write!(out, "{}", text.with(PALETTE[n % PALETTE.len()]).bold()),
-            Fate::Framing(n) => write!(
-                out,
-                "{}",
-                text.with(PALETTE[n % PALETTE.len()]).dim().underlined()
-            ),
-            Fate::Held => write!(out, "{}", text.italic().reverse()),
-            Fate::Dropped => write!(out, "{}", text.with(Color::DarkGrey).crossed_out()),
+        | Cell::Fate { fate, .. } => match (fate.role(), fate) {
+            (Some(role), _) => role_styled(role, text),
+            (None, Fate::Held) => text.italic().reverse(),
+            (None, _) => text.with(Color::DarkGrey).crossed_out(),
         },
-        Cell::Byte { role, .. } | Cell::Message { role, .. } => match role {
-            ByteRole::Body(n) => write!(out, "{}", text.with(PALETTE[n % PALETTE.len()]).bold()),
-            ByteRole::Framing(n) => write!(
-                out,
-                "{}",
-                text.with(PALETTE[n % PALETTE.len()]).dim().underlined()
-            ),
-            ByteRole::Extra => write!(out, "{}", text.with(Color::DarkGrey)),
-        },
-        Cell::Boundary(Mark::None) => write!(out, "{text}"),
-        Cell::Boundary(_) => write!(out, "{}", text.with(Color::Red).bold()),
-        Cell::Bracket(_) => write!(out, "{}", text.with(Color::DarkGrey)),
+        Cell::Byte { role, .. } | Cell::Message { role, .. } => role_styled(role, text),
+        Cell::Boundary(Mark::None) => text.stylize(),
+        Cell::Boundary(_) => text.with(Color::Red).bold(),
+        Cell::Bracket(_) => text.with(Color::DarkGrey),
     };
+    let _ = write!(out, "{styled}");
+}
+
+/// One colour per message, framing dimmed and underlined.
+fn role_styled(role: ByteRole, text: String) -> StyledContent<String> {
+    match role {
+        ByteRole::Body(n) => text.with(PALETTE[n % PALETTE.len()]).bold(),
+        ByteRole::Framing(n) => text.with(PALETTE[n % PALETTE.len()]).dim().underlined(),
+        ByteRole::Extra => text.with(Color::DarkGrey),
+    }
 }
 
 /// What the fate row's symbols mean, in one line.

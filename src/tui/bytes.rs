@@ -61,14 +61,13 @@ pub fn byte_style(role: ByteRole, color: bool) -> Style {
 /// The style of a byte read, or of its symbol in the fate row, by its fate: the
 /// message's colour, framing dimmed, held bytes reversed, dropped ones struck out.
 pub fn fate_style(fate: Fate, color: bool) -> Style {
-    match (fate, color) {
-        (Fate::Message(n), _) => byte_style(ByteRole::Body(n), color),
-        (Fate::Framing(n), _) => byte_style(ByteRole::Framing(n), color),
-        (Fate::Held, _) => Style::new().add_modifier(Modifier::ITALIC | Modifier::REVERSED),
-        (Fate::Dropped, true) => Style::new()
+    match (fate.role(), fate, color) {
+        (Some(role), _, _) => byte_style(role, color),
+        (None, Fate::Held, _) => Style::new().add_modifier(Modifier::ITALIC | Modifier::REVERSED),
+        (None, _, true) => Style::new()
             .fg(Color::DarkGray)
             .add_modifier(Modifier::CROSSED_OUT),
-        (Fate::Dropped, false) => Style::new().add_modifier(Modifier::CROSSED_OUT | Modifier::DIM),
+        (None, _, false) => Style::new().add_modifier(Modifier::CROSSED_OUT | Modifier::DIM),
     }
 }
 

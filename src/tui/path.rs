@@ -28,22 +28,29 @@ pub fn lines(
     width: usize,
 ) -> Vec<Line<'static>> {
     let color = theme.color;
-    let queue_line = |label: &str, queue: Option<&Queue>, missing: &str, cut: Option<usize>| {
-        let mut spans_out = vec![Span::styled(format!("{label:<LABEL$}"), theme.bold)];
-        match queue {
-            None => spans_out.push(Span::styled(missing.to_string(), theme.muted)),
-            Some(queue) => {
-                spans_out.push(Span::raw(count(queue.len, queue.limit)));
-                let room = width.saturating_sub(line_width(&spans_out) + 1);
-                spans_out.push(Span::raw(" "));
-                spans_out.extend(bytes(&queue.bytes, queue.at, spans, cut, room, |role| {
-                    byte_style(role, color)
-                }));
-            }
-        }
-        Line::from(spans_out)
-    };
-    let mut out = vec![
+    let label = |label: &str| Span::styled(format!("{label:<LABEL$}"), theme.bold);
+    let queue_line =
+        |name: &str, queue: Option<&Queue>, missing: &str, cut: Option<usize>| match queue {
+            None => Line::from(vec![
+                label(name),
+                Span::styled(missing.to_string(), theme.muted),
+            ]),
+            Some(queue) => box_line(
+                vec![label(name), Span::raw(count(queue.len, queue.limit))],
+                &queue.bytes,
+                cut,
+                width,
+                |index| byte_style(byte_role(spans, queue.at + index), color),
+            ),
+        };
+    let mut held = vec![
+        label("▶ own buffer"),
+        Span::raw(count(path.held.len(), receiver_limit.map(|l| l.bytes))),
+    ];
+    if let Some(limit) = receiver_limit {
+        held.push(Span::styled(format!(" ({})", limit.name), theme.muted));
+    }
+    vec![
         queue_line(
             "▷ own buffer",
             path.sender_buffer.as_ref(),
@@ -68,37 +75,33 @@ pub fn lines(
             "not measured on this system (no FIONREAD)",
             None,
         ),
-    ];
-    let mut held = vec![
-        Span::styled(format!("{:<LABEL$}", "▶ own buffer"), theme.bold),
-        Span::raw(count(path.held.len(), receiver_limit.map(|l| l.bytes))),
-    ];
-    if let Some(limit) = receiver_limit {
-        held.push(Span::styled(format!(" ({})", limit.name), theme.muted));
-    }
-    let room = width.saturating_sub(line_width(&held) + 1);
-    held.push(Span::raw(" "));
-    held.extend(bytes(&path.held, path.held_at, spans, None, room, |_| {
-        fate_style(Fate::Held, color)
-    }));
-    out.push(Line::from(held));
-    // What the receiver read and let go: struck out, as in the byte view.
-    let mut dropped = vec![
-        Span::styled(format!("{:<LABEL$}", "✗ dropped"), theme.bold),
-        Span::raw(count(path.dropped, None)),
-    ];
-    let room = width.saturating_sub(line_width(&dropped) + 1);
-    dropped.push(Span::raw(" "));
-    dropped.extend(bytes(
-        &path.dropped_bytes,
-        path.dropped_at,
-        spans,
-        None,
-        room,
-        |_| fate_style(Fate::Dropped, color),
-    ));
-    out.push(Line::from(dropped));
-    out
+        box_line(held, &path.held, None, width, |_| {
+            fate_style(Fate::Held, color)
+        }),
+        // What the receiver read and let go: struck out, as in the byte view.
+        box_line(
+            vec![label("✗ dropped"), Span::raw(count(path.dropped, None))],
+            &path.dropped_bytes,
+            None,
+            width,
+            |_| fate_style(Fate::Dropped, color),
+        ),
+    ]
+}
+
+/// A box's line: its name and count (`head`), then its bytes in the room left of
+/// `width`.
+fn box_line(
+    mut head: Vec<Span<'static>>,
+    contents: &[u8],
+    cut: Option<usize>,
+    width: usize,
+    style: impl Fn(usize) -> Style,
+) -> Line<'static> {
+    let room = width.saturating_sub(line_width(&head) + 1);
+    head.push(Span::raw(" "));
+    head.extend(bytes(contents, cut, room, style));
+    Line::from(head)
 }
 
 /// `  24 B` or `3072 B of 4608`.
@@ -113,15 +116,13 @@ fn line_width(spans: &[Span]) -> usize {
     spans.iter().map(Span::width).sum()
 }
 
-/// The bytes as glyphs in at most `room` columns, styled by their place in the
-/// stream, with the next cut marked and "…" where they do not fit.
+/// The bytes as glyphs in at most `room` columns, each styled by its index, with
+/// the next cut marked and "…" where they do not fit.
 fn bytes(
     bytes: &[u8],
-    at: usize,
-    spans: &[FrameSpan],
     cut: Option<usize>,
     room: usize,
-    style: impl Fn(diagram::ByteRole) -> Style,
+    style: impl Fn(usize) -> Style,
 ) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     let mut used = 0;
@@ -137,10 +138,7 @@ fn bytes(
         if mark {
             out.push(Span::raw(CUT.to_string()));
         }
-        out.push(Span::styled(
-            diagram::glyph(byte).to_string(),
-            style(byte_role(spans, at + index)),
-        ));
+        out.push(Span::styled(diagram::glyph(byte).to_string(), style(index)));
         used += needed;
     }
     out
@@ -151,7 +149,7 @@ mod tests {
     use super::*;
 
     fn text(bytes_in: &[u8], cut: Option<usize>, room: usize) -> String {
-        bytes(bytes_in, 0, &[], cut, room, |_| Style::new())
+        bytes(bytes_in, cut, room, |_| Style::new())
             .iter()
             .map(|span| span.content.to_string())
             .collect()

@@ -854,19 +854,6 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
             let status = &status[side as usize];
             status.stopped || status.receiver == ActorState::Done
         });
-    let fates = path::fates(events, &run.stream, &run.spans, events.len(), ended);
-    let bytes = ByteView {
-        side,
-        reads,
-        cuts: &run.cuts,
-        spans: &run.spans,
-        fates,
-        hex: app.view().hex(),
-        spaced: app.view().present(),
-        color: theme.color,
-    }
-    .lines(width);
-
     let relayed = app.session().mode() != Mode::Direct;
     let where_they_are = path::path_at(
         events,
@@ -877,6 +864,17 @@ fn side_content(app: &App, side: Side, width: usize) -> SideContent {
         events.len(),
         ended,
     );
+    let bytes = ByteView {
+        side,
+        reads,
+        cuts: &run.cuts,
+        spans: &run.spans,
+        fates: where_they_are.fates.clone(),
+        hex: app.view().hex(),
+        spaced: app.view().present(),
+        color: theme.color,
+    }
+    .lines(width);
     let limit = app
         .session()
         .lesson()
