@@ -13,7 +13,9 @@
 //!
 //! Options: `seed=N` (default 1), `width=N` (stream bytes per diagram line,
 //! default 40), and `from=N` / `to=N` to draw only those stream offsets of a long
-//! run. Runs are in lockstep, so the book is the same on every build.
+//! run. Runs are in lockstep, so the book is the same on every build, but for the
+//! send queues the kernel measured (rarely a few bytes not yet acknowledged just
+//! after a write) and the wire sizes that follow from them.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
